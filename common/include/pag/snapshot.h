@@ -1,0 +1,124 @@
+/* py-async-graph: a decoded, self-contained picture of a target's asyncio state.
+ *
+ * A snapshot is taken once (pag_snapshot_take) and then only read: the
+ * formatters, the frontends and the tests all work from this plain data and
+ * never go back to target memory.  Every string is UTF-8 and owned by the
+ * snapshot.
+ */
+#ifndef PAG_SNAPSHOT_H
+#define PAG_SNAPSHOT_H
+
+#include "pag/target.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum pag_frame_kind {
+    PAG_FRAME_SYNC = 0,      /* a plain function frame */
+    PAG_FRAME_ASYNC = 1,     /* a coroutine */
+    PAG_FRAME_ASYNC_GEN = 2, /* an async generator */
+    PAG_FRAME_GEN = 3,       /* a generator */
+} pag_frame_kind_t;
+
+typedef struct pag_frame {
+    const char *qualname; /* co_qualname, never NULL */
+    const char *filename; /* co_filename, never NULL */
+    int lineno;           /* -1 when the location table gives none */
+    pag_frame_kind_t kind;
+} pag_frame_t;
+
+typedef struct pag_stack {
+    pag_frame_t *frames; /* innermost (leaf) first */
+    size_t n;
+} pag_stack_t;
+
+typedef enum pag_task_state {
+    PAG_TASK_PENDING = 0,
+    PAG_TASK_CANCELLED = 1,
+    PAG_TASK_FINISHED = 2,
+    PAG_TASK_UNKNOWN = 3,
+} pag_task_state_t;
+
+/* A node of the graph: a Task, or a bare Future seen only as an awaiter. */
+typedef struct pag_task {
+    uint64_t addr;   /* id(task) in the target */
+    int is_task;     /* 1 Task, 0 Future */
+    int listed;      /* 1 if found in a task list, 0 if reached only as an awaiter */
+    const char *name; /* Task name (str or "Task-N"); NULL for Futures */
+    pag_task_state_t state;
+    size_t thread;   /* index into pag_snapshot.threads of the list holding it, or SIZE_MAX */
+    int running;     /* 1 if it is its thread's running task */
+    pag_stack_t stack; /* coroutine chain, innermost first (what ps/pstree show) */
+    /* For a running task: the thread's real frame stack down to the task's
+     * coroutine, sync frames included, innermost first.  Empty otherwise. */
+    pag_stack_t running_stack;
+    size_t *awaited_by; /* indices into pag_snapshot.tasks, in set-slot order */
+    size_t n_awaited_by;
+    pag_err_t error;     /* PAG_OK, or why this node could not be fully decoded */
+    const char *error_detail; /* NULL or a short text */
+} pag_task_t;
+
+typedef struct pag_thread {
+    int64_t interp_id;
+    uint64_t native_id;    /* OS thread id; 0 for an interpreter's list of orphaned tasks */
+    uint64_t tstate;       /* PyThreadState address; 0 for the orphan list */
+    int is_main;           /* the interpreter's main thread */
+    uint64_t running_loop; /* 0 if none */
+    size_t running_task;   /* index into tasks, or SIZE_MAX */
+    size_t first_task;     /* the tasks of this list are tasks[first_task .. first_task+n_tasks) */
+    size_t n_tasks;
+} pag_thread_t;
+
+/* A cycle in the awaited-by graph: node indices, the first repeated at the end. */
+typedef struct pag_cycle {
+    size_t *nodes;
+    size_t n;
+} pag_cycle_t;
+
+typedef struct pag_stats {
+    uint64_t read_calls;    /* calls made to the read/readv callbacks */
+    uint64_t bytes_read;    /* bytes those calls returned */
+    uint64_t cache_hits;    /* reads served by the core's page cache */
+} pag_stats_t;
+
+typedef struct pag_snapshot {
+    uint64_t py_version;   /* PY_VERSION_HEX of the target */
+    int free_threaded;
+    int asyncio_loaded;    /* 0: no AsyncioDebug table, the graph is empty */
+    pag_thread_t *threads; /* thread lists in walk order (per interpreter: threads newest first, then orphans) */
+    size_t n_threads;
+    pag_task_t *tasks;     /* listed tasks in list order, then unlisted awaiters */
+    size_t n_tasks;
+    pag_cycle_t *cycles;
+    size_t n_cycles;
+    const char **warnings; /* "truncated: ..." and similar notes */
+    size_t n_warnings;
+    size_t n_failed;       /* tasks whose error != PAG_OK */
+    pag_stats_t stats;
+} pag_snapshot_t;
+
+typedef struct pag_session pag_session_t;
+
+/* Bind to a target: find _PyRuntime, validate its tables, find AsyncioDebug.
+ * On failure returns NULL and sets *err. */
+PAG_API pag_session_t *pag_session_create(const pag_accessors_t *acc, void *ctx, pag_err_t *err);
+PAG_API void pag_session_destroy(pag_session_t *s);
+/* A detail line for the last error of the session (may be ""). */
+PAG_API const char *pag_session_errmsg(const pag_session_t *s);
+/* Target version as PY_VERSION_HEX. */
+PAG_API uint64_t pag_session_version(const pag_session_t *s);
+
+/* Read the whole asyncio state.  Per-task failures are recorded in the
+ * task (and counted in n_failed); only a failure to read the interpreter
+ * and thread structure fails the whole call. */
+PAG_API pag_err_t pag_snapshot_take(pag_session_t *s, pag_snapshot_t **out);
+PAG_API void pag_snapshot_destroy(pag_snapshot_t *snap);
+
+/* Find a node by address; SIZE_MAX if absent. */
+PAG_API size_t pag_snapshot_find(const pag_snapshot_t *snap, uint64_t addr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
