@@ -95,6 +95,10 @@ typedef struct pag_snapshot {
     const char **warnings; /* "truncated: ..." and similar notes */
     size_t n_warnings;
     size_t n_failed;       /* tasks whose error != PAG_OK */
+    /* Signs that a live target changed while it was read (a list node whose
+     * prev does not point back, a node seen twice).  A frontend reading
+     * without stopping the target retries when this is non-zero. */
+    size_t n_inconsistent;
     pag_stats_t stats;
 } pag_snapshot_t;
 
