@@ -107,6 +107,10 @@ typedef struct pag_session pag_session_t;
 /* Bind to a target: find _PyRuntime, validate its tables, find AsyncioDebug.
  * On failure returns NULL and sets *err. */
 PAG_API pag_session_t *pag_session_create(const pag_accessors_t *acc, void *ctx, pag_err_t *err);
+/* The same, and on failure writes a one-line detail ("the target runs
+ * CPython 3.13; ...") into msg.  Frontends should use this one. */
+PAG_API pag_session_t *pag_session_create_ex(const pag_accessors_t *acc, void *ctx, pag_err_t *err,
+                                             char *msg, size_t msglen);
 PAG_API void pag_session_destroy(pag_session_t *s);
 /* A detail line for the last error of the session (may be ""). */
 PAG_API const char *pag_session_errmsg(const pag_session_t *s);
