@@ -1,0 +1,94 @@
+/* A small direct-mapped page cache in front of the read callback.
+ *
+ * Debugger read callbacks are expensive per call (gdb's Python read_memory
+ * especially), while the objects we decode are small and clustered on the
+ * heap.  Fetching whole blocks turns thousands of field reads into a few
+ * hundred callback calls.  A block that cannot be read whole (the edge of a
+ * mapping) is not cached; the request then goes straight through. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+int pag__cache_init(pag_cache_t *c, const pag_accessors_t *acc, void *ctx)
+{
+    memset(c, 0, sizeof *c);
+    c->acc = acc;
+    c->ctx = ctx;
+    c->tags = calloc(PAG_CACHE_SLOTS, sizeof *c->tags);
+    c->data = malloc((size_t)PAG_CACHE_SLOTS * PAG_PAGE_SIZE);
+    if (!c->tags || !c->data) {
+        pag__cache_fini(c);
+        return -1;
+    }
+    return 0;
+}
+
+void pag__cache_fini(pag_cache_t *c)
+{
+    free(c->tags);
+    free(c->data);
+    c->tags = NULL;
+    c->data = NULL;
+}
+
+void pag__cache_clear(pag_cache_t *c)
+{
+    if (c->tags) memset(c->tags, 0, PAG_CACHE_SLOTS * sizeof *c->tags);
+}
+
+pag_err_t pag__read_direct(pag_cache_t *c, uint64_t addr, size_t len, void *dst)
+{
+    if (len == 0) return PAG_OK;
+    if (addr == 0 || addr + len < addr) return PAG_ERR_READ;
+    c->stats.read_calls++;
+    pag_err_t e = c->acc->read(c->ctx, addr, len, dst);
+    if (e == PAG_OK) c->stats.bytes_read += len;
+    return e == PAG_OK ? PAG_OK : (e == PAG_ERR_NOMEM ? e : PAG_ERR_READ);
+}
+
+static const uint8_t *page_get(pag_cache_t *c, uint64_t pageno)
+{
+    size_t slot = (size_t)((pageno ^ (pageno >> 10)) % PAG_CACHE_SLOTS);
+    uint8_t *data = c->data + slot * PAG_PAGE_SIZE;
+    if (c->tags[slot] == pageno + 1) {
+        c->stats.cache_hits++;
+        return data;
+    }
+    if (pag__read_direct(c, pageno << PAG_PAGE_SHIFT, PAG_PAGE_SIZE, data) != PAG_OK) {
+        c->tags[slot] = 0;
+        return NULL;
+    }
+    c->tags[slot] = pageno + 1;
+    return data;
+}
+
+pag_err_t pag__read(pag_cache_t *c, uint64_t addr, size_t len, void *dst)
+{
+    if (len == 0) return PAG_OK;
+    if (addr == 0 || addr + len < addr) return PAG_ERR_READ;
+    if (!c->tags) return pag__read_direct(c, addr, len, dst);
+    uint8_t *out = dst;
+    uint64_t a = addr;
+    size_t left = len;
+    while (left) {
+        uint64_t pageno = a >> PAG_PAGE_SHIFT;
+        size_t off = (size_t)(a & (PAG_PAGE_SIZE - 1));
+        size_t n = PAG_PAGE_SIZE - off;
+        if (n > left) n = left;
+        const uint8_t *p = page_get(c, pageno);
+        if (!p) {
+            /* Partial block at a mapping edge: read just what was asked. */
+            return pag__read_direct(c, a, left, out);
+        }
+        memcpy(out, p + off, n);
+        out += n;
+        a += n;
+        left -= n;
+    }
+    return PAG_OK;
+}
+
+pag_err_t pag__read_u64(pag_cache_t *c, uint64_t addr, uint64_t *out)
+{
+    return pag__read(c, addr, 8, out);
+}

@@ -1,0 +1,199 @@
+/* Private declarations shared by the decoder's files (session, cache,
+ * pyread, snapshot).  Nothing here is visible outside the core library. */
+#ifndef PAG_INTERNAL_H
+#define PAG_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "pag/snapshot.h"
+
+/* ---- Limits.  Each is reported ("truncated: ...") when hit, never fatal. ---- */
+#define PAG_MAX_INTERPRETERS 4096       /* interpreters walked */
+#define PAG_MAX_THREADS 65536           /* thread states per interpreter */
+#define PAG_MAX_CORO_CHAIN 4096         /* coroutines followed from one task */
+#define PAG_MAX_THREAD_FRAMES 16384     /* frames walked on one thread stack */
+#define PAG_MAX_SET_SLOTS (1u << 22)    /* slots of one awaited_by set (64 MiB of table) */
+#define PAG_MAX_STR_CHARS 65536         /* code points kept from one str */
+#define PAG_MAX_LINETABLE (1u << 20)    /* bytes of one location table */
+#define PAG_MAX_LONG_DIGITS 4           /* digits of a Task-N counter (120 bits) */
+#define PAG_MAX_OBJECT_SIZE (1u << 20)  /* largest struct size a table may declare */
+#define PAG_MAX_NODES (64u * 1024 * 1024) /* tasks + futures in one snapshot */
+#define PAG_MAX_TASKS_PER_LIST (64u * 1024 * 1024)
+
+/* ---- Errors ---- */
+struct pag_errbuf {
+    char msg[256];
+};
+void pag__seterr(struct pag_errbuf *eb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- Reading through the page cache ---- */
+#define PAG_PAGE_SHIFT 13 /* 8 KiB blocks: few callback calls even through gdb */
+#define PAG_PAGE_SIZE (1u << PAG_PAGE_SHIFT)
+#define PAG_CACHE_SLOTS 1024 /* 8 MiB */
+
+typedef struct pag_cache {
+    const pag_accessors_t *acc;
+    void *ctx;
+    uint64_t *tags; /* page number + 1 per slot; 0 = empty */
+    uint8_t *data;  /* PAG_CACHE_SLOTS * PAG_PAGE_SIZE */
+    pag_stats_t stats;
+} pag_cache_t;
+
+int pag__cache_init(pag_cache_t *c, const pag_accessors_t *acc, void *ctx);
+void pag__cache_fini(pag_cache_t *c);
+void pag__cache_clear(pag_cache_t *c);
+/* Read len bytes at addr; whole pages are fetched and kept. */
+pag_err_t pag__read(pag_cache_t *c, uint64_t addr, size_t len, void *dst);
+/* Read straight through the callback (no caching); counts stats. */
+pag_err_t pag__read_direct(pag_cache_t *c, uint64_t addr, size_t len, void *dst);
+pag_err_t pag__read_u64(pag_cache_t *c, uint64_t addr, uint64_t *out);
+
+/* ---- Unaligned field access on a copied struct ---- */
+static inline uint64_t pag__u64(const uint8_t *buf, uint64_t off)
+{
+    uint64_t v;
+    memcpy(&v, buf + off, 8);
+    return v;
+}
+static inline uint32_t pag__u32(const uint8_t *buf, uint64_t off)
+{
+    uint32_t v;
+    memcpy(&v, buf + off, 4);
+    return v;
+}
+static inline int64_t pag__i64(const uint8_t *buf, uint64_t off)
+{
+    int64_t v;
+    memcpy(&v, buf + off, 8);
+    return v;
+}
+
+/* ---- Offsets taken from the target's tables ---- */
+typedef struct pag_offsets {
+    uint64_t version, free_threaded;
+    struct { uint64_t size, finalizing, interpreters_head; } runtime;
+    struct {
+        uint64_t size, id, next, threads_head, threads_main, gc, imports_modules, sysdict, builtins,
+            ceval_gil, gil_runtime_state, gil_enabled, gil_locked, gil_holder,
+            code_object_generation, tlbc_generation;
+    } interp;
+    struct {
+        uint64_t size, prev, next, interp, current_frame, base_frame, last_profiled_frame,
+            last_profiled_frame_seq, thread_id, native_thread_id, datastack_chunk, status,
+            holds_gil, gil_requested, current_exception, exc_state;
+    } tstate;
+    struct { uint64_t exc_value; } err_stackitem;
+    struct {
+        uint64_t size, previous, executable, instr_ptr, localsplus, owner, stackpointer, tlbc_index;
+    } frame;
+    struct {
+        uint64_t size, filename, name, qualname, linetable, firstlineno, argcount, localsplusnames,
+            localspluskinds, co_code_adaptive, co_tlbc;
+    } code;
+    struct { uint64_t size, ob_type; } pyobject;
+    struct { uint64_t size, tp_name, tp_repr, tp_flags, tp_basicsize, tp_dictoffset; } type;
+    struct { uint64_t size, ht_cached_keys; } heap_type;
+    struct { uint64_t size, ob_item, ob_size; } tuple, list;
+    struct { uint64_t size, used, table, mask; } set;
+    struct { uint64_t size, ma_keys, ma_values; } dict;
+    struct { uint64_t size, ob_fval; } float_;
+    struct { uint64_t size, lv_tag, ob_digit; } long_;
+    struct { uint64_t size, ob_size, ob_sval; } bytes;
+    struct { uint64_t size, state, length, asciiobject_size, compact_size; } unicode;
+    struct { uint64_t size, collecting, frame, generation_stats_size, generation_stats; } gc;
+    struct { uint64_t size, gi_name, gi_iframe, gi_frame_state; } gen;
+    struct { uint64_t next, prev; } llist;
+    struct {
+        uint64_t eval_breaker, remote_debugger_support, remote_debugging_enabled,
+            debugger_pending_call, debugger_script_path, debugger_script_path_size;
+    } debugger;
+} pag_offsets_t;
+
+typedef struct pag_async_offsets {
+    struct { uint64_t size, name, awaited_by, is_task, awaited_by_is_set, coro, node; } task;
+    struct { uint64_t size, tasks_head; } interp;
+    struct { uint64_t size, running_loop, running_task, tasks_head; } thread;
+} pag_async_offsets_t;
+
+/* Values no table carries, chosen from the version (see the reference, preface). */
+typedef struct pag_consts {
+    int frame_created, frame_executing, frame_yield_from, frame_yield_from_locked, frame_cleared;
+    int await_slot;       /* awaited object is stackpointer[-await_slot] */
+    int owner_generator;  /* FRAME_OWNED_BY_GENERATOR */
+    int owner_interp;     /* frames with owner >= this are C/shim frames */
+    uint64_t tag_mask;    /* ~tag bits of _PyStackRef and tagged fields */
+    unsigned str_kind_shift, str_compact_bit, str_ascii_bit;
+    int has_base_frame;   /* 3.15: the thread stack ends at an embedded sentinel */
+} pag_consts_t;
+
+struct pag_session {
+    pag_cache_t cache;
+    struct pag_errbuf err;
+    uint64_t runtime_addr;
+    pag_offsets_t off;
+    pag_consts_t k;
+    int have_async;
+    uint64_t async_addr;
+    pag_async_offsets_t aoff;
+};
+
+/* session.c */
+pag_err_t pag__find_asyncio(pag_session_t *s);
+
+/* ---- Address -> index hash map (open addressing) ---- */
+typedef struct pag_map {
+    uint64_t *keys; /* 0 = empty (address 0 is never a key) */
+    size_t *vals;
+    size_t cap, n;
+} pag_map_t;
+
+int pag__map_init(pag_map_t *m, size_t cap_hint);
+void pag__map_fini(pag_map_t *m);
+/* SIZE_MAX if absent */
+size_t pag__map_get(const pag_map_t *m, uint64_t key);
+/* 0 on success, -1 on out of memory */
+int pag__map_put(pag_map_t *m, uint64_t key, size_t val);
+
+/* ---- Arena for snapshot strings and arrays ---- */
+typedef struct pag_arena_chunk pag_arena_chunk_t;
+typedef struct pag_arena {
+    pag_arena_chunk_t *head;
+    size_t used, cap;
+} pag_arena_t;
+
+void *pag__arena_alloc(pag_arena_t *a, size_t n);
+char *pag__arena_strdup(pag_arena_t *a, const char *s, size_t n);
+void pag__arena_fini(pag_arena_t *a);
+
+/* ---- Python object readers (pyread.c) ---- */
+typedef struct pag_strbuf {
+    char *p;
+    size_t n, cap;
+} pag_strbuf_t;
+int pag__sb_put(pag_strbuf_t *b, const void *data, size_t n);
+int pag__sb_putc(pag_strbuf_t *b, char c);
+void pag__sb_utf8(pag_strbuf_t *b, uint32_t cp);
+
+/* Read a str object as UTF-8 into b (replacing its contents).  *truncated
+ * is set when more than max_chars code points were dropped. */
+pag_err_t pag__read_str(pag_session_t *s, uint64_t addr, size_t max_chars, pag_strbuf_t *b,
+                        int *truncated);
+/* Read a bytes object; at most max bytes. */
+pag_err_t pag__read_bytes(pag_session_t *s, uint64_t addr, size_t max, pag_strbuf_t *b);
+/* Read a small int (PyLong) into *out. */
+pag_err_t pag__read_long(pag_session_t *s, uint64_t addr, int64_t *out);
+/* tp_flags and tp_name (up to cap-1 bytes, NUL-terminated) of an object's type. */
+pag_err_t pag__read_type(pag_session_t *s, uint64_t obj, uint64_t *type, uint64_t *flags);
+pag_err_t pag__read_type_name(pag_session_t *s, uint64_t type, char *name, size_t cap);
+
+/* Location table lookup: line of code unit addrq; -1 if none. */
+int pag__linetable_line(const uint8_t *tab, size_t len, int firstlineno, uint64_t addrq);
+
+#define PAG_TPFLAGS_HEAPTYPE (1ull << 9)
+#define PAG_TPFLAGS_LONG_SUBCLASS (1ull << 24)
+#define PAG_TPFLAGS_UNICODE_SUBCLASS (1ull << 28)
+
+#endif

@@ -1,0 +1,122 @@
+/* Containers for the snapshot: an address-keyed hash map and an arena.
+ * The snapshot holds millions of small strings and arrays on big targets, so
+ * they come from a bump allocator and are freed all at once. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+static size_t hash64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return (size_t)k;
+}
+
+int pag__map_init(pag_map_t *m, size_t cap_hint)
+{
+    size_t cap = 64;
+    while (cap < cap_hint * 2) cap <<= 1;
+    m->keys = calloc(cap, sizeof *m->keys);
+    m->vals = malloc(cap * sizeof *m->vals);
+    m->cap = cap;
+    m->n = 0;
+    if (!m->keys || !m->vals) {
+        pag__map_fini(m);
+        return -1;
+    }
+    return 0;
+}
+
+void pag__map_fini(pag_map_t *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+size_t pag__map_get(const pag_map_t *m, uint64_t key)
+{
+    if (!m->cap || key == 0) return SIZE_MAX;
+    size_t mask = m->cap - 1;
+    for (size_t i = hash64(key) & mask;; i = (i + 1) & mask) {
+        if (m->keys[i] == key) return m->vals[i];
+        if (m->keys[i] == 0) return SIZE_MAX;
+    }
+}
+
+static int grow(pag_map_t *m)
+{
+    pag_map_t n;
+    if (pag__map_init(&n, m->cap) != 0) return -1;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->keys[i]) pag__map_put(&n, m->keys[i], m->vals[i]);
+    pag__map_fini(m);
+    *m = n;
+    return 0;
+}
+
+int pag__map_put(pag_map_t *m, uint64_t key, size_t val)
+{
+    if (key == 0) return 0;
+    if ((m->n + 1) * 2 > m->cap && grow(m) != 0) return -1;
+    size_t mask = m->cap - 1;
+    for (size_t i = hash64(key) & mask;; i = (i + 1) & mask) {
+        if (m->keys[i] == key) {
+            m->vals[i] = val;
+            return 0;
+        }
+        if (m->keys[i] == 0) {
+            m->keys[i] = key;
+            m->vals[i] = val;
+            m->n++;
+            return 0;
+        }
+    }
+}
+
+struct pag_arena_chunk {
+    pag_arena_chunk_t *next;
+    size_t cap;
+    _Alignas(16) unsigned char data[];
+};
+
+void *pag__arena_alloc(pag_arena_t *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (!a->head || a->used + n > a->cap) {
+        size_t cap = n > (1u << 20) ? n : (1u << 20);
+        pag_arena_chunk_t *c = malloc(sizeof *c + cap);
+        if (!c) return NULL;
+        c->next = a->head;
+        c->cap = cap;
+        a->head = c;
+        a->used = 0;
+        a->cap = cap;
+    }
+    void *p = a->head->data + a->used;
+    a->used += n;
+    return p;
+}
+
+char *pag__arena_strdup(pag_arena_t *a, const char *s, size_t n)
+{
+    char *p = pag__arena_alloc(a, n + 1);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+void pag__arena_fini(pag_arena_t *a)
+{
+    pag_arena_chunk_t *c = a->head;
+    while (c) {
+        pag_arena_chunk_t *n = c->next;
+        free(c);
+        c = n;
+    }
+    memset(a, 0, sizeof *a);
+}
