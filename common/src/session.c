@@ -192,7 +192,12 @@ static pag_err_t try_runtime(pag_session_t *s, uint64_t addr)
     unsigned major = (unsigned)(version >> 24) & 0xff, minor = (unsigned)(version >> 16) & 0xff;
     s->off.version = version;
     s->off.free_threaded = ft;
-    if (major != 3 || minor < 14) {
+    if (major > 3) {
+        pag__seterr(&s->err, "the target runs CPython %u.%u, newer than this py-async-graph "
+                    "understands (3.14, 3.15)", major, minor);
+        return PAG_ERR_UNSUPPORTED;
+    }
+    if (major < 3 || minor < 14) {
         pag__seterr(&s->err, "the target runs CPython %u.%u; py-async-graph reads 3.14 and 3.15",
                     major, minor);
         return PAG_ERR_PYTHON_TOO_OLD;

@@ -58,9 +58,20 @@ typedef struct walker {
     pag_frame_t *fscratch;
     size_t fscratch_cap;
     uint8_t *objbuf; /* scratch for one task object */
+    uint64_t chain[PAG_MAX_CORO_CHAIN]; /* coroutines on the current chain */
+    size_t chain_n;
     int oom;
     int warned_limit[8];
 } walker_t;
+
+/* A coroutine chain that revisits a coroutine is corrupt (or torn). */
+static int chain_seen(const walker_t *w, size_t n, uint64_t coro)
+{
+    (void)n;
+    for (size_t i = 0; i < w->chain_n; i++)
+        if (w->chain[i] == coro) return 1;
+    return 0;
+}
 
 static void warn(walker_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(walker_t *w, const char *fmt, ...)
@@ -265,6 +276,7 @@ static pag_err_t coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const c
     pag_err_t err = PAG_OK;
     uint8_t gen[4096];
     *detail = NULL;
+    w->chain_n = 0;
     if (o->gen.size > sizeof gen) return PAG_ERR_CORRUPT;
     for (unsigned depth = 0; coro; depth++) {
         if (depth >= PAG_MAX_CORO_CHAIN) {
@@ -323,7 +335,12 @@ static pag_err_t coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const c
             break;
         }
         next &= k->tag_mask;
-        if (next == coro) break; /* a coroutine cannot await itself */
+        if (w->chain_n < PAG_MAX_CORO_CHAIN) w->chain[w->chain_n++] = coro;
+        if (chain_seen(w, n, next)) {
+            err = PAG_ERR_CORRUPT;
+            *detail = "coroutines await each other in a loop";
+            break;
+        }
         coro = next;
     }
     /* Collected outermost first: the task's coroutine, then what it awaits. */
