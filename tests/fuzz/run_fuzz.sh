@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Build the decoder fuzzer with clang's libFuzzer (ASan + UBSan) and run it
+# for a bounded time over the committed corpus.  Usage: run_fuzz.sh SECONDS
+set -euo pipefail
+secs=${1:-60}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cc=$(command -v clang-16 || command -v clang || true)
+if [ -z "$cc" ]; then echo "run_fuzz: clang-16 is missing (apt-get install clang-16)"; exit 1; fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$cc" -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -I"$top/common/include" -I"$top/common/src" "$top"/common/src/*.c "$here/fuzz_decode.c" \
+    -o "$work/fuzz_decode"
+mkdir -p "$work/corpus"
+cp "$here"/corpus/* "$work/corpus/"
+# Regression inputs: every crash ever found stays here and must now pass.
+if ls "$here"/regressions/* >/dev/null 2>&1; then
+    "$work/fuzz_decode" "$here"/regressions/*
+fi
+"$work/fuzz_decode" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=1048576 -print_final_stats=1 "$work/corpus" 2>&1 | tail -n 25
+echo "run_fuzz: ${secs}s with no finding; corpus: $(ls "$work/corpus" | wc -l) inputs"
