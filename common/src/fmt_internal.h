@@ -1,0 +1,75 @@
+/* Shared helpers of the formatter side of the core: cycle search, option
+ * filters and the string escapers every output format needs (Python repr,
+ * JSON, DOT, code-point counting).  Private to common/src. */
+#ifndef PAG_FMT_INTERNAL_H
+#define PAG_FMT_INTERNAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pag/command.h"
+#include "pag/snapshot.h"
+
+/* Fill snap->cycles (malloc'd; each nodes array malloc'd) from the
+ * awaited-by graph.  Iterative, bounded.  A cycle lists node indices along
+ * awaited_by edges (nodes[i+1] is an awaiter of nodes[i], i.e. nodes[i+1]
+ * awaits nodes[i]), rotated to start at its smallest index, first node
+ * repeated at the end.  Each cycle is reported once. */
+pag_err_t pag__snapshot_find_cycles(pag_snapshot_t *snap);
+
+/* Decode one UTF-8 code point from s[0..len); invalid sequences give
+ * U+FFFD and consume one byte.  Returns the number of bytes used (>= 1). */
+size_t pag__utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
+/* Number of code points of a UTF-8 string (as decoded above). */
+size_t pag__utf8_len(const char *s);
+/* Python's str.isprintable() for one code point (approximate above ASCII). */
+int pag__py_isprintable(uint32_t cp);
+/* Write repr(s) as Python does (quote choice and escapes). */
+void pag__put_pyrepr(FILE *out, const char *s);
+/* Write s left-justified to width code points (Python f"{s:<width}"). */
+void pag__put_ljust(FILE *out, const char *s, size_t width);
+/* A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD. */
+void pag__put_json_str(FILE *out, const char *s);
+/* A DOT double-quoted string, quotes included. */
+void pag__put_dot_str(FILE *out, const char *s);
+/* Write one UTF-8 code point. */
+void pag__put_utf8(FILE *out, uint32_t cp);
+
+/* The frame label ps/pstree use: "func file:line" (see format_tree.c). */
+void pag__put_frame_label(FILE *out, const pag_frame_t *f);
+/* Same into a malloc'd string (NULL on OOM). */
+char *pag__frame_label(const pag_frame_t *f);
+
+/* Selection from --task/--thread/--running: sel[i] = 1 for selected nodes.
+ * Returns the count; *any_filter = 0 when no filter was given (all listed
+ * and unlisted nodes selected). */
+size_t pag__select(const pag_snapshot_t *snap, const pag_options_t *opts, unsigned char *sel,
+                   int *any_filter);
+/* Extend a selection to every node reachable along awaited_by edges in both
+ * directions from it (awaiters of awaiters, and tasks awaited by them). */
+void pag__select_closure(const pag_snapshot_t *snap, unsigned char *sel);
+
+/* Checked awaiter index: SIZE_MAX when out of range. */
+static inline size_t pag__awaiter(const pag_snapshot_t *snap, const pag_task_t *t, size_t k)
+{
+    size_t a = t->awaited_by[k];
+    return a < snap->n_tasks ? a : SIZE_MAX;
+}
+
+const char *pag__state_name(pag_task_state_t st);
+const char *pag__kind_name(pag_frame_kind_t k);
+
+pag_err_t pag__render_graph(const pag_snapshot_t *snap, const pag_options_t *opts,
+                            const unsigned char *sel, FILE *out);
+pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts,
+                           const unsigned char *sel, FILE *out);
+pag_err_t pag__render_table(const pag_snapshot_t *snap, const pag_options_t *opts,
+                            const unsigned char *sel, FILE *out);
+pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts,
+                           const unsigned char *sel, const char *source_json, FILE *out);
+pag_err_t pag__render_dot(const pag_snapshot_t *snap, const pag_options_t *opts,
+                          const unsigned char *sel, FILE *out);
+pag_err_t pag__render_tasks(const pag_snapshot_t *snap, const pag_options_t *opts,
+                            const unsigned char *sel, FILE *out);
+
+#endif

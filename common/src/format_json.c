@@ -1,0 +1,217 @@
+/* --format json: the whole snapshot as one JSON document, for scripts.
+ *
+ * Schema "py-async-graph/1" (fields are only ever added within a version):
+ *
+ * {
+ *   "schema": "py-async-graph/1",
+ *   "source": <the frontend's source fragment, verbatim> | null,
+ *            e.g. {"kind": "pid", "pid": 123} or {"kind": "core", "path": ...}
+ *   "python": {"version": "3.14.10", "hex": "0x30e0af0",
+ *              "free_threaded": false, "asyncio_loaded": true},
+ *   "threads": [ {                       one per task list, walk order
+ *       "index": 0, "interp_id": 0,
+ *       "native_id": 12345,              0 for an interpreter's orphan list
+ *       "tstate": "0x..." | null,        null for the orphan list
+ *       "main": true,
+ *       "running_loop": "0x..." | null,
+ *       "running_task": "0x..." | null,
+ *       "tasks": ["0x...", ...] } ],     the listed tasks of this list
+ *   "tasks": [ {                          listed tasks in list order, then
+ *       "id": "0x...",                    awaiters found only as awaiters
+ *       "name": "Task-1" | null,          null for a Future
+ *       "kind": "task" | "future",
+ *       "listed": true,
+ *       "state": "pending" | "cancelled" | "finished" | "unknown",
+ *       "thread": 12345 | null,           native id of its list (0: orphans)
+ *       "running": false,
+ *       "stack": [ {"function": qualname, "file": filename,
+ *                   "line": 12 | null, "kind": "async" | "async_gen" | "gen" | "sync"} ],
+ *                                         innermost first (what ps/pstree show)
+ *       "running_stack": [ same ],        running task only: real frames, sync
+ *                                         ones included, innermost first
+ *       "awaited_by": ["0x...", ...],     awaiter ids, set-slot order
+ *       "error": null | {"message": "...", "detail": "..." | null} } ],
+ *   "edges": [ {"task": "0x...", "awaiter": "0x..."} ],   one per awaited_by entry
+ *   "cycles": [ ["0xa", "0xb", "0xa"] ],  each id awaits the next one
+ *   "warnings": ["..."],
+ *   "failed": 0,                          tasks that could not be fully decoded
+ *   "inconsistent": 0,                    signs the target changed while read
+ *   "stats": {"read_calls": n, "bytes_read": n, "cache_hits": n}   only with --stats
+ * }
+ *
+ * With --task/--thread/--running, "tasks", "edges" and "cycles" keep the
+ * selected tasks and everything connected to them; "threads" stays whole.
+ * Strings are escaped per RFC 8259 (control characters as \u00XX) and any
+ * invalid UTF-8 from the target becomes U+FFFD, so the output always parses. */
+#include "fmt_internal.h"
+
+static void put_id(FILE *out, uint64_t v)
+{
+    fprintf(out, "\"0x%llx\"", (unsigned long long)v);
+}
+
+static void put_stack(FILE *out, const pag_stack_t *st)
+{
+    fputc('[', out);
+    for (size_t i = 0; st->frames && i < st->n; i++) {
+        const pag_frame_t *f = &st->frames[i];
+        if (i) fputs(", ", out);
+        fputs("{\"function\": ", out);
+        pag__put_json_str(out, f->qualname ? f->qualname : "");
+        fputs(", \"file\": ", out);
+        pag__put_json_str(out, f->filename ? f->filename : "");
+        if (f->lineno >= 0) fprintf(out, ", \"line\": %d", f->lineno);
+        else fputs(", \"line\": null", out);
+        fprintf(out, ", \"kind\": \"%s\"}", pag__kind_name(f->kind));
+    }
+    fputc(']', out);
+}
+
+static void put_version(FILE *out, uint64_t hex)
+{
+    unsigned major = (hex >> 24) & 0xff, minor = (hex >> 16) & 0xff, micro = (hex >> 8) & 0xff;
+    unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
+    fprintf(out, "\"%u.%u.%u", major, minor, micro);
+    if (level == 0xa) fprintf(out, "a%u", serial);
+    else if (level == 0xb) fprintf(out, "b%u", serial);
+    else if (level == 0xc) fprintf(out, "rc%u", serial);
+    fputc('"', out);
+}
+
+pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts,
+                           const unsigned char *sel, const char *source_json, FILE *out)
+{
+    size_t n = snap->n_tasks;
+    fputs("{\n  \"schema\": \"py-async-graph/1\",\n  \"source\": ", out);
+    fputs(source_json && *source_json ? source_json : "null", out);
+    fputs(",\n  \"python\": {\"version\": ", out);
+    put_version(out, snap->py_version);
+    fprintf(out, ", \"hex\": \"0x%llx\", \"free_threaded\": %s, \"asyncio_loaded\": %s},\n",
+            (unsigned long long)snap->py_version, snap->free_threaded ? "true" : "false",
+            snap->asyncio_loaded ? "true" : "false");
+
+    fputs("  \"threads\": [", out);
+    for (size_t i = 0; i < snap->n_threads; i++) {
+        const pag_thread_t *th = &snap->threads[i];
+        fputs(i ? ",\n    " : "\n    ", out);
+        fprintf(out, "{\"index\": %zu, \"interp_id\": %lld, \"native_id\": %llu, \"tstate\": ", i,
+                (long long)th->interp_id, (unsigned long long)th->native_id);
+        if (th->tstate) put_id(out, th->tstate);
+        else fputs("null", out);
+        fprintf(out, ", \"main\": %s, \"running_loop\": ", th->is_main ? "true" : "false");
+        if (th->running_loop) put_id(out, th->running_loop);
+        else fputs("null", out);
+        fputs(", \"running_task\": ", out);
+        if (th->running_task < n) put_id(out, snap->tasks[th->running_task].addr);
+        else fputs("null", out);
+        fputs(", \"tasks\": [", out);
+        int first = 1;
+        for (size_t k = 0; k < th->n_tasks; k++) {
+            size_t ti = th->first_task + k;
+            if (ti >= n || th->first_task > n) break;
+            fputs(first ? "" : ", ", out);
+            first = 0;
+            put_id(out, snap->tasks[ti].addr);
+        }
+        fputs("]}", out);
+    }
+    fputs(snap->n_threads ? "\n  ],\n" : "],\n", out);
+
+    fputs("  \"tasks\": [", out);
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        const pag_task_t *t = &snap->tasks[i];
+        if (!sel[i]) continue;
+        fputs(first ? "\n    " : ",\n    ", out);
+        first = 0;
+        fputs("{\"id\": ", out);
+        put_id(out, t->addr);
+        fputs(", \"name\": ", out);
+        if (t->is_task && t->name) pag__put_json_str(out, t->name);
+        else fputs("null", out);
+        fprintf(out, ", \"kind\": \"%s\", \"listed\": %s, \"state\": \"%s\", \"thread\": ",
+                t->is_task ? "task" : "future", t->listed ? "true" : "false",
+                pag__state_name(t->state));
+        if (t->thread < snap->n_threads)
+            fprintf(out, "%llu", (unsigned long long)snap->threads[t->thread].native_id);
+        else fputs("null", out);
+        fprintf(out, ", \"running\": %s,\n     \"stack\": ", t->running ? "true" : "false");
+        put_stack(out, &t->stack);
+        fputs(",\n     \"running_stack\": ", out);
+        put_stack(out, &t->running_stack);
+        fputs(",\n     \"awaited_by\": [", out);
+        int firsta = 1;
+        for (size_t k = 0; t->awaited_by && k < t->n_awaited_by; k++) {
+            size_t a = pag__awaiter(snap, t, k);
+            if (a == SIZE_MAX) continue;
+            if (!firsta) fputs(", ", out);
+            firsta = 0;
+            put_id(out, snap->tasks[a].addr);
+        }
+        fputs("], \"error\": ", out);
+        if (t->error == PAG_OK) {
+            fputs("null", out);
+        } else {
+            fputs("{\"message\": ", out);
+            pag__put_json_str(out, pag_strerror(t->error));
+            fputs(", \"detail\": ", out);
+            if (t->error_detail) pag__put_json_str(out, t->error_detail);
+            else fputs("null", out);
+            fputc('}', out);
+        }
+        fputc('}', out);
+    }
+    fputs(first ? "],\n" : "\n  ],\n", out);
+
+    fputs("  \"edges\": [", out);
+    first = 1;
+    for (size_t i = 0; i < n; i++) {
+        const pag_task_t *t = &snap->tasks[i];
+        if (!sel[i]) continue;
+        for (size_t k = 0; t->awaited_by && k < t->n_awaited_by; k++) {
+            size_t a = pag__awaiter(snap, t, k);
+            if (a == SIZE_MAX || !sel[a]) continue;
+            fputs(first ? "\n    " : ",\n    ", out);
+            first = 0;
+            fputs("{\"task\": ", out);
+            put_id(out, t->addr);
+            fputs(", \"awaiter\": ", out);
+            put_id(out, snap->tasks[a].addr);
+            fputc('}', out);
+        }
+    }
+    fputs(first ? "],\n" : "\n  ],\n", out);
+
+    fputs("  \"cycles\": [", out);
+    first = 1;
+    for (size_t c = 0; c < snap->n_cycles; c++) {
+        const pag_cycle_t *cy = &snap->cycles[c];
+        int all = cy->n >= 2;
+        for (size_t q = 0; q < cy->n && all; q++) all = cy->nodes[q] < n && sel[cy->nodes[q]];
+        if (!all) continue;
+        fputs(first ? "\n    [" : ",\n    [", out);
+        first = 0;
+        for (size_t q = cy->n; q-- > 0;) {
+            put_id(out, snap->tasks[cy->nodes[q]].addr);
+            if (q) fputs(", ", out);
+        }
+        fputc(']', out);
+    }
+    fputs(first ? "],\n" : "\n  ],\n", out);
+
+    fputs("  \"warnings\": [", out);
+    for (size_t w = 0; w < snap->n_warnings; w++) {
+        if (w) fputs(", ", out);
+        pag__put_json_str(out, snap->warnings[w] ? snap->warnings[w] : "");
+    }
+    fprintf(out, "],\n  \"failed\": %zu,\n  \"inconsistent\": %zu", snap->n_failed,
+            snap->n_inconsistent);
+    if (opts->stats)
+        fprintf(out,
+                ",\n  \"stats\": {\"read_calls\": %llu, \"bytes_read\": %llu, \"cache_hits\": %llu}",
+                (unsigned long long)snap->stats.read_calls,
+                (unsigned long long)snap->stats.bytes_read,
+                (unsigned long long)snap->stats.cache_hits);
+    fputs("\n}\n", out);
+    return PAG_OK;
+}

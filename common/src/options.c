@@ -1,0 +1,268 @@
+/* Option parsing, --help and --version, shared by every frontend so the CLI,
+ * gdb and lldb accept exactly the same options.  Hand-written (not getopt):
+ * it must be reentrant inside a debugger and give one-line errors. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt_internal.h"
+
+static pag_err_t fail(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static pag_err_t fail(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    if (errbuf && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return PAG_ERR_INVALID_ARG;
+}
+
+static int parse_long(const char *s, long *out)
+{
+    if (!s || !*s) return 0;
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (errno || *end) return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+') return 0;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end) return 0;
+    *out = v;
+    return 1;
+}
+
+static const struct fmt_name {
+    const char *name;
+    pag_format_t fmt;
+} formats[] = {
+    {"tree", PAG_FMT_TREE}, {"table", PAG_FMT_TABLE}, {"graph", PAG_FMT_GRAPH},
+    {"json", PAG_FMT_JSON}, {"dot", PAG_FMT_DOT},     {"tasks", PAG_FMT_TASKS},
+};
+
+enum opt_id {
+    O_FORMAT, O_TASK, O_THREAD, O_RUNNING, O_LIMIT, O_DEPTH, O_OUTPUT, O_STATS, O_HELP,
+    O_VERSION, O_CORE, O_EXE, O_LIBPATH, O_SYSROOT, O_NOSTOP, O_RETRIES
+};
+
+static const struct opt {
+    const char *lng;
+    char shrt;
+    int arg;
+    int target;
+    enum opt_id id;
+} opts_table[] = {
+    {"--format", 'f', 1, 0, O_FORMAT},
+    {"--task", 0, 1, 0, O_TASK},
+    {"--thread", 0, 1, 0, O_THREAD},
+    {"--running", 0, 0, 0, O_RUNNING},
+    {"--limit", 0, 1, 0, O_LIMIT},
+    {"--depth", 0, 1, 0, O_DEPTH},
+    {"--output", 'o', 1, 0, O_OUTPUT},
+    {"--stats", 0, 0, 0, O_STATS},
+    {"--help", 'h', 0, 0, O_HELP},
+    {"--version", 'V', 0, 0, O_VERSION},
+    {"--core", 0, 1, 1, O_CORE},
+    {"--exe", 0, 1, 1, O_EXE},
+    {"--lib-search-path", 0, 1, 1, O_LIBPATH},
+    {"--sysroot", 0, 1, 1, O_SYSROOT},
+    {"--no-stop", 0, 0, 1, O_NOSTOP},
+    {"--retries", 0, 1, 1, O_RETRIES},
+};
+
+pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept,
+                            pag_options_t *o, char *errbuf, size_t errlen)
+{
+    if (!o) return PAG_ERR_INVALID_ARG;
+    memset(o, 0, sizeof *o);
+    o->format = PAG_FMT_TREE;
+    o->retries = 3;
+    if (errbuf && errlen) errbuf[0] = '\0';
+    int have_pid = 0, no_more_opts = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!a) continue;
+        if (no_more_opts || a[0] != '-' || a[1] == '\0') {
+            /* a positional argument: the PID */
+            if (!(accept & PAG_OPT_TARGET))
+                return fail(errbuf, errlen, "unexpected argument '%s' (see --help)", a);
+            long pid;
+            if (!parse_long(a, &pid) || pid <= 0)
+                return fail(errbuf, errlen, "'%s' is not a process id (see --help)", a);
+            if (have_pid) return fail(errbuf, errlen, "only one PID can be given");
+            o->pid = pid;
+            have_pid = 1;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            no_more_opts = 1;
+            continue;
+        }
+        const struct opt *op = NULL;
+        const char *val = NULL;
+        char shown[64];
+        for (size_t k = 0; k < sizeof opts_table / sizeof opts_table[0] && !op; k++) {
+            const struct opt *c = &opts_table[k];
+            size_t l = strlen(c->lng);
+            if (a[1] == '-') {
+                if (strncmp(a, c->lng, l) == 0 && (a[l] == '\0' || (a[l] == '=' && c->arg))) {
+                    op = c;
+                    if (a[l] == '=') val = a + l + 1;
+                } else if (strncmp(a, c->lng, l) == 0 && a[l] == '=' && !c->arg) {
+                    return fail(errbuf, errlen, "%s takes no value", c->lng);
+                }
+            } else if (c->shrt && a[1] == c->shrt) {
+                if (a[2] != '\0' && !c->arg) continue;
+                op = c;
+                if (a[2] != '\0') val = a + 2;
+            }
+        }
+        if (!op) return fail(errbuf, errlen, "unknown option '%.200s' (see --help)", a);
+        snprintf(shown, sizeof shown, "%s", op->lng);
+        if (op->target && !(accept & PAG_OPT_TARGET))
+            return fail(errbuf, errlen, "%s is only for the standalone py-async-graph", op->lng);
+        if (op->arg && !val) {
+            if (i + 1 >= argc || !argv[i + 1])
+                return fail(errbuf, errlen, "%s needs a value (see --help)", shown);
+            val = argv[++i];
+        }
+        switch (op->id) {
+        case O_FORMAT: {
+            int found = 0;
+            for (size_t k = 0; k < sizeof formats / sizeof formats[0]; k++) {
+                if (strcmp(val, formats[k].name) == 0) {
+                    o->format = formats[k].fmt;
+                    found = 1;
+                }
+            }
+            if (!found)
+                return fail(errbuf, errlen,
+                            "unknown format '%.100s' (tree, table, graph, json, dot or tasks)", val);
+            break;
+        }
+        case O_TASK:
+            if (!*val) return fail(errbuf, errlen, "--task needs a task id or name");
+            o->task = val;
+            break;
+        case O_THREAD:
+            if (!parse_u64(val, &o->thread))
+                return fail(errbuf, errlen, "--thread needs a thread id (a number)");
+            o->have_thread = 1;
+            break;
+        case O_RUNNING: o->running = 1; break;
+        case O_LIMIT:
+            if (!parse_long(val, &o->limit)) return fail(errbuf, errlen, "--limit needs an integer");
+            o->have_limit = 1;
+            break;
+        case O_DEPTH:
+            if (!parse_long(val, &o->depth) || o->depth < 0)
+                return fail(errbuf, errlen, "--depth needs an integer >= 0");
+            break;
+        case O_OUTPUT:
+            if (!*val) return fail(errbuf, errlen, "-o needs a file name");
+            o->output = val;
+            break;
+        case O_STATS: o->stats = 1; break;
+        case O_HELP: o->help = 1; break;
+        case O_VERSION: o->version = 1; break;
+        case O_CORE: o->core = val; break;
+        case O_EXE: o->exe = val; break;
+        case O_LIBPATH: o->lib_search_path = val; break;
+        case O_SYSROOT: o->sysroot = val; break;
+        case O_NOSTOP: o->no_stop = 1; break;
+        case O_RETRIES: {
+            long r;
+            if (!parse_long(val, &r) || r < 0 || r > 1000)
+                return fail(errbuf, errlen, "--retries needs an integer from 0 to 1000");
+            o->retries = (int)r;
+            break;
+        }
+        }
+    }
+    if (o->help || o->version) return PAG_OK;
+    if (accept & PAG_OPT_TARGET) {
+        if (have_pid && o->core)
+            return fail(errbuf, errlen, "give either a PID or --core, not both");
+        if (!have_pid && !o->core)
+            return fail(errbuf, errlen, "no target: give a PID or --core CORE (see --help)");
+        if (o->exe && !o->core) return fail(errbuf, errlen, "--exe is only used with --core");
+    }
+    return PAG_OK;
+}
+
+#define USAGE_COMMON \
+    "Output:\n" \
+    "  -f, --format FMT     tree   like `python -m asyncio pstree` (default)\n" \
+    "                       table  like `python -m asyncio ps`\n" \
+    "                       graph  like asyncio.format_call_graph(task), per task\n" \
+    "                       json   the whole snapshot (schema py-async-graph/1)\n" \
+    "                       dot    the await graph for Graphviz\n" \
+    "                       tasks  one line per task\n" \
+    "  -o, --output FILE    write to FILE instead of standard output\n" \
+    "      --stats          also report target read counters (in JSON: \"stats\")\n" \
+    "\n" \
+    "Selection:\n" \
+    "      --task ID|NAME   only tasks with this address (0x...) or name; a name\n" \
+    "                       may match several tasks.  graph/table/tasks show just\n" \
+    "                       them; tree/json/dot show them with their awaiters and\n" \
+    "                       the tasks they await\n" \
+    "      --thread TID     only tasks of the thread with this native id\n" \
+    "                       (0: tasks left behind by finished threads)\n" \
+    "      --running        only the task(s) running right now\n" \
+    "\n" \
+    "Call stacks (graph format, as asyncio.format_call_graph):\n" \
+    "      --limit N        keep at most |N| entries of each call stack: for N > 0\n" \
+    "                       the ones closest to the invocation point (outermost),\n" \
+    "                       for N < 0 the innermost; 0 prints no call stacks\n" \
+    "      --depth N        for a running task, skip the N innermost frames\n" \
+    "                       (default 0)\n" \
+    "\n" \
+    "  -h, --help           show this help\n" \
+    "  -V, --version        show the version\n"
+
+#define USAGE_TARGET \
+    "usage: py-async-graph [OPTIONS] PID\n" \
+    "       py-async-graph [OPTIONS] --core CORE [--exe EXE]\n" \
+    "\n" \
+    "Show the asyncio task graph of a running CPython " PAG_PY_VERSIONS " process, or\n" \
+    "of a core file, without running any code in it.\n" \
+    "\n" \
+    "Target:\n" \
+    "  PID                  a live process (attached read-only, stopped while read)\n" \
+    "      --core CORE      a core file instead of a live process\n" \
+    "      --exe EXE        the python executable the core comes from\n" \
+    "      --lib-search-path DIR[:DIR...]\n" \
+    "                       where to look for the core's shared libraries\n" \
+    "      --sysroot DIR    prefix for the shared library paths in the core\n" \
+    "      --no-stop        do not stop the live process; read it while it runs\n" \
+    "      --retries N      with --no-stop, read again up to N times while the\n" \
+    "                       target changes under us (default 3)\n" \
+    "\n"
+
+#define USAGE_DEBUGGER \
+    "usage: py-async-graph [OPTIONS]\n" \
+    "\n" \
+    "Show the asyncio task graph of the CPython " PAG_PY_VERSIONS " program being debugged.\n" \
+    "\n"
+
+const char *pag_usage(unsigned accept)
+{
+    return (accept & PAG_OPT_TARGET) ? USAGE_TARGET USAGE_COMMON : USAGE_DEBUGGER USAGE_COMMON;
+}
+
+const char *pag_version_text(void)
+{
+    return "py-async-graph " PAG_VERSION " (reads CPython " PAG_PY_VERSIONS ")\n";
+}
