@@ -1,0 +1,146 @@
+/* py-async-graph: the standalone command.
+ *
+ * Parse the options (the core's parser, shared with gdb and lldb), open the
+ * target -- a live PID or a core file -- behind pag_accessors_t, take one
+ * snapshot, let the target go, and print what the core renders.  Every
+ * failure is exactly one line on stderr and a documented exit status.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pag/command.h"
+#include "pag/snapshot.h"
+
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fflush(stdout);
+    fputs("py-async-graph: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+static void describe_target(const pag_options_t *o, char *buf, size_t len)
+{
+    if (o->core)
+        snprintf(buf, len, "core file %s", o->core);
+    else
+        snprintf(buf, len, "process %ld", o->pid);
+}
+
+int main(int argc, char **argv)
+{
+    pag_options_t o;
+    char err[1024] = "";
+    memset(&o, 0, sizeof o);
+    pag_err_t e = pag_options_parse(argc - 1, (const char *const *)argv + 1, PAG_OPT_TARGET, &o,
+                                    err, sizeof err);
+    if (e != PAG_OK) return fail(PAG_EXIT_USAGE, "%s", err[0] ? err : pag_strerror(e));
+    if (o.help) {
+        fputs(pag_usage(PAG_OPT_TARGET), stdout);
+        return fflush(stdout) == 0 ? PAG_EXIT_OK : PAG_EXIT_INTERNAL;
+    }
+    if (o.version) {
+        fputs(pag_version_text(), stdout);
+        return fflush(stdout) == 0 ? PAG_EXIT_OK : PAG_EXIT_INTERNAL;
+    }
+    if (!o.core && o.pid <= 0)
+        return fail(PAG_EXIT_USAGE, "no target: give a PID or --core FILE (see --help)");
+
+    char what[1200];
+    describe_target(&o, what, sizeof what);
+    cli_target_t t;
+    e = o.core ? cli_core_open(&o, &t, err, sizeof err) : cli_live_open(&o, &t, err, sizeof err);
+    if (e != PAG_OK) return fail(pag_exit_code(e), "%s", err[0] ? err : pag_strerror(e));
+
+    err[0] = 0;
+    pag_session_t *s = pag_session_create_ex(&t.acc, t.ctx, &e, err, sizeof err);
+    if (!s) {
+        const char *why = err[0] ? err : pag_strerror(e);
+        const char *missing = t.problems ? t.problems(t.ctx) : NULL;
+        int code = pag_exit_code(e);
+        if (e == PAG_ERR_NOT_PYTHON && missing)
+            /* Most likely the file that would hold _PyRuntime is the missing one. */
+            fail(code, "%s: %s; %s", what, why, missing);
+        else if (e == PAG_ERR_NOT_PYTHON)
+            fail(code, "%s is not a CPython process (%s)", what, why);
+        else if (missing && e == PAG_ERR_READ)
+            fail(code, "%s: %s; %s", what, why, missing);
+        else
+            fail(code, "%s: %s", what, why);
+        t.close(t.ctx);
+        free(t.source_json);
+        return code;
+    }
+
+    /* One snapshot; without stopping the target, retry while it changes. */
+    pag_snapshot_t *snap = NULL;
+    int tries = 0;
+    for (;;) {
+        e = pag_snapshot_take(s, &snap);
+        if (e != PAG_OK || !o.no_stop || !snap->n_inconsistent || tries >= o.retries) break;
+        pag_snapshot_destroy(snap);
+        snap = NULL;
+        tries++;
+    }
+    t.release(t.ctx); /* let the target run again before we print */
+    if (e != PAG_OK) {
+        const char *m = pag_session_errmsg(s);
+        const char *missing = t.problems ? t.problems(t.ctx) : NULL;
+        int code = pag_exit_code(e);
+        if (missing && e == PAG_ERR_READ)
+            fail(code, "%s: %s; %s", what, m && m[0] ? m : pag_strerror(e), missing);
+        else
+            fail(code, "%s: %s", what, m && m[0] ? m : pag_strerror(e));
+        pag_session_destroy(s);
+        t.close(t.ctx);
+        free(t.source_json);
+        return code;
+    }
+
+    FILE *out = stdout;
+    int code = PAG_EXIT_OK;
+    if (o.output && !(out = fopen(o.output, "w"))) {
+        code = fail(PAG_EXIT_INTERNAL, "cannot write %s: %s", o.output, strerror(errno));
+        goto done;
+    }
+    e = pag_render(snap, &o, t.source_json ? t.source_json : "{}", out);
+    int werr = ferror(out) || fflush(out) != 0;
+    if (out != stdout && fclose(out) != 0) werr = 1;
+    if (e == PAG_OK && werr) e = PAG_ERR_IO;
+    if (e == PAG_ERR_NO_TASK) {
+        if (o.task)
+            code = fail(pag_exit_code(e), "no task matches --task %s in %s", o.task, what);
+        else if (o.have_thread)
+            code = fail(pag_exit_code(e), "no thread %llu in %s", (unsigned long long)o.thread,
+                        what);
+        else
+            code = fail(pag_exit_code(e), "%s", pag_strerror(e));
+    } else if (e == PAG_ERR_IO) {
+        code = fail(PAG_EXIT_INTERNAL, "cannot write the output: %s", strerror(errno));
+    } else if (e != PAG_OK) {
+        code = fail(pag_exit_code(e), "%s", pag_strerror(e));
+    } else if (o.no_stop && snap->n_inconsistent) {
+        code = fail(PAG_EXIT_CHANGED,
+                    "%s kept changing while read (%zu inconsistencies after %d retries); "
+                    "run without --no-stop",
+                    what, snap->n_inconsistent, tries);
+    } else if (snap->n_failed) {
+        code = fail(PAG_EXIT_PARTIAL, "%zu of %zu tasks in %s could not be fully decoded",
+                    snap->n_failed, snap->n_tasks, what);
+    }
+done:
+    pag_snapshot_destroy(snap);
+    pag_session_destroy(s);
+    t.close(t.ctx);
+    free(t.source_json);
+    return code;
+}

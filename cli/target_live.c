@@ -1,0 +1,578 @@
+/* The live target: a running process, read from outside.
+ *
+ * Modules come from /proc/PID/maps; their ELF files are opened through
+ * /proc/PID/map_files or /proc/PID/root so that containers work, and a file
+ * is trusted only when its device/inode match the maps line or its notes
+ * (build-id) match the ones mapped in memory.  Memory is read with
+ * process_vm_readv, or /proc/PID/mem where that syscall is refused.  To read
+ * a consistent picture every thread is stopped with PTRACE_SEIZE +
+ * PTRACE_INTERRUPT for the read window only, and always detached again;
+ * SIGINT/SIGTERM are held back meanwhile so they cannot leave it stopped.
+ */
+#include <dirent.h>
+#include <elfutils/libdwelf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
+
+typedef struct live_mod {
+    char *path; /* as written in maps, " (deleted)" stripped */
+    int deleted;
+    unsigned dmaj, dmin;
+    uint64_t ino;
+    int have_base;
+    uint64_t base, base_end; /* the lowest mapping at file offset 0 */
+    int tried;
+    int fd;
+    Elf *elf;
+    uint64_t bias;
+} live_mod_t;
+
+typedef struct live_thread {
+    pid_t tid;
+    int stopped;
+    int sig; /* a signal caught in signal-delivery-stop, re-sent on detach */
+} live_thread_t;
+
+typedef struct live {
+    pid_t pid;
+    live_mod_t *mods;
+    size_t nmods;
+    int memfd;
+    int use_mem;
+    live_thread_t *thr;
+    size_t nthr, capthr;
+    int masked;
+    sigset_t oldmask;
+} live_t;
+
+/* ---- memory ---------------------------------------------------------- */
+
+static pag_err_t mem_pread(live_t *L, uint64_t addr, size_t len, void *dst)
+{
+    if (L->memfd < 0) {
+        char p[64];
+        snprintf(p, sizeof p, "/proc/%d/mem", (int)L->pid);
+        L->memfd = open(p, O_RDONLY | O_CLOEXEC);
+        if (L->memfd < 0) return PAG_ERR_READ;
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(L->memfd, (char *)dst + done, len - done, (off_t)(addr + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return PAG_ERR_READ;
+        done += (size_t)n;
+    }
+    return PAG_OK;
+}
+
+static pag_err_t live_read(void *ctx, uint64_t addr, size_t len, void *dst)
+{
+    live_t *L = ctx;
+    if (len == 0) return PAG_OK;
+    if (!L->use_mem) {
+        struct iovec l = {dst, len}, r = {(void *)(uintptr_t)addr, len};
+        ssize_t n = process_vm_readv(L->pid, &l, 1, &r, 1, 0);
+        if (n == (ssize_t)len) return PAG_OK;
+        if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return PAG_ERR_READ;
+        L->use_mem = 1; /* refused (seccomp, old kernel): the mem file may still work */
+    }
+    return mem_pread(L, addr, len, dst);
+}
+
+static pag_err_t live_readv(void *ctx, const pag_iov_t *iov, size_t n)
+{
+    live_t *L = ctx;
+    struct iovec l[IOV_MAX], r[IOV_MAX];
+    size_t i = 0;
+    while (i < n) {
+        if (L->use_mem) {
+            for (; i < n; i++)
+                if (mem_pread(L, iov[i].addr, iov[i].len, iov[i].dst) != PAG_OK) return PAG_ERR_READ;
+            return PAG_OK;
+        }
+        size_t k = 0, total = 0;
+        for (; i + k < n && k < IOV_MAX; k++) {
+            l[k].iov_base = iov[i + k].dst;
+            l[k].iov_len = iov[i + k].len;
+            r[k].iov_base = (void *)(uintptr_t)iov[i + k].addr;
+            r[k].iov_len = iov[i + k].len;
+            total += iov[i + k].len;
+        }
+        ssize_t got = process_vm_readv(L->pid, l, (unsigned long)k, r, (unsigned long)k, 0);
+        if (got < 0 && (errno == ENOSYS || errno == EPERM)) {
+            L->use_mem = 1;
+            continue;
+        }
+        if (got != (ssize_t)total) return PAG_ERR_READ;
+        i += k;
+    }
+    return PAG_OK;
+}
+
+/* ---- modules --------------------------------------------------------- */
+
+static pag_err_t read_maps(live_t *L, char *msg, size_t msglen)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/maps", (int)L->pid);
+    FILE *f = fopen(p, "re");
+    if (!f) {
+        int e = errno;
+        if (e == ENOENT) {
+            snprintf(msg, msglen, "no such process %d", (int)L->pid);
+            return PAG_ERR_NO_PROCESS;
+        }
+        snprintf(msg, msglen, "cannot read %s: %s", p, strerror(e));
+        return e == EACCES || e == EPERM ? PAG_ERR_PERMISSION : PAG_ERR_READ;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    size_t capm = 0;
+    while (getline(&line, &cap, f) > 0) {
+        unsigned long long start, end, off, ino;
+        unsigned maj, min;
+        char perms[8];
+        int pos = 0;
+        if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj, &min,
+                   &ino, &pos) < 7 || !pos)
+            continue;
+        char *path = line + pos;
+        path[strcspn(path, "\n")] = 0;
+        if (path[0] != '/' || ino == 0) continue;
+        int deleted = 0;
+        size_t pl = strlen(path);
+        if (pl > 10 && strcmp(path + pl - 10, " (deleted)") == 0) {
+            path[pl - 10] = 0;
+            deleted = 1;
+        }
+        live_mod_t *m = NULL;
+        for (size_t i = 0; i < L->nmods; i++)
+            if (L->mods[i].ino == ino && L->mods[i].dmaj == maj && L->mods[i].dmin == min &&
+                strcmp(L->mods[i].path, path) == 0)
+                m = &L->mods[i];
+        if (!m) {
+            if (L->nmods == capm) {
+                capm = capm ? capm * 2 : 32;
+                live_mod_t *nm = realloc(L->mods, capm * sizeof *nm);
+                if (!nm) break;
+                L->mods = nm;
+            }
+            m = &L->mods[L->nmods++];
+            memset(m, 0, sizeof *m);
+            m->path = strdup(path);
+            m->deleted = deleted;
+            m->dmaj = maj;
+            m->dmin = min;
+            m->ino = ino;
+            m->fd = -1;
+            if (!m->path) {
+                L->nmods--;
+                break;
+            }
+        }
+        if (off == 0 && (!m->have_base || start < m->base)) {
+            m->have_base = 1;
+            m->base = start;
+            m->base_end = end;
+        }
+    }
+    free(line);
+    fclose(f);
+    return PAG_OK;
+}
+
+/* The file's PT_NOTE bytes (which hold its build-id) equal the ones mapped
+ * in the target: the same build. */
+static int notes_match(live_t *L, Elf *elf, uint64_t bias)
+{
+    const void *id;
+    if (dwelf_elf_gnu_build_id(elf, &id) <= 0) return 0;
+    size_t n, fsize;
+    char *raw = elf_rawfile(elf, &fsize);
+    if (!raw || elf_getphdrnum(elf, &n) != 0) return 0;
+    int compared = 0;
+    for (size_t i = 0; i < n; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE) continue;
+        if (ph.p_filesz == 0 || ph.p_filesz > 65536 || ph.p_offset > fsize ||
+            ph.p_filesz > fsize - ph.p_offset)
+            return 0;
+        char buf[65536];
+        if (live_read(L, ph.p_vaddr + bias, ph.p_filesz, buf) != PAG_OK) return 0;
+        if (memcmp(buf, raw + ph.p_offset, ph.p_filesz) != 0) return 0;
+        compared = 1;
+    }
+    return compared;
+}
+
+static Elf *mod_elf(live_t *L, live_mod_t *m)
+{
+    if (m->tried) return m->elf;
+    m->tried = 1;
+    if (!m->have_base) return NULL;
+    char cand[3][PATH_MAX + 64];
+    snprintf(cand[0], sizeof cand[0], "/proc/%d/map_files/%llx-%llx", (int)L->pid,
+             (unsigned long long)m->base, (unsigned long long)m->base_end);
+    snprintf(cand[1], sizeof cand[1], "/proc/%d/root%s", (int)L->pid, m->path);
+    snprintf(cand[2], sizeof cand[2], "%s", m->path);
+    int mismatch = 0;
+    for (int c = 0; c < 3; c++) {
+        int fd = open(cand[c], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat st;
+        Elf *elf = NULL;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+            !(elf = elf_begin(fd, ELF_C_READ_MMAP, NULL)) || elf_kind(elf) != ELF_K_ELF) {
+            if (elf) elf_end(elf);
+            close(fd);
+            if (c == 0) continue;
+            return NULL; /* not an ELF file (locale archive, data mmap) */
+        }
+        uint64_t bias;
+        if (cli_elf_bias(elf, m->base, &bias) != 0) {
+            elf_end(elf);
+            close(fd);
+            continue;
+        }
+        int same = st.st_ino == m->ino && major(st.st_dev) == m->dmaj && minor(st.st_dev) == m->dmin;
+        if (!same) same = notes_match(L, elf, bias);
+        if (!same) {
+            mismatch = 1;
+            elf_end(elf);
+            close(fd);
+            continue;
+        }
+        m->fd = fd;
+        m->elf = elf;
+        m->bias = bias;
+        return elf;
+    }
+    if (mismatch)
+        cli_warn("ignoring %s: the file on disk is not the one mapped into process %d "
+                 "(different inode and build-id)",
+                 m->path, (int)L->pid);
+    return NULL;
+}
+
+static pag_err_t live_find(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned index,
+                           uint64_t *addr, uint64_t *size)
+{
+    live_t *L = ctx;
+    for (size_t i = 0; i < L->nmods; i++) {
+        Elf *elf = mod_elf(L, &L->mods[i]);
+        if (!elf) continue;
+        if (cli_elf_lookup(elf, L->mods[i].bias, kind, name, &index, addr, size))
+            return PAG_OK;
+    }
+    return PAG_ERR_NOT_FOUND;
+}
+
+/* ---- stopping -------------------------------------------------------- */
+
+static long status_field(pid_t pid, const char *key)
+{
+    char p[64], line[256];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(p, "re");
+    if (!f) return -1;
+    long v = -1;
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            v = strtol(line + kl + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+static int have_cap_sys_ptrace(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    int r = 0;
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "CapEff:", 7) == 0) {
+            unsigned long long caps = strtoull(line + 7, NULL, 16);
+            r = (caps >> 19) & 1; /* CAP_SYS_PTRACE */
+        }
+    fclose(f);
+    return r;
+}
+
+/* ptrace said EPERM: find out why and name the least-privilege fix. */
+static void explain_eperm(pid_t pid, char *msg, size_t msglen)
+{
+    long tracer = status_field(pid, "TracerPid");
+    if (tracer > 0) {
+        char p[64], comm[64] = "?";
+        snprintf(p, sizeof p, "/proc/%ld/comm", tracer);
+        FILE *f = fopen(p, "re");
+        if (f) {
+            if (fgets(comm, sizeof comm, f)) comm[strcspn(comm, "\n")] = 0;
+            fclose(f);
+        }
+        snprintf(msg, msglen,
+                 "process %d is already traced by PID %ld (%s); detach it or use --no-stop",
+                 (int)pid, tracer, comm);
+        return;
+    }
+    int cap = have_cap_sys_ptrace();
+    long uid = status_field(pid, "Uid");
+    if (uid >= 0 && (uid_t)uid != geteuid() && !cap) {
+        snprintf(msg, msglen,
+                 "process %d belongs to uid %ld and we run as uid %ld; run as that user "
+                 "(or with CAP_SYS_PTRACE)",
+                 (int)pid, uid, (long)geteuid());
+        return;
+    }
+    int scope = -1;
+    FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+    if (f) {
+        if (fscanf(f, "%d", &scope) != 1) scope = -1;
+        fclose(f);
+    }
+    if (scope >= 1 && !cap) {
+        if (scope == 1)
+            snprintf(msg, msglen,
+                     "ptrace of process %d refused: kernel.yama.ptrace_scope=1 allows only "
+                     "descendants; grant CAP_SYS_PTRACE (setcap cap_sys_ptrace+ep on this binary) "
+                     "or set kernel.yama.ptrace_scope=0",
+                     (int)pid);
+        else
+            snprintf(msg, msglen,
+                     "ptrace of process %d refused: kernel.yama.ptrace_scope=%d needs "
+                     "CAP_SYS_PTRACE%s",
+                     (int)pid, scope, scope >= 3 ? " and even that is not enough at 3" : "");
+        return;
+    }
+    if (scope >= 3) {
+        snprintf(msg, msglen, "ptrace is disabled on this system (kernel.yama.ptrace_scope=3)");
+        return;
+    }
+    snprintf(msg, msglen,
+             "ptrace of process %d refused (not dumpable, or a container without "
+             "CAP_SYS_PTRACE); run with CAP_SYS_PTRACE",
+             (int)pid);
+}
+
+static int have_tid(live_t *L, pid_t tid)
+{
+    for (size_t i = 0; i < L->nthr; i++)
+        if (L->thr[i].tid == tid) return 1;
+    return 0;
+}
+
+static void live_release(void *ctx);
+
+static pag_err_t live_stop(live_t *L, char *msg, size_t msglen)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &set, &L->oldmask);
+    L->masked = 1;
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/task", (int)L->pid);
+    /* Threads may start while we attach: rescan until nothing is new. */
+    for (int round = 0; round < 8; round++) {
+        DIR *d = opendir(p);
+        if (!d) {
+            snprintf(msg, msglen, "no such process %d", (int)L->pid);
+            live_release(L);
+            return PAG_ERR_NO_PROCESS;
+        }
+        int fresh = 0;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            pid_t tid = (pid_t)atoi(de->d_name);
+            if (tid <= 0 || have_tid(L, tid)) continue;
+            if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
+                int e = errno;
+                if (e == ESRCH) continue; /* the thread just exited */
+                closedir(d);
+                if (e == EPERM)
+                    explain_eperm(L->pid, msg, msglen);
+                else
+                    snprintf(msg, msglen, "cannot attach to thread %d of process %d: %s", (int)tid,
+                             (int)L->pid, strerror(e));
+                live_release(L);
+                return e == EPERM ? PAG_ERR_PERMISSION : PAG_ERR_READ;
+            }
+            if (L->nthr == L->capthr) {
+                size_t nc = L->capthr ? L->capthr * 2 : 16;
+                live_thread_t *nt = realloc(L->thr, nc * sizeof *nt);
+                if (!nt) {
+                    ptrace(PTRACE_DETACH, tid, 0, 0);
+                    closedir(d);
+                    live_release(L);
+                    snprintf(msg, msglen, "out of memory");
+                    return PAG_ERR_NOMEM;
+                }
+                L->thr = nt;
+                L->capthr = nc;
+            }
+            L->thr[L->nthr++] = (live_thread_t){tid, 0, 0};
+            ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+            fresh++;
+        }
+        closedir(d);
+        if (!fresh) break;
+    }
+    /* Wait, bounded, for every thread to report its stop.  A thread that
+     * does not stop in time (uninterruptible sleep) is read anyway. */
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        size_t pending = 0;
+        for (size_t i = 0; i < L->nthr; i++) {
+            live_thread_t *t = &L->thr[i];
+            if (t->stopped) continue;
+            int st;
+            pid_t r = waitpid(t->tid, &st, WNOHANG | __WALL);
+            if (r == t->tid && WIFSTOPPED(st)) {
+                t->stopped = 1;
+                if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) t->sig = WSTOPSIG(st);
+            } else if (r == t->tid || (r < 0 && errno == ECHILD)) {
+                t->stopped = -1; /* exited */
+            } else {
+                pending++;
+            }
+        }
+        if (!pending) break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > 2000) break;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    return PAG_OK;
+}
+
+/* Detach every thread and let held-back signals through.  Safe to call
+ * twice.  (If we die instead, the kernel detaches and resumes them.) */
+static void live_release(void *ctx)
+{
+    live_t *L = ctx;
+    for (size_t i = 0; i < L->nthr; i++) {
+        live_thread_t *t = &L->thr[i];
+        if (t->stopped < 0) continue;
+        for (int tries = 0; tries < 200; tries++) {
+            if (ptrace(PTRACE_DETACH, t->tid, 0, (void *)(intptr_t)t->sig) == 0 || errno != ESRCH)
+                break;
+            /* ESRCH: not in a ptrace-stop yet (or gone); wait for it briefly. */
+            int st;
+            pid_t r = waitpid(t->tid, &st, WNOHANG | __WALL);
+            if ((r == t->tid && !WIFSTOPPED(st)) || (r < 0 && errno == ECHILD)) break;
+            if (r == 0) {
+                struct timespec ms = {0, 1000000};
+                nanosleep(&ms, NULL);
+            }
+        }
+    }
+    L->nthr = 0;
+    if (L->masked) {
+        L->masked = 0;
+        sigprocmask(SIG_SETMASK, &L->oldmask, NULL);
+    }
+}
+
+static void live_close(void *ctx)
+{
+    live_t *L = ctx;
+    live_release(L);
+    for (size_t i = 0; i < L->nmods; i++) {
+        if (L->mods[i].elf) elf_end(L->mods[i].elf);
+        if (L->mods[i].fd >= 0) close(L->mods[i].fd);
+        free(L->mods[i].path);
+    }
+    free(L->mods);
+    free(L->thr);
+    if (L->memfd >= 0) close(L->memfd);
+    free(L);
+}
+
+pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size_t msglen)
+{
+    memset(t, 0, sizeof *t);
+    if (o->pid <= 0 || o->pid > INT_MAX) {
+        snprintf(msg, msglen, "no such process %ld", o->pid);
+        return PAG_ERR_NO_PROCESS;
+    }
+    pid_t pid = (pid_t)o->pid;
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d", (int)pid);
+    struct stat st;
+    if ((kill(pid, 0) != 0 && errno == ESRCH) || stat(p, &st) != 0) {
+        snprintf(msg, msglen, "no such process %d", (int)pid);
+        return PAG_ERR_NO_PROCESS;
+    }
+    live_t *L = calloc(1, sizeof *L);
+    if (!L) {
+        snprintf(msg, msglen, "out of memory");
+        return PAG_ERR_NOMEM;
+    }
+    L->pid = pid;
+    L->memfd = -1;
+    elf_version(EV_CURRENT);
+    pag_err_t e = read_maps(L, msg, msglen);
+    if (e == PAG_OK && !o->no_stop) e = live_stop(L, msg, msglen);
+    if (e == PAG_OK) {
+        /* Probe once so that a refused read is reported as such, not as
+         * "not a Python process". */
+        for (size_t i = 0; i < L->nmods; i++) {
+            if (!L->mods[i].have_base) continue;
+            char b[16];
+            if (live_read(L, L->mods[i].base, sizeof b, b) != PAG_OK && (errno == EPERM || errno == EACCES)) {
+                explain_eperm(pid, msg, msglen);
+                e = PAG_ERR_PERMISSION;
+            }
+            break;
+        }
+    }
+    if (e != PAG_OK) {
+        live_close(L);
+        return e;
+    }
+    char exe[PATH_MAX] = "";
+    snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(p, exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    size_t jl = 6 * strlen(exe) + 128;
+    t->source_json = malloc(jl);
+    if (t->source_json) {
+        snprintf(t->source_json, jl, "{\"kind\":\"live\",\"pid\":%d,\"executable\":", (int)pid);
+        cli_json_str(t->source_json, jl - 2, exe);
+        strcat(t->source_json, "}");
+    }
+    t->acc.read = live_read;
+    t->acc.readv = live_readv;
+    t->acc.find = live_find;
+    t->ctx = L;
+    t->release = live_release;
+    t->close = live_close;
+    return PAG_OK;
+}
