@@ -81,25 +81,33 @@ int main(int argc, char **argv)
         return code;
     }
 
-    /* One snapshot; without stopping the target, retry while it changes. */
+    /* One snapshot; without stopping the target, retry while it changes
+     * (--retries).  The rules below match pag_command_run so that the CLI,
+     * gdb and lldb report the same things the same way. */
     pag_snapshot_t *snap = NULL;
-    int tries = 0;
-    for (;;) {
-        e = pag_snapshot_take(s, &snap);
-        if (e != PAG_OK || !o.no_stop || !snap->n_inconsistent || tries >= o.retries) break;
-        pag_snapshot_destroy(snap);
+    int tries = o.no_stop ? o.retries + 1 : 1;
+    for (int k = 0; k < tries; k++) {
+        if (snap) pag_snapshot_destroy(snap);
         snap = NULL;
-        tries++;
+        e = pag_snapshot_take(s, &snap);
+        if (e != PAG_OK || !snap->n_inconsistent) break;
     }
     t.release(t.ctx); /* let the target run again before we print */
+    if (e == PAG_OK && o.no_stop && snap->n_inconsistent) e = PAG_ERR_CHANGED;
     if (e != PAG_OK) {
         const char *m = pag_session_errmsg(s);
         const char *missing = t.problems ? t.problems(t.ctx) : NULL;
         int code = pag_exit_code(e);
-        if (missing && e == PAG_ERR_READ)
+        if (e == PAG_ERR_CHANGED)
+            fail(code, "%s: %s kept changing while read (%d reads); run without --no-stop",
+                 pag_strerror(e), what, tries);
+        else if (missing && e == PAG_ERR_READ)
             fail(code, "%s: %s; %s", what, m && m[0] ? m : pag_strerror(e), missing);
+        else if (m && m[0])
+            fail(code, "%s: %s: %s", what, pag_strerror(e), m);
         else
-            fail(code, "%s: %s", what, m && m[0] ? m : pag_strerror(e));
+            fail(code, "%s: %s", what, pag_strerror(e));
+        if (snap) pag_snapshot_destroy(snap);
         pag_session_destroy(s);
         t.close(t.ctx);
         free(t.source_json);
@@ -108,8 +116,16 @@ int main(int argc, char **argv)
 
     FILE *out = stdout;
     int code = PAG_EXIT_OK;
+    if (!snap->asyncio_loaded && t.problems && t.problems(t.ctx)) {
+        /* No AsyncioDebug table, but a module file could not be used: the
+         * table may be in that file.  Do not print a silently empty graph. */
+        code = fail(pag_exit_code(PAG_ERR_READ), "%s: no asyncio state found; %s", what,
+                    t.problems(t.ctx));
+        goto done;
+    }
     if (o.output && !(out = fopen(o.output, "w"))) {
-        code = fail(PAG_EXIT_INTERNAL, "cannot write %s: %s", o.output, strerror(errno));
+        code = fail(pag_exit_code(PAG_ERR_IO), "%s: cannot write '%s': %s",
+                    pag_strerror(PAG_ERR_IO), o.output, strerror(errno));
         goto done;
     }
     e = pag_render(snap, &o, t.source_json ? t.source_json : "{}", out);
@@ -117,25 +133,41 @@ int main(int argc, char **argv)
     if (out != stdout && fclose(out) != 0) werr = 1;
     if (e == PAG_OK && werr) e = PAG_ERR_IO;
     if (e == PAG_ERR_NO_TASK) {
-        if (o.task)
-            code = fail(pag_exit_code(e), "no task matches --task %s in %s", o.task, what);
-        else if (o.have_thread)
-            code = fail(pag_exit_code(e), "no thread %llu in %s", (unsigned long long)o.thread,
-                        what);
-        else
-            code = fail(pag_exit_code(e), "%s", pag_strerror(e));
+        code = fail(pag_exit_code(e), "%s: no task matches%s%s%s%s", pag_strerror(e),
+                    o.task ? " --task " : "", o.task ? o.task : "", o.have_thread ? " --thread" : "",
+                    o.running ? " --running" : "");
     } else if (e == PAG_ERR_IO) {
-        code = fail(PAG_EXIT_INTERNAL, "cannot write the output: %s", strerror(errno));
+        code = fail(pag_exit_code(e), "%s: '%s'", pag_strerror(e), o.output ? o.output : "stdout");
     } else if (e != PAG_OK) {
         code = fail(pag_exit_code(e), "%s", pag_strerror(e));
-    } else if (o.no_stop && snap->n_inconsistent) {
-        code = fail(PAG_EXIT_CHANGED,
-                    "%s kept changing while read (%zu inconsistencies after %d retries); "
-                    "run without --no-stop",
-                    what, snap->n_inconsistent, tries);
-    } else if (snap->n_failed) {
-        code = fail(PAG_EXIT_PARTIAL, "%zu of %zu tasks in %s could not be fully decoded",
-                    snap->n_failed, snap->n_tasks, what);
+    } else {
+        /* Not errors: at most one line, its parts joined with "; ". */
+        char line[2048] = "";
+        size_t l = 0;
+        if (snap->n_failed > 0) {
+            l += (size_t)snprintf(line + l, sizeof line - l,
+                                  "py-async-graph: warning: %zu task(s) could not be fully decoded",
+                                  snap->n_failed);
+            code = PAG_EXIT_PARTIAL;
+        }
+        if (o.format != PAG_FMT_JSON) {
+            if (snap->n_warnings > 0 && snap->warnings[0] && l < sizeof line) {
+                l += (size_t)snprintf(line + l, sizeof line - l, "%spy-async-graph: warning: %s",
+                                      l ? "; " : "", snap->warnings[0]);
+                if (snap->n_warnings > 1 && l < sizeof line)
+                    l += (size_t)snprintf(line + l, sizeof line - l, " (and %zu more)",
+                                          snap->n_warnings - 1);
+            }
+            if (o.stats && l < sizeof line)
+                l += (size_t)snprintf(line + l, sizeof line - l,
+                                      "%sstats: read_calls=%llu bytes_read=%llu cache_hits=%llu",
+                                      l ? "; " : "", (unsigned long long)snap->stats.read_calls,
+                                      (unsigned long long)snap->stats.bytes_read,
+                                      (unsigned long long)snap->stats.cache_hits);
+        }
+        for (char *c = line; *c; c++)
+            if (*c == '\n' || *c == '\r') *c = ' ';
+        if (line[0]) fprintf(stderr, "%s\n", line);
     }
 done:
     pag_snapshot_destroy(snap);

@@ -1,0 +1,28 @@
+# cli: the standalone py-async-graph against real fixture processes of
+# CPython 3.14/3.15 (drivers in tests/cli/, Python 3.11, using tests/lib/pagtest.py).
+# Oracles: the fixture's own asyncio.format_call_graph() and python -m asyncio ps/pstree.
+if(NOT TARGET py-async-graph)
+  return()
+endif()
+find_program(PAG_HOST_PYTHON NAMES python3.11 python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(NOT PAG_HOST_PYTHON)
+  find_program(PAG_HOST_PYTHON NAMES python3 REQUIRED)
+endif()
+
+function(pag_cli_test name labels timeout)
+  add_test(NAME ${name} COMMAND ${PAG_HOST_PYTHON} ${ARGN}
+           WORKING_DIRECTORY ${PAG_TESTS_DIR}/cli)
+  set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${timeout}
+    SKIP_RETURN_CODE 77
+    ENVIRONMENT "PAG_BUILD_DIR=${CMAKE_BINARY_DIR};PAG_SOURCE_DIR=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+endfunction()
+
+foreach(ver 3.14 3.15)
+  foreach(fx basic unicode threads blocked deadlock)
+    pag_cli_test(cli.live.${fx}.${ver} cli 300 ${PAG_TESTS_DIR}/cli/live_fixture.py ${fx} ${ver})
+  endforeach()
+  pag_cli_test(cli.live.basic.${ver}-dbg cli 300 ${PAG_TESTS_DIR}/cli/live_fixture.py basic ${ver} --dbg)
+  pag_cli_test(cli.live.many.${ver} "cli;slow" 1500
+               ${PAG_TESTS_DIR}/cli/live_fixture.py many ${ver} --tasks 200000)
+endforeach()
+pag_cli_test(cli.errors cli 300 ${PAG_TESTS_DIR}/cli/errors.py 3.14)

@@ -1,0 +1,84 @@
+"""Shared helpers for the CLI and core test drivers (Python 3.11).
+
+Every check compares the real py-async-graph output with a real oracle: the
+fixture's own asyncio.format_call_graph() text, `python3.X -m asyncio
+pstree/ps PID`, or the live run of the same process (for cores).
+"""
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import pagtest  # noqa: E402
+
+SKIP = 77
+
+
+def cli_path():
+    return pagtest.cli_path()
+
+
+def run(args, timeout=180, env=None):
+    """Run the CLI; return (exit code, stdout text, stderr text)."""
+    cmd = [cli_path()] + [str(a) for a in args]
+    try:
+        p = subprocess.run(cmd, capture_output=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return -999, "", "TIMEOUT after %ss: %s" % (timeout, " ".join(cmd))
+    return (p.returncode, p.stdout.decode("utf-8", "surrogateescape"),
+            p.stderr.decode("utf-8", "surrogateescape"))
+
+
+def json_without_source(text):
+    d = json.loads(text)
+    d.pop("source", None)
+    d.pop("stats", None)
+    return d
+
+
+class Checker:
+    def __init__(self, name):
+        self.name = name
+        self.failures = []
+        self.passed = 0
+        self.notes = []
+
+    def check(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+        else:
+            self.failures.append(what)
+            print("FAIL: %s" % what)
+            if detail:
+                print(detail if len(detail) < 6000 else detail[:6000] + "\n[...]")
+        return cond
+
+    def note(self, text):
+        self.notes.append(text)
+        print("NOTE: " + text)
+
+    def one_error_line(self, rc, err, want_rc, what, contains=None):
+        lines = err.splitlines()
+        self.check(rc == want_rc, "%s: exit code %s, want %s" % (what, rc, want_rc), err)
+        self.check(len(lines) == 1 and lines[0].startswith("py-async-graph: "),
+                   "%s: exactly one 'py-async-graph: ' line on stderr" % what, err)
+        if contains is not None:
+            self.check(contains in err, "%s: stderr mentions %r" % (what, contains), err)
+
+    def finish(self):
+        print("%s: %d checks passed, %d failed" % (self.name, self.passed, len(self.failures)))
+        sys.exit(1 if self.failures else 0)
+
+
+def same_text(ours, oracle):
+    """ours is the CLI's stdout for one block; oracle is format_call_graph text
+    (print() adds the newline)."""
+    return ours == oracle.rstrip("\n") + "\n"
+
+
+def lines_contained(ours, oracle):
+    """Every line of the oracle appears in ours, in order."""
+    it = iter(ours.splitlines())
+    return all(any(line == o for o in it) for line in oracle.rstrip("\n").splitlines())

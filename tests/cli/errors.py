@@ -1,0 +1,109 @@
+"""Failure modes of the live CLI: each gives exactly one stderr line and its
+own documented exit code (target.h PAG_EXIT_*).
+
+usage: errors.py VERSION     (VERSION: the CPython used for the tracer test)
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from clitest import Checker, pagtest, run, same_text
+
+EXIT_USAGE, EXIT_NO_PROCESS, EXIT_PERMISSION, EXIT_NOT_PYTHON, EXIT_TOO_OLD = 2, 3, 4, 5, 6
+
+
+def gdb_env():
+    env = dict(os.environ)
+    env.pop("PYTHONHOME", None)  # gdb embeds its own Python
+    return env
+
+
+def main():
+    version = sys.argv[1] if len(sys.argv) > 1 else "3.14"
+    c = Checker("cli errors")
+
+    # A PID that cannot exist (above pid_max) and one that just exited.
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())
+    rc, out, err = run([pid_max + 1])
+    c.one_error_line(rc, err, EXIT_NO_PROCESS, "pid above pid_max", "no such process %d" % (pid_max + 1))
+    p = subprocess.Popen(["true"])
+    p.wait()
+    rc, out, err = run([p.pid])
+    c.one_error_line(rc, err, EXIT_NO_PROCESS, "exited pid", "no such process %d" % p.pid)
+    c.check(out == "", "no output for a missing process")
+
+    # Bad option.
+    rc, out, err = run(["--format", "nonsense", "1"])
+    c.one_error_line(rc, err, EXIT_USAGE, "bad --format")
+
+    # Not a Python process.
+    sl = subprocess.Popen(["sleep", "100"])
+    try:
+        time.sleep(0.2)
+        rc, out, err = run([sl.pid])
+        c.one_error_line(rc, err, EXIT_NOT_PYTHON, "sleep process", "not a CPython process")
+        st = open("/proc/%d/status" % sl.pid).read()
+        c.check("\nState:\tS" in st and "TracerPid:\t0" in st, "sleep left running and detached", st)
+    finally:
+        sl.kill()
+        sl.wait()
+
+    # CPython 3.13: too old.
+    try:
+        py313 = pagtest.python_for("3.13")
+    except Exception as e:  # noqa: BLE001
+        py313 = None
+        c.check(False, "CPython 3.13 available: %s" % e)
+    if py313:
+        old = subprocess.Popen([py313, "-c", "import time; print('ready', flush=True); time.sleep(100)"],
+                               stdout=subprocess.PIPE)
+        try:
+            old.stdout.readline()
+            rc, out, err = run([old.pid])
+            c.one_error_line(rc, err, EXIT_TOO_OLD, "3.13 target", "3.13")
+        finally:
+            old.kill()
+            old.wait()
+
+    # Another tracer (gdb) attached: ptrace refused, the message names the
+    # tracer and the way out; --no-stop still reads (process_vm_readv needs
+    # no ptrace stop and gdb keeps the process stopped anyway).
+    with pagtest.Fixture("basic", version) as fx:
+        gdb = subprocess.Popen(["gdb", "-nx", "-q", "-batch", "-p", str(fx.pid), "-ex", "shell sleep 30"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=gdb_env())
+        try:
+            tracer = 0
+            for _ in range(300):
+                for line in open("/proc/%d/status" % fx.pid):
+                    if line.startswith("TracerPid:"):
+                        tracer = int(line.split()[1])
+                if tracer:
+                    break
+                time.sleep(0.1)
+            c.check(tracer == gdb.pid, "gdb is attached (TracerPid %d, gdb %d)" % (tracer, gdb.pid))
+            rc, out, err = run([fx.pid])
+            c.one_error_line(rc, err, EXIT_PERMISSION, "traced by gdb",
+                             "process %d is already traced by PID %d (gdb); detach it or use --no-stop"
+                             % (fx.pid, gdb.pid))
+            t = fx.oracle["tasks"][0]
+            rc, out, err = run(["--no-stop", "--format", "graph", "--task", t["id"], fx.pid])
+            c.check(rc == 0 and same_text(out, t["graph"]),
+                    "--no-stop reads the gdb-traced process (rc=%s)" % rc, out + err)
+        finally:
+            gdb.send_signal(signal.SIGKILL)
+            gdb.wait()
+        # After gdb is gone the process must be readable normally again,
+        # and after our run it must be neither stopped nor traced.
+        time.sleep(0.3)
+        rc, out, err = run(["--format", "graph", "--task", t["id"], fx.pid])
+        c.check(rc == 0 and same_text(out, t["graph"]), "reads again after gdb left", out + err)
+        st = open("/proc/%d/status" % fx.pid).read()
+        c.check("TracerPid:\t0" in st and "\nState:\tt" not in st and "\nState:\tT" not in st,
+                "left running and untraced", st)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+# core: py-async-graph --core on real cores (gcore and kernel-written) of
+# the fixtures; the live run of the same process is the oracle.  Drivers in
+# tests/cli/.  The helper function comes from cli.cmake (included first).
+if(NOT TARGET py-async-graph OR NOT COMMAND pag_cli_test)
+  return()
+endif()
+
+foreach(ver 3.14 3.15)
+  foreach(fx basic unicode threads blocked deadlock)
+    pag_cli_test(core.gcore.${fx}.${ver} core 400 ${PAG_TESTS_DIR}/cli/core_fixture.py ${fx} ${ver})
+  endforeach()
+  pag_cli_test(core.gcore.basic.${ver}-dbg core 400 ${PAG_TESTS_DIR}/cli/core_fixture.py basic ${ver} --dbg)
+  pag_cli_test(core.kernel.basic.${ver} core 400 ${PAG_TESTS_DIR}/cli/core_kernel.py basic ${ver})
+  # It changes the machine-wide core_pattern for a moment.
+  set_tests_properties(core.kernel.basic.${ver} PROPERTIES RUN_SERIAL TRUE)
+endforeach()
+pag_cli_test(core.libpath core 400 ${PAG_TESTS_DIR}/cli/core_libpath.py 3.14)
+pag_cli_test(core.errors core 300 ${PAG_TESTS_DIR}/cli/core_bad.py 3.14)
