@@ -1,0 +1,112 @@
+"""A core whose library was moved away after the crash: without help the
+CLI names the missing file and the option that supplies it; with
+--lib-search-path DIR the output equals the live run.
+
+usage: core_libpath.py VERSION
+
+The fixture runs with a private copy of a library that matters to the graph
+(the _asyncio extension, which holds the .AsyncioDebug section, found via
+PYTHONPATH; or else libpython via LD_LIBRARY_PATH), so moving that copy away
+touches nothing shared.
+"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from clitest import SKIP, Checker, json_without_source, pagtest, run
+
+FORMATS = ["tree", "table", "graph", "json"]
+
+
+def maps_files(pid):
+    files = set()
+    for line in open("/proc/%d/maps" % pid):
+        parts = line.split(None, 5)
+        if len(parts) == 6 and parts[5].startswith("/"):
+            files.add(parts[5].strip())
+    return files
+
+
+def main():
+    version = sys.argv[1]
+    c = Checker("core libpath %s" % version)
+    py = pagtest.python_for(version)
+    p = subprocess.run([py, "-c", "import _asyncio; print(getattr(_asyncio, '__file__', '') or '')"],
+                       capture_output=True, text=True, timeout=60)
+    asyncio_so = p.stdout.strip()
+    d = tempfile.mkdtemp(prefix="pag-libpath-")
+    priv = os.path.join(d, "priv")
+    moved = os.path.join(d, "moved")
+    os.mkdir(priv)
+    os.mkdir(moved)
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "LD_LIBRARY_PATH")}
+    try:
+        if asyncio_so:
+            copy = os.path.join(priv, os.path.basename(asyncio_so))
+            shutil.copy2(asyncio_so, copy)
+            os.environ["PYTHONPATH"] = priv + (":" + saved["PYTHONPATH"] if saved["PYTHONPATH"] else "")
+            how = "the _asyncio extension (%s)" % os.path.basename(copy)
+        else:
+            with pagtest.Fixture("basic", version) as fx:
+                libs = [f for f in maps_files(fx.pid) if "/libpython3" in f]
+            if not libs:
+                print("SKIP: _asyncio is built in and the interpreter has no libpython: no separate "
+                      "library holds the graph's sections (the --exe path is tested instead by "
+                      "core_fixture via NT_FILE)")
+                sys.exit(SKIP)
+            copy = os.path.join(priv, os.path.basename(libs[0]))
+            shutil.copy2(libs[0], copy)
+            os.environ["LD_LIBRARY_PATH"] = priv
+            how = "libpython (%s)" % os.path.basename(copy)
+        print("moving away: " + how)
+        with pagtest.Fixture("basic", version) as fx:
+            c.check(copy in maps_files(fx.pid), "the fixture maps the private copy %s" % copy)
+            live = {f: run(["--format", f, fx.pid]) for f in FORMATS}
+            core = fx.gcore()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.move(copy, os.path.join(moved, os.path.basename(copy)))
+
+        rc, out, err = run(["--core", core], timeout=120)
+        c.one_error_line(rc, err, 13, "library moved away, no option", os.path.basename(copy))
+        c.check("--lib-search-path" in err, "the error names --lib-search-path", err)
+
+        for f in FORMATS:
+            lrc, lout, lerr = live[f]
+            crc, cout, cerr = run(["--format", f, "--core", core, "--lib-search-path",
+                                   "/nonexistent:" + moved], timeout=300)
+            c.check(lrc == crc == 0, "%s: exit live %s core %s" % (f, lrc, crc), lerr + cerr)
+            if f == "json":
+                if lrc == crc == 0:
+                    c.check(json_without_source(lout) == json_without_source(cout), "json equal",
+                            lout + "\n---\n" + cout)
+            else:
+                c.check(lout == cout, "%s identical with --lib-search-path" % f, lout + "\n---\n" + cout)
+
+        # A file that is not the one the core used (another build) is refused by build-id.
+        other = [x for x in glob.glob("/usr/lib/x86_64-linux-gnu/*.so*") if os.path.isfile(x)][:1]
+        if other:
+            wrong = os.path.join(d, "wrong")
+            os.mkdir(wrong)
+            shutil.copy2(other[0], os.path.join(wrong, os.path.basename(copy)))
+            rc, out, err = run(["--core", core, "--lib-search-path", wrong], timeout=120)
+            c.one_error_line(rc, err, 13, "wrong library of the same name", "does not match the core")
+        os.unlink(core)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(d, ignore_errors=True)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
