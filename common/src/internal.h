@@ -32,7 +32,9 @@ void pag__seterr(struct pag_errbuf *eb, const char *fmt, ...) __attribute__((for
 /* ---- Reading through the page cache ---- */
 #define PAG_PAGE_SHIFT 13 /* 8 KiB blocks: few callback calls even through gdb */
 #define PAG_PAGE_SIZE (1u << PAG_PAGE_SHIFT)
+#ifndef PAG_CACHE_SLOTS
 #define PAG_CACHE_SLOTS 1024 /* 8 MiB */
+#endif
 
 typedef struct pag_cache {
     const pag_accessors_t *acc;
