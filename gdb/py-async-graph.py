@@ -23,6 +23,11 @@ import gdb
 # unexpanded placeholder is ignored when this file is sourced from the tree.
 _CONFIGURED_LIBDIR = "@PAG_GDB_LIBDIR@"
 _LIBNAME = "libpy-async-graph-core.so"
+# gdb's "source" defines __file__ only while the script runs: remember it now.
+try:
+    _PAG_HERE = os.path.dirname(os.path.realpath(__file__))
+except NameError:
+    _PAG_HERE = None
 
 # pag_err_t values used here (common/include/pag/target.h).
 PAG_OK = 0
@@ -54,11 +59,9 @@ def _candidate_libs():
     env = os.environ.get("PAG_CORE_LIB")
     if env:
         yield os.path.join(env, _LIBNAME) if os.path.isdir(env) else env
-    here = os.path.dirname(os.path.realpath(__file__)) if "__file__" in globals() else None
+    here = _PAG_HERE
     if here:
         yield os.path.join(here, _LIBNAME)
-    if _CONFIGURED_LIBDIR and not _CONFIGURED_LIBDIR.startswith("@"):
-        yield os.path.join(_CONFIGURED_LIBDIR, _LIBNAME)
     if here:
         # Installed layout: PREFIX/share/py-async-graph/gdb/ -> PREFIX/lib*/py-async-graph/
         prefix = os.path.normpath(os.path.join(here, "..", "..", ".."))
@@ -76,6 +79,9 @@ def _candidate_libs():
                         yield os.path.join(sub, m, "py-async-graph", _LIBNAME)
             except OSError:
                 pass
+    # Where CMake installed it (right unless the install was moved).
+    if _CONFIGURED_LIBDIR and not _CONFIGURED_LIBDIR.startswith("@"):
+        yield os.path.join(_CONFIGURED_LIBDIR, _LIBNAME)
 
 
 _lib = None
@@ -289,7 +295,7 @@ def _run(args, from_tty=False):
     """Run the core's command with these arguments and print its output."""
     lib = _load_core()
     inf = gdb.selected_inferior()
-    wants_help = any(a in ("-h", "--help", "--version") for a in args)
+    wants_help = any(a in ("-h", "--help", "-V", "--version") for a in args)
     if not wants_help:
         if inf is None or inf.pid == 0:
             raise gdb.GdbError("py-async-graph: no process: attach to a CPython process "
@@ -322,8 +328,9 @@ def _run(args, from_tty=False):
         raise gdb.GdbError("py-async-graph: interrupted")
     if err:
         err = err.splitlines()[0] if err.strip() else err
-        if code == 0:
-            # A note, not a failure (e.g. the --stats counters).
+        if code in (0, 10):
+            # A note, not a failure: the --stats counters, or warnings that
+            # came with output (PAG_EXIT_PARTIAL: some tasks undecodable).
             gdb.write(err + "\n", gdb.STDERR)
         else:
             raise gdb.GdbError(err)

@@ -1,0 +1,42 @@
+# gdb frontend tests (label "gdb"): real gdb 13 on real fixture processes and
+# their gcore cores, output compared with the standalone CLI and the fixtures'
+# own format_call_graph oracles.  Drivers: tests/gdb/*.py (system python3).
+find_program(PAG_GDB_EXECUTABLE gdb)
+find_package(Python3 COMPONENTS Interpreter)
+set(_pag_gdb_py ${Python3_EXECUTABLE})
+if(NOT _pag_gdb_py)
+  set(_pag_gdb_py python3)
+endif()
+
+set(_pag_gdb_env
+  "PAG_BUILD_DIR=${CMAKE_BINARY_DIR}"
+  "PAG_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+
+function(pag_gdb_test name timeout)
+  add_test(NAME ${name}
+    COMMAND ${_pag_gdb_py} ${PAG_TESTS_DIR}/gdb/${ARGN}
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties(${name} PROPERTIES LABELS "gdb" SKIP_RETURN_CODE 77
+    TIMEOUT ${timeout} ENVIRONMENT "${_pag_gdb_env}")
+endfunction()
+
+foreach(ver 3.14 3.15)
+  foreach(fixture basic unicode threads blocked deadlock)
+    foreach(mode live core)
+      pag_gdb_test(gdb.${mode}.${fixture}.${ver} 300
+        test_formats.py --fixture ${fixture} --version ${ver} --mode ${mode})
+    endforeach()
+  endforeach()
+  # the -dbg builds carry full DWARF: symbols come from gdb's symbol tables
+  pag_gdb_test(gdb.live.basic.${ver}-dbg 300
+    test_formats.py --fixture basic --version ${ver} --mode live --dbg)
+  pag_gdb_test(gdb.commands.${ver} 300 test_commands.py --version ${ver})
+  foreach(mode live core)
+    pag_gdb_test(gdb.bt.blocked.${mode}.${ver} 300 test_blocked.py --version ${ver} --mode ${mode})
+  endforeach()
+  pag_gdb_test(gdb.many.${ver} 900 test_many.py --version ${ver} --tasks 10000)
+endforeach()
+foreach(case none exe sleep py313)
+  pag_gdb_test(gdb.errors.${case} 120 test_errors.py --case ${case})
+endforeach()
+pag_gdb_test(gdb.install 300 test_install.py)
