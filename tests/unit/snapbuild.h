@@ -13,7 +13,7 @@
 
 pag_err_t pag__snapshot_find_cycles(pag_snapshot_t *snap);
 
-static void *sb_xrealloc(void *p, size_t n)
+static inline void *sb_xrealloc(void *p, size_t n)
 {
     p = realloc(p, n);
     if (!p) {
@@ -23,14 +23,14 @@ static void *sb_xrealloc(void *p, size_t n)
     return p;
 }
 
-static void sb_init(pag_snapshot_t *s)
+static inline void sb_init(pag_snapshot_t *s)
 {
     memset(s, 0, sizeof *s);
     s->py_version = 0x030e0af0; /* 3.14.10 */
     s->asyncio_loaded = 1;
 }
 
-static size_t sb_thread(pag_snapshot_t *s, uint64_t native_id, int is_main)
+static inline size_t sb_thread(pag_snapshot_t *s, uint64_t native_id, int is_main)
 {
     s->threads = sb_xrealloc(s->threads, (s->n_threads + 1) * sizeof *s->threads);
     pag_thread_t *t = &s->threads[s->n_threads];
@@ -44,7 +44,7 @@ static size_t sb_thread(pag_snapshot_t *s, uint64_t native_id, int is_main)
 }
 
 /* thread == SIZE_MAX: an unlisted awaiter */
-static size_t sb_node(pag_snapshot_t *s, size_t thread, uint64_t addr, const char *name,
+static inline size_t sb_node(pag_snapshot_t *s, size_t thread, uint64_t addr, const char *name,
                       int is_task)
 {
     s->tasks = sb_xrealloc(s->tasks, (s->n_tasks + 1) * sizeof *s->tasks);
@@ -59,12 +59,12 @@ static size_t sb_node(pag_snapshot_t *s, size_t thread, uint64_t addr, const cha
     return s->n_tasks++;
 }
 
-static size_t sb_task(pag_snapshot_t *s, size_t thread, uint64_t addr, const char *name)
+static inline size_t sb_task(pag_snapshot_t *s, size_t thread, uint64_t addr, const char *name)
 {
     return sb_node(s, thread, addr, name, 1);
 }
 
-static void sb_push(pag_stack_t *st, const char *q, const char *f, int line, pag_frame_kind_t k)
+static inline void sb_push(pag_stack_t *st, const char *q, const char *f, int line, pag_frame_kind_t k)
 {
     st->frames = sb_xrealloc(st->frames, (st->n + 1) * sizeof *st->frames);
     st->frames[st->n].qualname = q;
@@ -75,25 +75,25 @@ static void sb_push(pag_stack_t *st, const char *q, const char *f, int line, pag
 }
 
 /* innermost first */
-static void sb_frame(pag_snapshot_t *s, size_t task, const char *q, const char *f, int line)
+static inline void sb_frame(pag_snapshot_t *s, size_t task, const char *q, const char *f, int line)
 {
     sb_push(&s->tasks[task].stack, q, f, line, PAG_FRAME_ASYNC);
 }
 
-static void sb_await(pag_snapshot_t *s, size_t task, size_t awaiter)
+static inline void sb_await(pag_snapshot_t *s, size_t task, size_t awaiter)
 {
     pag_task_t *t = &s->tasks[task];
     t->awaited_by = sb_xrealloc(t->awaited_by, (t->n_awaited_by + 1) * sizeof(size_t));
     t->awaited_by[t->n_awaited_by++] = awaiter;
 }
 
-static void sb_running(pag_snapshot_t *s, size_t task)
+static inline void sb_running(pag_snapshot_t *s, size_t task)
 {
     s->tasks[task].running = 1;
     if (s->tasks[task].thread != SIZE_MAX) s->threads[s->tasks[task].thread].running_task = task;
 }
 
-static void sb_finish(pag_snapshot_t *s)
+static inline void sb_finish(pag_snapshot_t *s)
 {
     s->n_failed = 0;
     for (size_t i = 0; i < s->n_tasks; i++) s->n_failed += s->tasks[i].error != PAG_OK;
@@ -103,7 +103,7 @@ static void sb_finish(pag_snapshot_t *s)
     }
 }
 
-static void sb_free(pag_snapshot_t *s)
+static inline void sb_free(pag_snapshot_t *s)
 {
     for (size_t i = 0; i < s->n_tasks; i++) {
         free(s->tasks[i].stack.frames);
@@ -118,7 +118,7 @@ static void sb_free(pag_snapshot_t *s)
 }
 
 /* Render into a malloc'd string. */
-static char *sb_render(const pag_snapshot_t *s, const pag_options_t *o, pag_err_t *err)
+static inline char *sb_render(const pag_snapshot_t *s, const pag_options_t *o, pag_err_t *err)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -129,7 +129,7 @@ static char *sb_render(const pag_snapshot_t *s, const pag_options_t *o, pag_err_
     return buf;
 }
 
-static pag_options_t sb_opts(pag_format_t f)
+static inline pag_options_t sb_opts(pag_format_t f)
 {
     pag_options_t o;
     memset(&o, 0, sizeof o);
@@ -139,7 +139,7 @@ static pag_options_t sb_opts(pag_format_t f)
 
 static int sb_failures;
 
-static void sb_expect_text(const char *what, const char *got, const char *want)
+static inline void sb_expect_text(const char *what, const char *got, const char *want)
 {
     if (strcmp(got ? got : "", want) == 0) {
         printf("ok   %s\n", what);
