@@ -9,7 +9,8 @@
  *   - snapshot warnings (truncations and the like), for formats other than
  *     json, which carries them itself: "py-async-graph: warning: <first>
  *     (and N more)";
- *   - --stats for formats other than json: "stats: read_calls=... ...".
+ *   - a target without asyncio loaded: a warning saying so;
+ *   - --stats for formats other than json: "py-async-graph: stats: read_calls=...".
  * Several of these are joined with "; ". */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -132,6 +133,9 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
                 snap->n_failed);
         res->exit_code = PAG_EXIT_PARTIAL;
     }
+    if (!snap->asyncio_loaded)
+        add_err(&res->err_line, "py-async-graph: warning: the target has not loaded asyncio "
+                                "(no AsyncioDebug table): there are no tasks");
     if (o.format != PAG_FMT_JSON) {
         if (snap->n_warnings > 0 && snap->warnings[0]) {
             if (snap->n_warnings > 1)
@@ -140,7 +144,7 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
             else add_err(&res->err_line, "py-async-graph: warning: %s", snap->warnings[0]);
         }
         if (o.stats)
-            add_err(&res->err_line, "stats: read_calls=%llu bytes_read=%llu cache_hits=%llu",
+            add_err(&res->err_line, "py-async-graph: stats: read_calls=%llu bytes_read=%llu cache_hits=%llu",
                     (unsigned long long)snap->stats.read_calls,
                     (unsigned long long)snap->stats.bytes_read,
                     (unsigned long long)snap->stats.cache_hits);
