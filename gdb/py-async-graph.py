@@ -75,7 +75,7 @@ def _candidate_libs():
             sub = os.path.join(prefix, d)
             try:
                 for m in sorted(os.listdir(sub)):
-                    if "-linux-" in m:
+                    if "-linux-" in m and os.path.isdir(os.path.join(sub, m)):
                         yield os.path.join(sub, m, "py-async-graph", _LIBNAME)
             except OSError:
                 pass
@@ -321,20 +321,28 @@ def _run(args, from_tty=False):
         gdb.write(out)
         gdb.flush()
     if "--stats" in args:
-        gdb.write("gdb: %d read_memory calls, %d bytes, %d failed; %d lookups\n"
-                  % (target.reads, target.read_bytes, target.read_failures, target.finds),
-                  gdb.STDERR)
+        # The frontend's own counter, next to the core's "stats:" note: every
+        # call here is one gdb read_memory (the core's page cache makes them
+        # page-sized).
+        stats = ("gdb: %d read_memory calls, %d bytes, %d failed; %d lookups\n"
+                 % (target.reads, target.read_bytes, target.read_failures, target.finds))
+    else:
+        stats = ""
     if target.interrupted:
+        gdb.write(stats, gdb.STDERR)
         raise gdb.GdbError("py-async-graph: interrupted")
     if err:
         err = err.splitlines()[0] if err.strip() else err
         if code in (0, 10):
             # A note, not a failure: the --stats counters, or warnings that
             # came with output (PAG_EXIT_PARTIAL: some tasks undecodable).
-            gdb.write(err + "\n", gdb.STDERR)
+            gdb.write(err + "\n" + stats, gdb.STDERR)
         else:
+            gdb.write(stats, gdb.STDERR)
             raise gdb.GdbError(err)
-    elif code != 0:
+    else:
+        gdb.write(stats, gdb.STDERR)
+    if not err and code != 0:
         detail = target.internal_error or "exit code %d" % code
         raise gdb.GdbError("py-async-graph: failed (%s)" % detail)
 

@@ -7,6 +7,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -169,6 +170,12 @@ class Checker:
             fail("%s: no check ran" % self.name)
         print("%s: all %d checks passed" % (self.name, self.passes), flush=True)
         sys.exit(0)
+
+
+def is_stats_line(line):
+    """A --stats note: the core's "stats: ..." (maybe with the program
+    prefix) or the gdb frontend's own "gdb: N read_memory calls" line."""
+    return re.match(r"^(py-async-graph: )?stats: |^gdb: \d+ read_memory calls", line) is not None
 
 
 def exe_of(pid):

@@ -18,6 +18,7 @@ import tempfile
 
 import gdbtest
 from gdbtest import pagtest
+from gdbtest import is_stats_line as _is_stats
 
 
 def main():
@@ -116,7 +117,7 @@ def main():
             chk.true("reads arrive page-sized (avg >= 1 KiB)", nbytes >= 1024 * calls,
                      "%d bytes in %d calls" % (nbytes, calls))
         rest = "".join(l for l in st.splitlines(True)
-                       if not l.startswith("stats: ") and not l.startswith("gdb: "))
+                       if not _is_stats(l))
         chk.eq("--stats leaves the output unchanged", cli["tasks"], rest)
 
         lines, one = gdbtest.one_error_line(sec.get("unknown-task", "x\ny"))

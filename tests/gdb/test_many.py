@@ -10,6 +10,7 @@ import time
 
 import gdbtest
 from gdbtest import pagtest
+from gdbtest import is_stats_line as _is_stats
 
 
 def main():
@@ -44,7 +45,7 @@ def main():
               (t_table, t_table - t_attach))
 
         got = sec.get("tasks", "")
-        stats = [l for l in got.splitlines(True) if l.startswith(("stats: ", "gdb: "))]
+        stats = [l for l in got.splitlines(True) if _is_stats(l)]
         for l in stats:
             print("  " + l.rstrip())
         got = "".join(l for l in got.splitlines(True) if l not in stats)
