@@ -23,9 +23,11 @@ import gdb
 # unexpanded placeholder is ignored when this file is sourced from the tree.
 _CONFIGURED_LIBDIR = "@PAG_GDB_LIBDIR@"
 _LIBNAME = "libpy-async-graph-core.so"
-# gdb's "source" defines __file__ only while the script runs: remember it now.
+# gdb's "source" defines __file__ only while the script runs, and not at all
+# when another sourced script already set it: remember it now, if it is ours.
 try:
-    _PAG_HERE = os.path.dirname(os.path.realpath(__file__))
+    _PAG_HERE = (os.path.dirname(os.path.realpath(__file__))
+                 if os.path.basename(__file__).startswith("py-async-graph") else None)
 except NameError:
     _PAG_HERE = None
 

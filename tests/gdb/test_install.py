@@ -48,6 +48,16 @@ def main():
         argv_hook = [("src", "source " + local_hook), ("v", "py-async-graph --version")]
         sec, text = gdbtest.run_gdb([], argv_hook, source=False)
         chk.eq("auto-load hook: --version == CLI", cli_version, sec.get("v"))
+        # And through gdb's own auto-load: DIR/<real path of the binary>-gdb.py.
+        binary = os.path.realpath(shutil.which("sleep"))
+        adir = os.path.join(prefix, "auto-load")
+        dest = adir + binary + "-gdb.py"
+        os.makedirs(os.path.dirname(dest))
+        shutil.copy(local_hook, dest)
+        sec, text = gdbtest.run_gdb(["-iex", "set auto-load safe-path " + adir,
+                                     "-iex", "set auto-load scripts-directory " + adir, binary],
+                                    [("v", "py-async-graph --version")], source=False)
+        chk.eq("gdb auto-load of %s: --version == CLI" % dest, cli_version, sec.get("v") or text[-1500:])
     chk.finish()
 
 
