@@ -93,6 +93,9 @@ static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
     core_t *C = g_core;
     *elfp = NULL;
     if (!C || !modname) return -1;
+    /* "[vdso]" and the like: no file; libdwfl reads such an image from the
+     * core's memory itself. */
+    if (modname[0] == '[' && !(C->o->exe && strcmp(modname, "[exe]") == 0)) return -1;
     const char *o_exe = C->o->exe, *sysroot = C->o->sysroot, *libs = C->o->lib_search_path;
     int main_mod = is_main(C, modname, base) || strcmp(modname, "[exe]") == 0;
     const char *bn = strrchr(modname, '/');
