@@ -10,6 +10,7 @@
  *     json, which carries them itself: "py-async-graph: warning: <first>
  *     (and N more)";
  *   - a target without asyncio loaded: a warning saying so;
+ *   - a target without asyncio loaded: a warning saying so;
  *   - --stats for formats other than json: "py-async-graph: stats: read_calls=...".
  * Several of these are joined with "; ". */
 #include <stdarg.h>
@@ -144,7 +145,8 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
             else add_err(&res->err_line, "py-async-graph: warning: %s", snap->warnings[0]);
         }
         if (o.stats)
-            add_err(&res->err_line, "py-async-graph: stats: read_calls=%llu bytes_read=%llu cache_hits=%llu",
+            add_err(&res->err_line,
+                    "py-async-graph: stats: read_calls=%llu bytes_read=%llu cache_hits=%llu",
                     (unsigned long long)snap->stats.read_calls,
                     (unsigned long long)snap->stats.bytes_read,
                     (unsigned long long)snap->stats.cache_hits);

@@ -49,6 +49,11 @@ size_t pag__select(const pag_snapshot_t *snap, const pag_options_t *opts, unsign
  * directions from it (awaiters of awaiters, and tasks awaited by them). */
 void pag__select_closure(const pag_snapshot_t *snap, unsigned char *sel);
 
+/* Tree and graph output repeat shared subtrees (as CPython does), which a
+ * hostile or huge graph can blow up exponentially; they stop after this many
+ * lines with a last line "... (output truncated after N lines)". */
+#define PAG_MAX_OUTPUT_LINES 2000000u
+
 /* Checked awaiter index: SIZE_MAX when out of range. */
 static inline size_t pag__awaiter(const pag_snapshot_t *snap, const pag_task_t *t, size_t k)
 {

@@ -98,7 +98,7 @@ typedef struct {
 } gframe_t;
 
 static pag_err_t render_one(const pag_snapshot_t *snap, const pag_options_t *opts, size_t root,
-                            size_t *onpath, gframe_t *stack, FILE *out)
+                            size_t *onpath, gframe_t *stack, size_t *budget, FILE *out)
 {
     size_t sp = 0;
     /* first visit of a node prints its header and stack */
@@ -134,6 +134,11 @@ static pag_err_t render_one(const pag_snapshot_t *snap, const pag_options_t *opt
         }
         size_t a = pag__awaiter(snap, t, top->next++);
         if (a == SIZE_MAX) continue;
+        if (++*budget > PAG_MAX_OUTPUT_LINES) {
+            for (size_t q = 0; q < sp; q++) onpath[stack[q].node]--;
+            fprintf(out, "\n... (output truncated after %u lines)\n", PAG_MAX_OUTPUT_LINES);
+            return PAG_OK;
+        }
         fputc('\n', out);
         header(out, &snap->tasks[a], level + 1);
         if (onpath[a]) {
@@ -166,14 +171,15 @@ pag_err_t pag__render_graph(const pag_snapshot_t *snap, const pag_options_t *opt
         return PAG_ERR_NOMEM;
     }
     int first = 1;
+    size_t budget = 0;
     pag_err_t err = PAG_OK;
-    for (size_t i = 0; i < n && !err; i++) {
+    for (size_t i = 0; i < n && !err && budget <= PAG_MAX_OUTPUT_LINES; i++) {
         const pag_task_t *t = &snap->tasks[i];
         if (!sel[i]) continue;
         if (!filtered && !(t->is_task && t->listed)) continue;
         if (!first) fputc('\n', out);
         first = 0;
-        err = render_one(snap, opts, i, onpath, stack, out);
+        err = render_one(snap, opts, i, onpath, stack, &budget, out);
     }
     free(onpath);
     free(stack);

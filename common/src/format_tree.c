@@ -116,7 +116,7 @@ typedef struct {
 
 /* Draw one root; prefix segments come from the "last" flags of ancestors. */
 static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t root,
-                       rframe_t *stack, unsigned char *lastf, size_t *onpath)
+                       rframe_t *stack, unsigned char *lastf, size_t *onpath, size_t *budget)
 {
     size_t sp = 0;
     fputs("\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 ", out); /* "└── " */
@@ -136,6 +136,11 @@ static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t 
         }
         size_t i = top->next++;
         size_t kid = nd->kids[i];
+        if (++*budget > PAG_MAX_OUTPUT_LINES) {
+            for (size_t q = 0; q < sp; q++) onpath[stack[q].node]--;
+            fprintf(out, "\n... (output truncated after %u lines)\n", PAG_MAX_OUTPUT_LINES);
+            return 1;
+        }
         int last = top->next == nd->n_kids;
         fputc('\n', out);
         for (size_t d = 0; d < sp; d++)
@@ -259,11 +264,15 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
     }
     /* pass 0 roots come first in node order, pass 1 roots after: CPython
      * prints roots in node order, and pass 1 only adds cycle entries */
-    for (size_t r = 0; r < n_roots; r++)
-        if (render_root(out, snap, &t, roots[r], stack, lastf, onpath) != 0) {
+    size_t budget = 0;
+    for (size_t r = 0; r < n_roots; r++) {
+        int rc = render_root(out, snap, &t, roots[r], stack, lastf, onpath, &budget);
+        if (rc < 0) {
             err = PAG_ERR_CORRUPT;
             goto done;
         }
+        if (rc > 0) break;
+    }
 
     int header = 0;
     for (size_t c = 0; c < snap->n_cycles; c++) {

@@ -4,6 +4,7 @@
  * python3 -m json.tool), DOT validity (dot -Tsvg), filters and option
  * parsing.  The byte-for-byte comparison with CPython's own tools.py is in
  * test_format_oracle.c / format_oracle.py. */
+#define _GNU_SOURCE
 #include "snapbuild.h"
 
 #include <unistd.h>
@@ -395,6 +396,153 @@ static void test_escaping(const char *tmpdir)
     sb_free(&s);
 }
 
+/* alpha awaits beta awaits gamma awaits alpha: no roots at all */
+static void test_cycle3(void)
+{
+    pag_snapshot_t s;
+    pag_err_t err;
+    sb_init(&s);
+    size_t th = sb_thread(&s, 1, 1);
+    size_t a = sb_task(&s, th, 0xa0, "alpha");
+    size_t b = sb_task(&s, th, 0xb0, "beta");
+    size_t c = sb_task(&s, th, 0xc0, "gamma");
+    sb_frame(&s, a, "fa", "d.py", 1);
+    sb_frame(&s, b, "fb", "d.py", 2);
+    sb_frame(&s, c, "fc", "d.py", 3);
+    sb_await(&s, b, a);
+    sb_await(&s, c, b);
+    sb_await(&s, a, c);
+    sb_finish(&s);
+    CHECK(s.n_cycles == 1 && s.cycles[0].n == 4);
+    pag_options_t o = sb_opts(PAG_FMT_TREE);
+    char *out = sb_render(&s, &o, &err);
+    sb_expect_text("tree: 3-cycle, entered at its first task", out,
+                   "└── (T) alpha\n"
+                   "    └──  fa d.py:1\n"
+                   "        └── (T) beta\n"
+                   "            └──  fb d.py:2\n"
+                   "                └── (T) gamma\n"
+                   "                    └──  fc d.py:3\n"
+                   "                        └── (T) alpha [cycle]\n"
+                   "\n"
+                   "possible deadlock: await cycle: alpha → beta → gamma → alpha\n");
+    free(out);
+    o = sb_opts(PAG_FMT_JSON);
+    out = sb_render(&s, &o, &err);
+    CHECK(out && strstr(out, "\"cycles\": [\n    [\"0xa0\", \"0xb0\", \"0xc0\", \"0xa0\"]\n  ]"));
+    free(out);
+    sb_free(&s);
+}
+
+/* an awaiter that is not in any task list: CPython drops the subtree and
+ * names it "Unknown"; we draw it and use its name */
+static void test_unlisted(void)
+{
+    pag_snapshot_t s;
+    pag_err_t err;
+    sb_init(&s);
+    size_t th = sb_thread(&s, 5, 1);
+    size_t c = sb_task(&s, th, 0x100, "child");
+    sb_frame(&s, c, "work", "w.py", 4);
+    sb_thread(&s, 0, 0);
+    size_t p = sb_task(&s, SIZE_MAX, 0x200, "elsewhere");
+    sb_frame(&s, p, "outer", "o.py", 8);
+    sb_await(&s, c, p);
+    sb_finish(&s);
+    pag_options_t o = sb_opts(PAG_FMT_TREE);
+    char *out = sb_render(&s, &o, &err);
+    sb_expect_text("tree: unlisted awaiter", out,
+                   "└── (T) elsewhere\n"
+                   "    └──  outer o.py:8\n"
+                   "        └── (T) child\n"
+                   "            └──  work w.py:4\n");
+    free(out);
+    o = sb_opts(PAG_FMT_TABLE);
+    out = sb_render(&s, &o, &err);
+    CHECK(out && strstr(out, "\n5          0x100                child                work                                               outer                                              elsewhere       0x200          \n"));
+    CHECK(out && !strstr(out, "0x200                elsewhere")); /* no row of its own */
+    free(out);
+    sb_free(&s);
+}
+
+/* a sink keeping only the tail of what is written */
+typedef struct {
+    char tail[256];
+    size_t total;
+} tail_sink_t;
+
+static ssize_t tail_write(void *c, const char *buf, size_t n)
+{
+    tail_sink_t *t = c;
+    const size_t cap = sizeof t->tail - 1;
+    if (n >= cap) {
+        memcpy(t->tail, buf + n - cap, cap);
+    } else {
+        memmove(t->tail, t->tail + n, cap - n);
+        memcpy(t->tail + cap - n, buf, n);
+    }
+    t->total += n;
+    return (ssize_t)n;
+}
+
+static pag_err_t render_tail(const pag_snapshot_t *s, const pag_options_t *o, tail_sink_t *t)
+{
+    memset(t, 0, sizeof *t);
+    cookie_io_functions_t io = {NULL, tail_write, NULL, NULL};
+    FILE *f = fopencookie(t, "w", io);
+    pag_err_t err = pag_render(s, o, NULL, f);
+    fclose(f);
+    return err;
+}
+
+/* many tasks under one parent, and a diamond ladder whose tree doubles at
+ * every level: bounded time and output */
+static void test_scale(void)
+{
+    pag_snapshot_t s;
+    pag_err_t err;
+    sb_init(&s);
+    size_t th = sb_thread(&s, 1, 1);
+    size_t root = sb_task(&s, th, 0x10, "main");
+    sb_frame(&s, root, "main", "m.py", 1);
+    for (size_t i = 0; i < 20000; i++) {
+        size_t t = sb_task(&s, th, 0x100000 + i * 0x100, "w");
+        sb_frame(&s, t, "sleep", "s.py", 2);
+        sb_await(&s, t, root);
+    }
+    sb_finish(&s);
+    pag_options_t o = sb_opts(PAG_FMT_TREE);
+    char *out = sb_render(&s, &o, &err);
+    CHECK(err == PAG_OK && out && strlen(out) > 20000 * 20);
+    free(out);
+    sb_free(&s);
+
+    sb_init(&s);
+    th = sb_thread(&s, 1, 1);
+    size_t prev[2];
+    prev[0] = sb_task(&s, th, 0x10, "top0");
+    prev[1] = sb_task(&s, th, 0x20, "top1");
+    for (int lvl = 0; lvl < 40; lvl++) {
+        size_t cur[2];
+        for (int k = 0; k < 2; k++) {
+            cur[k] = sb_task(&s, th, 0x1000 + (uint64_t)lvl * 0x100 + (uint64_t)k * 0x10, "d");
+            sb_await(&s, cur[k], prev[0]);
+            sb_await(&s, cur[k], prev[1]);
+        }
+        prev[0] = cur[0];
+        prev[1] = cur[1];
+    }
+    sb_finish(&s);
+    tail_sink_t tail;
+    CHECK(render_tail(&s, &o, &tail) == PAG_OK &&
+          strstr(tail.tail, "... (output truncated after 2000000 lines)\n"));
+    o = sb_opts(PAG_FMT_GRAPH);
+    o.task = "d";
+    CHECK(render_tail(&s, &o, &tail) == PAG_OK &&
+          strstr(tail.tail, "... (output truncated after 2000000 lines)\n"));
+    sb_free(&s);
+}
+
 static void test_tasks_format(void)
 {
     pag_snapshot_t s;
@@ -485,6 +633,9 @@ int main(void)
     test_cycles(tmpdir);
     test_escaping(tmpdir);
     test_tasks_format();
+    test_cycle3();
+    test_unlisted();
+    test_scale();
     test_options();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
