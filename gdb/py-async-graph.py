@@ -151,6 +151,7 @@ class _Target:
         self.finds = 0
         self.interrupted = False
         self.internal_error = None
+        self.exe_unknown = False
 
     # -- gdb queries -----------------------------------------------------
     def _info_target(self):
@@ -286,6 +287,7 @@ def _source_json(target):
         pass
     if conn_type == "core" or conn_type is None:
         core = target.core_file()
+    target.exe_unknown = core is not None and not exe
     if core is not None:
         src = {"kind": "core", "core": core, "pid": inf.pid, "executable": exe}
     else:
@@ -341,6 +343,10 @@ def _run(args, from_tty=False):
             gdb.write(err + "\n" + stats, gdb.STDERR)
         else:
             gdb.write(stats, gdb.STDERR)
+            if code == 5 and target.exe_unknown:
+                # "gdb -c CORE" alone: gdb 13 does not load the executable
+                # (and so no symbols or sections) from the core by itself.
+                err += " (gdb has no executable for this core: use 'gdb EXE CORE' or 'file EXE')"
             raise gdb.GdbError(err)
     else:
         gdb.write(stats, gdb.STDERR)
