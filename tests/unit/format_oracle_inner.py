@@ -1,10 +1,9 @@
 # Run by a real CPython 3.14 / 3.15 (see format_oracle.py): feeds each
 # scenario dumped by test_format_oracle to CPython's own asyncio.tools
 # (display_awaited_by_tasks_table / _tree, with the remote read replaced by
-# the scenario data) and asyncio.graph.format_call_graph (with
-# capture_call_graph replaced by a graph of duck-typed frames built the way
-# _build_graph_for_future builds it), and writes what they print next to
-# our renderings as NNN.<kind>.cpython.
+# the scenario data) and asyncio.graph.format_call_graph (its own
+# _build_graph_for_future walking stand-in tasks, coroutines and frames),
+# and writes what they print next to our renderings as NNN.<kind>.cpython.
 import contextlib
 import glob
 import io
@@ -68,21 +67,6 @@ def run_display(fn, result):
     return out.getvalue(), err.getvalue(), code
 
 
-class FakeTask:
-    def __init__(self, name):
-        self._name = name
-
-    def get_name(self):
-        return self._name
-
-
-class FakeFuture:
-    pass
-
-
-graph.tasks = NS(Task=FakeTask)  # render_level's isinstance(fut, tasks.Task)
-
-
 def fake_frame(fr):
     filename, lineno, func, kind = fr
     code = NS(co_filename=filename, co_qualname=func)
@@ -96,26 +80,57 @@ def fake_frame(fr):
     return f
 
 
+class FakeBase:
+    pass
+
+
+class FakeTask(FakeBase):
+    def __init__(self, name):
+        self._name = name
+        self._coro = None
+        self._asyncio_awaited_by = ()
+
+    def get_name(self):
+        return self._name
+
+    def get_coro(self):
+        return self._coro
+
+
+class FakeFuture(FakeBase):
+    _asyncio_awaited_by = ()
+
+
+graph.tasks = NS(Task=FakeTask)        # render_level: isinstance(fut, tasks.Task)
+graph.futures = NS(Future=FakeBase)    # _build_graph_for_future's type check
+
+
+def fake_coro(stack):
+    """The object chain graph.py walks: coroutines linked by cr_await; an
+    async generator or generator frame sits behind an object without
+    cr_await (async_generator_asend / generator), which ends the walk."""
+    obj = NS()  # what the innermost coroutine awaits (a future, ...)
+    for fr in stack:  # innermost first
+        if fr[3] == 1:
+            f = fake_frame(fr)
+            obj = NS(cr_frame=f, cr_await=obj)
+        else:
+            obj = NS()
+    return obj
+
+
 def graphs(d, limit):
-    by_id = {n["id"]: n for n in d["nodes"]}
+    """format_call_graph(task, limit=limit) for every listed task, run by
+    CPython's own graph.py (_build_graph_for_future and render_level) on
+    stand-in futures, coroutines and frames."""
     objs = {n["id"]: (FakeTask(n["name"]) if n["is_task"] else FakeFuture()) for n in d["nodes"]}
-    back = {id(o): k for k, o in objs.items()}
-
-    def build(nid):
-        n = by_id[nid]
-        # _build_graph_for_future: outermost first, slice, then reverse
-        st = list(reversed(n["stack"])) if (n["is_task"] and limit != 0) else []
-        if limit is not None:
-            if limit > 0:
-                st = st[:limit]
-            elif limit < 0:
-                st = st[limit:]
-        st.reverse()
-        return graph.FutureCallGraph(objs[nid],
-                                     tuple(graph.FrameCallGraphEntry(fake_frame(f)) for f in st),
-                                     tuple(build(a) for a in n["awaited_by"]))
-
-    graph.capture_call_graph = lambda fut=None, *, depth=1, limit=None: build(back[id(fut)])
+    for n in d["nodes"]:
+        o = objs[n["id"]]
+        o._asyncio_awaited_by = tuple(objs[a] for a in n["awaited_by"])
+        if n["is_task"]:
+            o._coro = fake_coro(n["stack"])
+    graph.capture_call_graph = (
+        lambda fut=None, *, depth=1, limit=None: graph._build_graph_for_future(fut, limit=limit))
     blocks = []
     for n in d["nodes"]:
         if not (n["is_task"] and n["thread"] >= 0):
