@@ -3,11 +3,14 @@
  * Memory the core holds comes from its PT_LOAD segments (only p_filesz
  * bytes are present: the rest was left out).  Memory it does not hold --
  * read-only file-backed pages such as .rodata type names -- comes from the
- * ELF file that was mapped there.  elfutils' libdwfl reads the core's
- * NT_FILE note and link map and reports the modules; our find_elf callback
- * locates each file (--exe, --sysroot prefix, the recorded path,
- * --lib-search-path by basename) and accepts it only when its build-id
- * matches the one found in the core.  Lookups then work exactly as live.
+ * ELF file that was mapped there.  The NT_FILE note says which file is
+ * mapped where (grouped into modules exactly like live /proc/PID/maps);
+ * elfutils' libdwfl (dwfl_core_file_report) finds each module's build-id in
+ * the core's memory.  We locate each file ourselves (--exe, --sysroot
+ * prefix, the recorded path, --lib-search-path by basename) -- libdwfl would
+ * otherwise quietly build an image from core memory, without section headers
+ * -- and accept it only when its build-id (or, lacking one, its load layout)
+ * matches the core.  Lookups then work exactly as live.
  */
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
@@ -27,14 +30,23 @@ typedef struct core_seg {
     uint64_t vaddr, memsz, filesz, offset;
 } core_seg_t;
 
+/* One file mapped in the process (grouped from NT_FILE, like live maps). */
 typedef struct core_mod {
-    Dwfl_Module *mod;
-    const char *name;
-    uint64_t start, end;
+    char *path;
+    uint64_t base;  /* lowest mapping at file offset 0; 0 if none */
+    int dwfl_known; /* libdwfl found an ELF image here */
+    unsigned char bid[64];
+    int bidlen;     /* build-id as found in the core's memory, 0 if unknown */
     int tried;
+    int fd;
     Elf *elf;
     uint64_t bias;
 } core_mod_t;
+
+typedef struct core_map {
+    uint64_t start, end, pgoff; /* pgoff in bytes */
+    size_t mod;
+} core_map_t;
 
 typedef struct core {
     const pag_options_t *o;
@@ -46,16 +58,15 @@ typedef struct core {
     core_seg_t *segs;
     size_t nsegs;
     long pid;
-    char *exe;       /* main executable path from NT_FILE */
     uint64_t at_phdr;
+    char *exe; /* main executable path (the NT_FILE entry holding AT_PHDR) */
     Dwfl *dwfl;
     core_mod_t *mods;
-    size_t nmods, capmods;
+    size_t nmods;
+    core_map_t *maps;
+    size_t nmaps;
     char problems[2048]; /* files missing or not matching, for the error line */
 } core_t;
-
-/* libdwfl's find_elf callback has no user pointer; the CLI opens one core. */
-static core_t *g_core;
 
 static void add_problem(core_t *C, const char *fmt, const char *a, const char *b)
 {
@@ -68,82 +79,114 @@ static void add_problem(core_t *C, const char *fmt, const char *a, const char *b
     snprintf(C->problems + l, sizeof C->problems - l, fmt, a, b);
 }
 
-static int is_main(core_t *C, const char *modname, Dwarf_Addr base)
+/* Without a build-id in the core, check the file against the core's
+ * NT_FILE record instead: every mapping of it must fall on a PT_LOAD of the
+ * file at the same offset and address. */
+static int layout_matches(core_t *C, size_t mi, Elf *elf, uint64_t bias)
 {
-    (void)base;
-    return C->exe && modname && strcmp(modname, C->exe) == 0;
-}
-
-static int build_id_matches(Dwfl_Module *mod, Elf *elf, int *core_has)
-{
-    const unsigned char *bits;
-    GElf_Addr vaddr;
-    int n = dwfl_module_build_id(mod, &bits, &vaddr);
-    *core_has = n > 0;
-    if (n <= 0) return 1; /* the core does not say: take the file as it is */
-    const void *id;
-    ssize_t m = dwelf_elf_gnu_build_id(elf, &id);
-    return m == n && memcmp(id, bits, (size_t)n) == 0;
-}
-
-static int core_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                         char **file_name, Elf **elfp)
-{
-    (void)userdata;
-    core_t *C = g_core;
-    *elfp = NULL;
-    if (!C || !modname) return -1;
-    /* "[vdso]" and the like: no file; libdwfl reads such an image from the
-     * core's memory itself. */
-    if (modname[0] == '[' && !(C->o->exe && strcmp(modname, "[exe]") == 0)) return -1;
-    const char *o_exe = C->o->exe, *sysroot = C->o->sysroot, *libs = C->o->lib_search_path;
-    int main_mod = is_main(C, modname, base) || strcmp(modname, "[exe]") == 0;
-    const char *bn = strrchr(modname, '/');
-    bn = bn ? bn + 1 : modname;
-    char cands[34][PATH_MAX];
-    int nc = 0;
-    if (main_mod && o_exe) snprintf(cands[nc++], PATH_MAX, "%s", o_exe);
-    if (modname[0] == '/') {
-        if (sysroot) snprintf(cands[nc++], PATH_MAX, "%s%s", sysroot, modname);
-        snprintf(cands[nc++], PATH_MAX, "%s", modname);
-    }
-    if (libs) {
-        const char *p = libs;
-        while (*p && nc < 34) {
-            size_t l = strcspn(p, ":");
-            if (l) snprintf(cands[nc++], PATH_MAX, "%.*s/%s", (int)l, p, bn);
-            p += l;
-            if (*p == ':') p++;
+    size_t n;
+    if (elf_getphdrnum(elf, &n) != 0) return 0;
+    long pg = sysconf(_SC_PAGESIZE);
+    uint64_t mask = ~(uint64_t)((pg > 0 ? pg : 4096) - 1);
+    for (size_t k = 0; k < C->nmaps; k++) {
+        if (C->maps[k].mod != mi) continue;
+        int ok = 0;
+        for (size_t i = 0; i < n && !ok; i++) {
+            GElf_Phdr ph;
+            if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD) continue;
+            uint64_t va = (ph.p_vaddr & mask) + bias, off = ph.p_offset & mask;
+            if (C->maps[k].start >= va && C->maps[k].start - va == C->maps[k].pgoff - off &&
+                C->maps[k].pgoff >= off && C->maps[k].pgoff - off < ph.p_memsz + (uint64_t)pg)
+                ok = 1;
         }
+        if (!ok) return 0;
     }
-    const char *mismatch = NULL;
-    for (int i = 0; i < nc; i++) {
+    return 1;
+}
+
+/* Find the file of module mi: --exe (main executable), --sysroot prefix,
+ * the recorded path, --lib-search-path dirs by basename; take the first
+ * whose build-id (or, lacking one, load layout) matches the core. */
+static Elf *mod_elf(core_t *C, size_t mi)
+{
+    core_mod_t *m = &C->mods[mi];
+    if (m->tried) return m->elf;
+    m->tried = 1;
+    if (!m->base) return NULL;
+    const pag_options_t *o = C->o;
+    int main_mod = C->exe && strcmp(m->path, C->exe) == 0;
+    const char *bn = strrchr(m->path, '/');
+    bn = bn ? bn + 1 : m->path;
+    enum { MAXC = 34 };
+    char *cands[MAXC];
+    int nc = 0;
+    if (main_mod && o->exe) cands[nc++] = strdup(o->exe);
+    if (o->sysroot && asprintf(&cands[nc], "%s%s", o->sysroot, m->path) >= 0) nc++;
+    cands[nc++] = strdup(m->path);
+    for (const char *p = o->lib_search_path; p && *p && nc < MAXC;) {
+        size_t l = strcspn(p, ":");
+        if (l && asprintf(&cands[nc], "%.*s/%s", (int)l, p, bn) >= 0) nc++;
+        p += l;
+        if (*p == ':') p++;
+    }
+    const char *mismatch = NULL, *why = "";
+    int found_any = 0;
+    for (int i = 0; i < nc && !m->elf; i++) {
+        if (!cands[i]) continue;
         int fd = open(cands[i], O_RDONLY | O_CLOEXEC);
         if (fd < 0) continue;
         Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-        int core_has;
-        if (!elf || elf_kind(elf) != ELF_K_ELF) {
+        uint64_t bias = 0;
+        if (!elf || elf_kind(elf) != ELF_K_ELF || cli_elf_bias(elf, m->base, &bias) != 0) {
             if (elf) elf_end(elf);
             close(fd);
+            found_any = 1; /* there, but not an ELF file: a data mapping */
             continue;
         }
-        if (!build_id_matches(mod, elf, &core_has)) {
-            mismatch = cands[i];
+        int ok;
+        if (m->bidlen > 0) {
+            const void *id;
+            ssize_t l = dwelf_elf_gnu_build_id(elf, &id);
+            ok = l == m->bidlen && memcmp(id, m->bid, (size_t)l) == 0;
+        } else {
+            ok = layout_matches(C, mi, elf, bias);
+        }
+        if (!ok) {
+            if (!mismatch) {
+                mismatch = cands[i];
+                why = m->bidlen > 0 ? "different build-id" : "different load layout";
+            }
             elf_end(elf);
             close(fd);
             continue;
         }
-        *file_name = strdup(cands[i]);
-        *elfp = elf;
-        return fd;
+        m->elf = elf;
+        m->fd = fd;
+        m->bias = bias;
     }
-    if (mismatch)
-        add_problem(C, "%s does not match the core (different build-id)%s", mismatch,
-                    main_mod ? "; give the right one with --exe" : "; give the right one with --lib-search-path or --sysroot");
-    else
-        add_problem(C, "%s not found%s", modname,
-                    main_mod ? " (give it with --exe)" : " (give its directory with --lib-search-path, or --sysroot)");
-    return -1;
+    if (!m->elf && (m->dwfl_known || main_mod)) {
+        if (mismatch)
+        {
+            char tail[128];
+            snprintf(tail, sizeof tail, " (%s); give the right one with %s", why,
+                     main_mod ? "--exe" : "--lib-search-path or --sysroot");
+            add_problem(C, "%s does not match the core%s", mismatch, tail);
+        }
+        else if (!found_any)
+            add_problem(C, "%s not found%s", m->path,
+                        main_mod ? " (give it with --exe)"
+                                 : " (give its directory with --lib-search-path, or --sysroot)");
+    }
+    for (int i = 0; i < nc; i++) free(cands[i]);
+    return m->elf;
+}
+
+static int no_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                       char **file_name, Elf **elfp)
+{
+    (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+    *elfp = NULL;
+    return -1; /* we open the files ourselves (mod_elf) */
 }
 
 static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -156,36 +199,29 @@ static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, 
 }
 
 static const Dwfl_Callbacks core_callbacks = {
-    .find_elf = core_find_elf,
+    .find_elf = no_find_elf,
     .find_debuginfo = no_debuginfo,
 };
 
-static Elf *mod_elf(core_t *C, core_mod_t *m)
-{
-    if (m->tried) return m->elf;
-    m->tried = 1;
-    Dwarf_Addr bias = 0;
-    m->elf = dwfl_module_getelf(m->mod, &bias);
-    m->bias = bias;
-    return m->elf;
-    (void)C;
-}
-
+/* libdwfl read the module list from the core (link map + NT_FILE) and the
+ * build-ids from the core's memory: attach those to our NT_FILE modules. */
 static int collect_mod(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
                        void *arg)
 {
-    (void)userdata;
+    (void)userdata, (void)name;
     core_t *C = arg;
-    if (C->nmods == C->capmods) {
-        size_t nc = C->capmods ? C->capmods * 2 : 32;
-        core_mod_t *nm = realloc(C->mods, nc * sizeof *nm);
-        if (!nm) return DWARF_CB_ABORT;
-        C->mods = nm;
-        C->capmods = nc;
+    for (size_t i = 0; i < C->nmods; i++) {
+        core_mod_t *m = &C->mods[i];
+        if (!m->base || m->base != start) continue;
+        m->dwfl_known = 1;
+        const unsigned char *bits;
+        GElf_Addr vaddr;
+        int n = dwfl_module_build_id(mod, &bits, &vaddr);
+        if (n > 0 && (size_t)n <= sizeof m->bid) {
+            memcpy(m->bid, bits, (size_t)n);
+            m->bidlen = n;
+        }
     }
-    Dwarf_Addr end = 0;
-    dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
-    C->mods[C->nmods++] = (core_mod_t){mod, name, start, end, 0, NULL, 0};
     return DWARF_CB_OK;
 }
 
@@ -194,7 +230,7 @@ static pag_err_t core_find(void *ctx, pag_lookup_kind_t kind, const char *name, 
 {
     core_t *C = ctx;
     for (size_t i = 0; i < C->nmods; i++) {
-        Elf *elf = mod_elf(C, &C->mods[i]);
+        Elf *elf = mod_elf(C, i);
         if (!elf) continue;
         if (cli_elf_lookup(elf, C->mods[i].bias, kind, name, &index, addr, size)) return PAG_OK;
     }
@@ -234,24 +270,64 @@ static pag_err_t core_read(void *ctx, uint64_t addr, size_t len, void *dst)
          * that page from the file mapped there. */
         size_t n = 4096 - (size_t)(addr & 4095);
         if (n > len) n = len;
-        Dwfl_Module *mod = dwfl_addrmodule(C->dwfl, addr);
-        core_mod_t *m = NULL;
-        for (size_t i = 0; mod && i < C->nmods; i++)
-            if (C->mods[i].mod == mod) m = &C->mods[i];
-        Elf *elf = m ? mod_elf(C, m) : NULL;
-        if (!elf || cli_elf_read_image(elf, m->bias, addr, n, out) != 0) return PAG_ERR_READ;
+        const core_map_t *mp = NULL;
+        for (size_t i = 0; i < C->nmaps && !mp; i++)
+            if (addr >= C->maps[i].start && addr < C->maps[i].end) mp = &C->maps[i];
+        Elf *elf = mp ? mod_elf(C, mp->mod) : NULL;
+        if (!elf || cli_elf_read_image(elf, C->mods[mp->mod].bias, addr, n, out) != 0)
+            return PAG_ERR_READ;
         out += n, addr += n, len -= n;
     }
     return PAG_OK;
 }
 
+static size_t mod_for_path(core_t *C, const char *path, size_t len)
+{
+    for (size_t i = 0; i < C->nmods; i++)
+        if (strlen(C->mods[i].path) == len && memcmp(C->mods[i].path, path, len) == 0) return i;
+    core_mod_t *nm = realloc(C->mods, (C->nmods + 1) * sizeof *nm);
+    if (!nm) return SIZE_MAX;
+    C->mods = nm;
+    core_mod_t *m = &C->mods[C->nmods];
+    memset(m, 0, sizeof *m);
+    m->fd = -1;
+    m->path = strndup(path, len);
+    if (!m->path) return SIZE_MAX;
+    return C->nmods++;
+}
+
+static void parse_nt_file(core_t *C, const char *desc, size_t descsz)
+{
+    uint64_t count, pagesz;
+    if (descsz < 16) return;
+    memcpy(&count, desc, 8);
+    memcpy(&pagesz, desc + 8, 8);
+    if (count > (descsz - 16) / 24) return;
+    C->maps = calloc(count + 1, sizeof *C->maps);
+    if (!C->maps) return;
+    const char *names = desc + 16 + 24 * count, *end = desc + descsz;
+    for (uint64_t k = 0; k < count && names < end; k++) {
+        uint64_t st, en, off;
+        memcpy(&st, desc + 16 + 24 * k, 8);
+        memcpy(&en, desc + 16 + 24 * k + 8, 8);
+        memcpy(&off, desc + 16 + 24 * k + 16, 8);
+        size_t l = strnlen(names, (size_t)(end - names));
+        size_t mi = mod_for_path(C, names, l);
+        if (mi != SIZE_MAX) {
+            C->maps[C->nmaps++] = (core_map_t){st, en, off * pagesz, mi};
+            core_mod_t *m = &C->mods[mi];
+            if (off == 0 && (!m->base || st < m->base)) m->base = st;
+        }
+        names += l + 1;
+    }
+}
+
+/* NT_PRPSINFO (pid), NT_AUXV (AT_PHDR: which file is the executable),
+ * NT_FILE (what is mapped where). */
 static void parse_notes(core_t *C)
 {
     size_t n;
     if (elf_getphdrnum(C->elf, &n) != 0) return;
-    struct {
-        uint64_t start, end;
-    } *maps = NULL;
     for (size_t i = 0; i < n; i++) {
         GElf_Phdr ph;
         if (!gelf_getphdr(C->elf, (int)i, &ph) || ph.p_type != PT_NOTE) continue;
@@ -272,41 +348,32 @@ static void parse_notes(core_t *C)
                     memcpy(&val, desc + k + 8, 8);
                     if (key == 3 /* AT_PHDR */) C->at_phdr = val;
                 }
-            } else if (nh.n_type == 0x46494c45 /* NT_FILE */ && nh.n_descsz >= 16) {
-                uint64_t count;
-                memcpy(&count, desc, 8);
-                if (count > nh.n_descsz / 24) continue;
-                free(maps);
-                maps = calloc(count + 1, sizeof *maps);
-                if (!maps) continue;
-                const char *names = desc + 16 + 24 * count, *end = desc + nh.n_descsz;
-                for (uint64_t k = 0; k < count && names < end; k++) {
-                    uint64_t s, e;
-                    memcpy(&s, desc + 16 + 24 * k, 8);
-                    memcpy(&e, desc + 16 + 24 * k + 8, 8);
-                    size_t l = strnlen(names, (size_t)(end - names));
-                    if (C->at_phdr >= s && C->at_phdr < e && !C->exe)
-                        C->exe = strndup(names, l);
-                    names += l + 1;
-                }
+            } else if (nh.n_type == 0x46494c45 /* NT_FILE */ && !C->maps) {
+                parse_nt_file(C, desc, nh.n_descsz);
             }
         }
     }
-    /* NT_AUXV may follow NT_FILE; if so, the exe was not set above. */
-    free(maps);
+    for (size_t k = 0; k < C->nmaps && !C->exe; k++)
+        if (C->at_phdr >= C->maps[k].start && C->at_phdr < C->maps[k].end)
+            C->exe = strdup(C->mods[C->maps[k].mod].path);
 }
 
 static void core_close(void *ctx)
 {
     core_t *C = ctx;
     if (C->dwfl) dwfl_end(C->dwfl);
+    for (size_t i = 0; i < C->nmods; i++) {
+        if (C->mods[i].elf) elf_end(C->mods[i].elf);
+        if (C->mods[i].fd >= 0) close(C->mods[i].fd);
+        free(C->mods[i].path);
+    }
     if (C->elf) elf_end(C->elf);
     if (C->fd >= 0) close(C->fd);
     free(C->segs);
     free(C->mods);
+    free(C->maps);
     free(C->exe);
     free(C->path);
-    if (g_core == C) g_core = NULL;
     free(C);
 }
 
@@ -404,8 +471,6 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
         goto fail;
     }
     parse_notes(C);
-    if (!C->exe) parse_notes(C); /* AT_PHDR now known */
-    g_core = C;
     C->dwfl = dwfl_begin(&core_callbacks);
     if (!C->dwfl) {
         snprintf(msg, msglen, "libdwfl: %s", dwfl_errmsg(-1));
@@ -422,6 +487,12 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
         goto fail;
     }
     dwfl_getmodules(C->dwfl, collect_mod, C, 0);
+    if (!C->nmods) {
+        snprintf(msg, msglen, "core file %s has no NT_FILE note: no record of the mapped files",
+                 o->core);
+        e = PAG_ERR_CORRUPT;
+        goto fail;
+    }
 
     const char *exe = o->exe ? o->exe : C->exe ? C->exe : "";
     size_t jl = 6 * (strlen(exe) + strlen(o->core)) + 160;
