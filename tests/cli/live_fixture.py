@@ -46,7 +46,7 @@ def main():
                 "json source names the live pid", json.dumps(ours.get("source")))
 
         if a.fixture == "many":
-            want = a.tasks or len(oracle["tasks"])
+            want = oracle.get("expect", {}).get("task_count") or a.tasks or len(oracle["tasks"])
             listed = [t for t in ours["tasks"] if t["kind"] == "task" and t["listed"]]
             c.check(len(listed) >= want, "many: %d tasks listed, want >= %d" % (len(listed), want))
             for t in oracle.get("tasks", [])[:50]:
@@ -61,10 +61,28 @@ def main():
                         "task %s name %r == oracle %r" % (t["id"], byid[t["id"]]["name"], t["name"]))
 
         # format_call_graph, per task, with limits.
+        expect = oracle.get("expect") or {}
         for t in oracle["tasks"]:
+            if t.get("error"):
+                # Documented case: CPython's format_call_graph fails on this task
+                # (RecursionError in an await cycle); ours must still draw it and
+                # mark the cycle.
+                rc, out, err = run(["--format", "graph", "--task", t["id"], pid])
+                c.note("graph --task %s: oracle has no text (%s); ours must show the task and the cycle"
+                       % (t["id"], t["error"]))
+                c.check(rc == 0 and ("id=%s)" % t["id"]) in out and "cycle" in out,
+                        "graph --task %s (oracle error %s) shows the task and the cycle" % (t["id"], t["error"]),
+                        out + err)
+                continue
+            if t.get("name") and t["name"] == expect.get("blocked_task"):
+                # Documented case: the blocked task recorded its own graph before it
+                # blocked; where it is now is checked against "expect" below.
+                c.note("graph --task %s: blocked task, checked against the fixture's expect facts" % t["id"])
+                continue
             variants = [([], t["graph"])]
             for lim, text in sorted(t.get("graph_limit", {}).items()):
-                variants.append((["--limit", lim], text))
+                if text is not None:
+                    variants.append((["--limit", lim], text))
             running = byid.get(t["id"], {}).get("running", False)
             for extra, want in variants:
                 what = "graph --task %s %s" % (t["id"], " ".join(extra))
@@ -98,8 +116,13 @@ def main():
         if a.fixture == "threads":
             tids = {th["native_id"] for th in ours["threads"]}
             for t in oracle["tasks"]:
-                c.check(t.get("thread") in tids or t.get("thread") == 0,
-                        "thread %s of task %s is listed" % (t.get("thread"), t["id"]))
+                mine = byid.get(t["id"], {})
+                if t.get("orphan"):
+                    c.check(mine.get("thread") == 0, "orphan %r is on the orphan list (thread 0)" % t["name"],
+                            json.dumps(mine)[:500])
+                else:
+                    c.check(t.get("thread") in tids and mine.get("thread") == t.get("thread"),
+                            "task %r is on its thread %s" % (t["name"], t.get("thread")), json.dumps(mine)[:500])
             c.check(any(th["native_id"] == 0 and th["tasks"] for th in ours["threads"]),
                     "the orphaned tasks' list (native_id 0) is present and not empty")
             rc, out, err = run(["--format", "tree", pid])
@@ -109,26 +132,29 @@ def main():
                     c.check(t["name"] in out, "tree shows %r" % t["name"])
 
         if a.fixture == "blocked":
-            expect = oracle.get("expect", {})
             running = [t for t in ours["tasks"] if t.get("running")]
-            c.check(len(running) >= 1, "a running task is reported", json.dumps(ours["threads"]))
-            for t in running:
+            blk = [t for t in running if t["name"] == expect.get("blocked_task")]
+            c.check(len(blk) == 1, "the blocked task %r is reported running" % expect.get("blocked_task"),
+                    json.dumps(ours["threads"]))
+            for t in blk:
+                c.check(t["thread"] == expect.get("blocked_thread"),
+                        "it runs on the blocked thread %s" % expect.get("blocked_thread"), json.dumps(t)[:800])
                 rc, out, err = run(["--format", "graph", "--task", t["id"], pid])
-                for line in expect.get("graph_lines", []) if isinstance(expect, dict) else expect:
-                    c.check(line in out, "running task graph contains %r" % line, out)
-                th = [x for x in ours["threads"] if x.get("running_task") == t["id"]]
-                c.check(len(th) == 1 and not th[0]["main"],
-                        "the running task is on the second thread", json.dumps(th))
+                want_sync = "line %s, in %s()" % (expect.get("blocking_line"), expect.get("blocking_function"))
+                want_caller = "line %s, in async %s()" % (expect.get("caller_line"), expect.get("caller"))
+                c.check(rc == 0 and want_sync in out, "running task graph shows %r" % want_sync, out + err)
+                c.check(want_caller in out, "running task graph shows %r" % want_caller, out)
+                c.check(out.find(want_sync) < out.find(want_caller),
+                        "the sync frame is inside (above) its async caller", out)
 
         if a.fixture == "deadlock":
             rc, out, err = run(["--format", "tree", pid])
             c.check(rc == 0, "tree exit 0 despite the cycle", err)
-            c.check("await cycle" in out, "tree names the await cycle", out)
+            tail = out.split("await cycle")[-1] if "await cycle" in out else ""
+            c.check(bool(tail), "tree names the await cycle", out)
+            for n in expect.get("cycle", []):
+                c.check(n in tail, "the cycle line names %r" % n, out)
             c.check(len(ours["cycles"]) >= 1, "JSON lists a cycle")
-            for cyc in ours["cycles"]:
-                names = [byid[i]["name"] for i in cyc if i in byid and byid[i]["name"]]
-                for n in names:
-                    c.check(n in out.split("await cycle")[-1], "cycle line names %r" % n, out)
     c.finish()
 
 
