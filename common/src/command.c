@@ -72,8 +72,10 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
     msg[0] = '\0';
     s = pag_session_create_ex(acc, ctx, &err, msg, sizeof msg);
     if (!s) {
-        if (msg[0]) add_err(&res->err_line, "py-async-graph: %s: %s", pag_strerror(err), msg);
-        else add_err(&res->err_line, "py-async-graph: %s", pag_strerror(err));
+        if (msg[0])
+            add_err(&res->err_line, "py-async-graph: %s: %s", pag_strerror(err), msg);
+        else
+            add_err(&res->err_line, "py-async-graph: %s", pag_strerror(err));
         res->exit_code = pag_exit_code(err);
         goto out;
     }
@@ -87,8 +89,10 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
     if (!err && o.no_stop && snap->n_inconsistent) err = PAG_ERR_CHANGED;
     if (err) {
         const char *d = pag_session_errmsg(s);
-        if (d && *d) add_err(&res->err_line, "py-async-graph: %s: %s", pag_strerror(err), d);
-        else add_err(&res->err_line, "py-async-graph: %s", pag_strerror(err));
+        if (d && *d)
+            add_err(&res->err_line, "py-async-graph: %s: %s", pag_strerror(err), d);
+        else
+            add_err(&res->err_line, "py-async-graph: %s", pag_strerror(err));
         res->exit_code = pag_exit_code(err);
         goto out;
     }
@@ -96,13 +100,16 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
     FILE *f;
     char *buf = NULL;
     size_t len = 0;
-    if (o.output) f = fopen(o.output, "w");
-    else f = open_memstream(&buf, &len);
+    if (o.output)
+        f = fopen(o.output, "w");
+    else
+        f = open_memstream(&buf, &len);
     if (!f) {
         if (o.output)
             add_err(&res->err_line, "py-async-graph: %s: cannot write '%s'",
                     pag_strerror(PAG_ERR_IO), o.output);
-        else add_err(&res->err_line, "py-async-graph: %s", pag_strerror(PAG_ERR_NOMEM));
+        else
+            add_err(&res->err_line, "py-async-graph: %s", pag_strerror(PAG_ERR_NOMEM));
         res->exit_code = pag_exit_code(o.output ? PAG_ERR_IO : PAG_ERR_NOMEM);
         goto out;
     }
@@ -120,11 +127,11 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
         if (err == PAG_ERR_NO_TASK)
             add_err(&res->err_line, "py-async-graph: %s: no task matches%s%s%s%s%s",
                     pag_strerror(err), o.task ? " --task " : "", o.task ? o.task : "",
-                    o.have_thread ? " --thread" : "", o.running ? " --running" : "",
-                    "");
+                    o.have_thread ? " --thread" : "", o.running ? " --running" : "", "");
         else if (err == PAG_ERR_IO && o.output)
             add_err(&res->err_line, "py-async-graph: %s: '%s'", pag_strerror(err), o.output);
-        else add_err(&res->err_line, "py-async-graph: %s", pag_strerror(err));
+        else
+            add_err(&res->err_line, "py-async-graph: %s", pag_strerror(err));
         res->exit_code = pag_exit_code(err);
         goto out;
     }
@@ -142,7 +149,8 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
             if (snap->n_warnings > 1)
                 add_err(&res->err_line, "py-async-graph: warning: %s (and %zu more)",
                         snap->warnings[0], snap->n_warnings - 1);
-            else add_err(&res->err_line, "py-async-graph: warning: %s", snap->warnings[0]);
+            else
+                add_err(&res->err_line, "py-async-graph: warning: %s", snap->warnings[0]);
         }
         if (o.stats)
             add_err(&res->err_line,

@@ -32,7 +32,8 @@ static pag_err_t add_cycle(pag_snapshot_t *snap, size_t *cap, const dfs_frame_t 
         if (path[i].node < path[lo].node) lo = i;
     size_t *nodes = malloc((n + 1) * sizeof *nodes);
     if (!nodes) return PAG_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) nodes[i] = path[(lo + i) % n].node;
+    for (size_t i = 0; i < n; i++)
+        nodes[i] = path[(lo + i) % n].node;
     nodes[n] = nodes[0];
     for (size_t i = 0; i < snap->n_cycles; i++) {
         if (same_cycle(&snap->cycles[i], nodes, n)) {
@@ -105,7 +106,8 @@ out:
     free(pos);
     free(stack);
     if (err) {
-        for (size_t i = 0; i < snap->n_cycles; i++) free(snap->cycles[i].nodes);
+        for (size_t i = 0; i < snap->n_cycles; i++)
+            free(snap->cycles[i].nodes);
         free(snap->cycles);
         snap->cycles = NULL;
         snap->n_cycles = 0;

@@ -97,8 +97,8 @@ int pag__py_isprintable(uint32_t cp)
     if (cp < 0x7f) return 1;
     if (cp <= 0xa0) return 0; /* C1 controls and NO-BREAK SPACE (Zs) */
     if (cp == 0xad) return 0;
-    if ((cp >= 0x600 && cp <= 0x605) || cp == 0x61c || cp == 0x6dd || cp == 0x70f ||
-        cp == 0x890 || cp == 0x891 || cp == 0x8e2 || cp == 0x180e)
+    if ((cp >= 0x600 && cp <= 0x605) || cp == 0x61c || cp == 0x6dd || cp == 0x70f || cp == 0x890 ||
+        cp == 0x891 || cp == 0x8e2 || cp == 0x180e)
         return 0;
     if (cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
         (cp >= 0x205f && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x206f) || cp == 0x3000)
@@ -151,7 +151,8 @@ void pag__put_pyrepr(FILE *out, const char *s)
 void pag__put_ljust(FILE *out, const char *s, size_t width)
 {
     fputs(s, out);
-    for (size_t n = pag__utf8_len(s); n < width; n++) fputc(' ', out);
+    for (size_t n = pag__utf8_len(s); n < width; n++)
+        fputc(' ', out);
 }
 
 void pag__put_json_str(FILE *out, const char *s)
@@ -242,21 +243,30 @@ char *pag__frame_label(const pag_frame_t *f)
 const char *pag__state_name(pag_task_state_t st)
 {
     switch (st) {
-    case PAG_TASK_PENDING: return "pending";
-    case PAG_TASK_CANCELLED: return "cancelled";
-    case PAG_TASK_FINISHED: return "finished";
-    default: return "unknown";
+    case PAG_TASK_PENDING:
+        return "pending";
+    case PAG_TASK_CANCELLED:
+        return "cancelled";
+    case PAG_TASK_FINISHED:
+        return "finished";
+    default:
+        return "unknown";
     }
 }
 
 const char *pag__kind_name(pag_frame_kind_t k)
 {
     switch (k) {
-    case PAG_FRAME_SYNC: return "sync";
-    case PAG_FRAME_ASYNC: return "async";
-    case PAG_FRAME_ASYNC_GEN: return "async_gen";
-    case PAG_FRAME_GEN: return "gen";
-    default: return "unknown";
+    case PAG_FRAME_SYNC:
+        return "sync";
+    case PAG_FRAME_ASYNC:
+        return "async";
+    case PAG_FRAME_ASYNC_GEN:
+        return "async_gen";
+    case PAG_FRAME_GEN:
+        return "gen";
+    default:
+        return "unknown";
     }
 }
 
@@ -266,10 +276,14 @@ static int parse_hex_id(const char *s, uint64_t *out)
     uint64_t v = 0;
     for (const char *p = s + 2; *p; p++) {
         int d;
-        if (*p >= '0' && *p <= '9') d = *p - '0';
-        else if (*p >= 'a' && *p <= 'f') d = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F') d = *p - 'A' + 10;
-        else return 0;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            d = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F')
+            d = *p - 'A' + 10;
+        else
+            return 0;
         if (v >> 60) return 0;
         v = v << 4 | (uint64_t)d;
     }
@@ -317,7 +331,8 @@ void pag__select_closure(const pag_snapshot_t *snap, unsigned char *sel)
             if (a != SIZE_MAX) cnt[a + 1]++, edges++;
         }
     }
-    for (size_t i = 0; i < n; i++) cnt[i + 1] += cnt[i];
+    for (size_t i = 0; i < n; i++)
+        cnt[i + 1] += cnt[i];
     adj = malloc((edges ? edges : 1) * sizeof *adj);
     size_t *fill = calloc(n ? n : 1, sizeof *fill);
     if (!adj || !fill) {
@@ -357,7 +372,8 @@ void pag__select_closure(const pag_snapshot_t *snap, unsigned char *sel)
             }
         }
     }
-    for (size_t i = 0; i < n; i++) sel[i] = sel[i] || seen[i] || seen[n + i];
+    for (size_t i = 0; i < n; i++)
+        sel[i] = sel[i] || seen[i] || seen[n + i];
 out:
     free(cnt);
     free(stack);
@@ -365,8 +381,8 @@ out:
     free(adj);
 }
 
-pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts,
-                     const char *source_json, FILE *out)
+pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts, const char *source_json,
+                     FILE *out)
 {
     if (!snap || !opts || !out) return PAG_ERR_INVALID_ARG;
     unsigned char *sel = malloc(snap->n_tasks ? snap->n_tasks : 1);
@@ -379,19 +395,28 @@ pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts,
         return PAG_ERR_NO_TASK;
     }
     switch (opts->format) {
-    case PAG_FMT_GRAPH: err = pag__render_graph(snap, opts, sel, out); break;
-    case PAG_FMT_TABLE: err = pag__render_table(snap, opts, sel, out); break;
-    case PAG_FMT_TASKS: err = pag__render_tasks(snap, opts, sel, out); break;
+    case PAG_FMT_GRAPH:
+        err = pag__render_graph(snap, opts, sel, out);
+        break;
+    case PAG_FMT_TABLE:
+        err = pag__render_table(snap, opts, sel, out);
+        break;
+    case PAG_FMT_TASKS:
+        err = pag__render_tasks(snap, opts, sel, out);
+        break;
     case PAG_FMT_TREE:
     case PAG_FMT_JSON:
     case PAG_FMT_DOT:
         if (filtered) pag__select_closure(snap, sel);
-        if (opts->format == PAG_FMT_TREE) err = pag__render_tree(snap, opts, sel, out);
+        if (opts->format == PAG_FMT_TREE)
+            err = pag__render_tree(snap, opts, sel, out);
         else if (opts->format == PAG_FMT_JSON)
             err = pag__render_json(snap, opts, sel, source_json, out);
-        else err = pag__render_dot(snap, opts, sel, out);
+        else
+            err = pag__render_dot(snap, opts, sel, out);
         break;
-    default: err = PAG_ERR_INVALID_ARG;
+    default:
+        err = PAG_ERR_INVALID_ARG;
     }
     free(sel);
     if (!err && (fflush(out) != 0 || ferror(out))) err = PAG_ERR_IO;

@@ -40,8 +40,10 @@ pag_err_t pag__render_dot(const pag_snapshot_t *snap, const pag_options_t *opts,
         FILE *m = open_memstream(&buf, &len);
         if (!m) return PAG_ERR_NOMEM;
         if (t->is_task) {
-            if (t->name) fputs(t->name, m);
-            else fprintf(m, "0x%llx", (unsigned long long)t->addr);
+            if (t->name)
+                fputs(t->name, m);
+            else
+                fprintf(m, "0x%llx", (unsigned long long)t->addr);
             const pag_stack_t *st = &t->stack;
             if (t->running && t->running_stack.frames && t->running_stack.n) st = &t->running_stack;
             if (st->frames && st->n) {
@@ -60,8 +62,10 @@ pag_err_t pag__render_dot(const pag_snapshot_t *snap, const pag_options_t *opts,
                 t->is_task ? "box" : "ellipse");
         pag__put_dot_str(out, buf);
         free(buf);
-        if (t->running) fputs(", style=bold", out);
-        else if (t->error != PAG_OK) fputs(", style=dashed", out);
+        if (t->running)
+            fputs(", style=bold", out);
+        else if (t->error != PAG_OK)
+            fputs(", style=dashed", out);
         fputs("];\n", out);
     }
     for (size_t i = 0; i < n; i++) {

@@ -37,7 +37,8 @@
 
 static void indent(FILE *out, size_t level)
 {
-    for (size_t i = 0; i < level; i++) fputs("    ", out);
+    for (size_t i = 0; i < level; i++)
+        fputs("    ", out);
 }
 
 static void header(FILE *out, const pag_task_t *t, size_t level)
@@ -45,8 +46,10 @@ static void header(FILE *out, const pag_task_t *t, size_t level)
     indent(out, level);
     if (t->is_task) {
         fputs("* Task(name=", out);
-        if (t->name) pag__put_pyrepr(out, t->name);
-        else fputs("None", out);
+        if (t->name)
+            pag__put_pyrepr(out, t->name);
+        else
+            fputs("None", out);
         fprintf(out, ", id=0x%llx)", (unsigned long long)t->addr);
     } else {
         fprintf(out, "* Future(id=0x%llx)", (unsigned long long)t->addr);
@@ -61,15 +64,18 @@ static void call_stack(FILE *out, const pag_task_t *t, const pag_options_t *opts
      * first object that is not a coroutine (an async_generator_asend, a
      * generator): keep only the outermost run of coroutine frames */
     size_t start = n;
-    while (start > 0 && fr[start - 1].kind == PAG_FRAME_ASYNC) start--;
+    while (start > 0 && fr[start - 1].kind == PAG_FRAME_ASYNC)
+        start--;
     fr += start;
     n -= start;
     if (t->running && t->running_stack.frames && t->running_stack.n > 0) {
         fr = t->running_stack.frames;
         n = t->running_stack.n;
         size_t d = opts->depth > 0 ? (size_t)opts->depth : 0;
-        if (d >= n) n = 0;
-        else fr += d, n -= d;
+        if (d >= n)
+            n = 0;
+        else
+            fr += d, n -= d;
     }
     if (opts->have_limit) {
         long l = opts->limit;
@@ -90,17 +96,26 @@ static void call_stack(FILE *out, const pag_task_t *t, const pag_options_t *opts
         const pag_frame_t *f = &fr[i];
         const char *tag = "";
         switch (f->kind) {
-        case PAG_FRAME_ASYNC: tag = "async "; break;
-        case PAG_FRAME_ASYNC_GEN: tag = "async generator "; break;
-        case PAG_FRAME_GEN: tag = "generator "; break;
-        default: break;
+        case PAG_FRAME_ASYNC:
+            tag = "async ";
+            break;
+        case PAG_FRAME_ASYNC_GEN:
+            tag = "async generator ";
+            break;
+        case PAG_FRAME_GEN:
+            tag = "generator ";
+            break;
+        default:
+            break;
         }
         fputc('\n', out);
         indent(out, level);
         fputs("  |   File ", out);
         pag__put_pyrepr(out, f->filename ? f->filename : "");
-        if (f->lineno >= 0) fprintf(out, ", line %d, in %s%s()", f->lineno, tag, f->qualname);
-        else fprintf(out, ", line None, in %s%s()", tag, f->qualname);
+        if (f->lineno >= 0)
+            fprintf(out, ", line %d, in %s%s()", f->lineno, tag, f->qualname);
+        else
+            fprintf(out, ", line None, in %s%s()", tag, f->qualname);
     }
 }
 
@@ -147,7 +162,8 @@ static pag_err_t render_one(const pag_snapshot_t *snap, const pag_options_t *opt
         size_t a = pag__awaiter(snap, t, top->next++);
         if (a == SIZE_MAX) continue;
         if (++*budget > PAG_MAX_OUTPUT_LINES) {
-            for (size_t q = 0; q < sp; q++) onpath[stack[q].node]--;
+            for (size_t q = 0; q < sp; q++)
+                onpath[stack[q].node]--;
             fprintf(out, "\n... (output truncated after %u lines)\n", PAG_MAX_OUTPUT_LINES);
             return PAG_OK;
         }
@@ -156,7 +172,8 @@ static pag_err_t render_one(const pag_snapshot_t *snap, const pag_options_t *opt
         if (onpath[a]) {
             fputc('\n', out);
             indent(out, level + 1);
-            fputs("  + (cycle: awaits itself through this chain \xe2\x80\x94 possible deadlock)", out);
+            fputs("  + (cycle: awaits itself through this chain \xe2\x80\x94 possible deadlock)",
+                  out);
             continue;
         }
         /* no repeats on the path, so sp <= n_tasks */

@@ -60,8 +60,10 @@ static void put_stack(FILE *out, const pag_stack_t *st)
         pag__put_json_str(out, f->qualname ? f->qualname : "");
         fputs(", \"file\": ", out);
         pag__put_json_str(out, f->filename ? f->filename : "");
-        if (f->lineno >= 0) fprintf(out, ", \"line\": %d", f->lineno);
-        else fputs(", \"line\": null", out);
+        if (f->lineno >= 0)
+            fprintf(out, ", \"line\": %d", f->lineno);
+        else
+            fputs(", \"line\": null", out);
         fprintf(out, ", \"kind\": \"%s\"}", pag__kind_name(f->kind));
     }
     fputc(']', out);
@@ -72,9 +74,12 @@ static void put_version(FILE *out, uint64_t hex)
     unsigned major = (hex >> 24) & 0xff, minor = (hex >> 16) & 0xff, micro = (hex >> 8) & 0xff;
     unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
     fprintf(out, "\"%u.%u.%u", major, minor, micro);
-    if (level == 0xa) fprintf(out, "a%u", serial);
-    else if (level == 0xb) fprintf(out, "b%u", serial);
-    else if (level == 0xc) fprintf(out, "rc%u", serial);
+    if (level == 0xa)
+        fprintf(out, "a%u", serial);
+    else if (level == 0xb)
+        fprintf(out, "b%u", serial);
+    else if (level == 0xc)
+        fprintf(out, "rc%u", serial);
     fputc('"', out);
 }
 
@@ -96,14 +101,20 @@ pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts
         fputs(i ? ",\n    " : "\n    ", out);
         fprintf(out, "{\"index\": %zu, \"interp_id\": %lld, \"native_id\": %llu, \"tstate\": ", i,
                 (long long)th->interp_id, (unsigned long long)th->native_id);
-        if (th->tstate) put_id(out, th->tstate);
-        else fputs("null", out);
+        if (th->tstate)
+            put_id(out, th->tstate);
+        else
+            fputs("null", out);
         fprintf(out, ", \"main\": %s, \"running_loop\": ", th->is_main ? "true" : "false");
-        if (th->running_loop) put_id(out, th->running_loop);
-        else fputs("null", out);
+        if (th->running_loop)
+            put_id(out, th->running_loop);
+        else
+            fputs("null", out);
         fputs(", \"running_task\": ", out);
-        if (th->running_task < n) put_id(out, snap->tasks[th->running_task].addr);
-        else fputs("null", out);
+        if (th->running_task < n)
+            put_id(out, snap->tasks[th->running_task].addr);
+        else
+            fputs("null", out);
         fputs(", \"tasks\": [", out);
         int first = 1;
         for (size_t k = 0; k < th->n_tasks; k++) {
@@ -127,14 +138,17 @@ pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts
         fputs("{\"id\": ", out);
         put_id(out, t->addr);
         fputs(", \"name\": ", out);
-        if (t->is_task && t->name) pag__put_json_str(out, t->name);
-        else fputs("null", out);
+        if (t->is_task && t->name)
+            pag__put_json_str(out, t->name);
+        else
+            fputs("null", out);
         fprintf(out, ", \"kind\": \"%s\", \"listed\": %s, \"state\": \"%s\", \"thread\": ",
                 t->is_task ? "task" : "future", t->listed ? "true" : "false",
                 pag__state_name(t->state));
         if (t->thread < snap->n_threads)
             fprintf(out, "%llu", (unsigned long long)snap->threads[t->thread].native_id);
-        else fputs("null", out);
+        else
+            fputs("null", out);
         fprintf(out, ", \"running\": %s,\n     \"stack\": ", t->running ? "true" : "false");
         put_stack(out, &t->stack);
         fputs(",\n     \"running_stack\": ", out);
@@ -155,8 +169,10 @@ pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts
             fputs("{\"message\": ", out);
             pag__put_json_str(out, pag_strerror(t->error));
             fputs(", \"detail\": ", out);
-            if (t->error_detail) pag__put_json_str(out, t->error_detail);
-            else fputs("null", out);
+            if (t->error_detail)
+                pag__put_json_str(out, t->error_detail);
+            else
+                fputs("null", out);
             fputc('}', out);
         }
         fputc('}', out);
@@ -187,7 +203,8 @@ pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts
     for (size_t c = 0; c < snap->n_cycles; c++) {
         const pag_cycle_t *cy = &snap->cycles[c];
         int all = cy->n >= 2;
-        for (size_t q = 0; q < cy->n && all; q++) all = cy->nodes[q] < n && sel[cy->nodes[q]];
+        for (size_t q = 0; q < cy->n && all; q++)
+            all = cy->nodes[q] < n && sel[cy->nodes[q]];
         if (!all) continue;
         fputs(first ? "\n    [" : ",\n    [", out);
         first = 0;
@@ -207,11 +224,11 @@ pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts
     fprintf(out, "],\n  \"failed\": %zu,\n  \"inconsistent\": %zu", snap->n_failed,
             snap->n_inconsistent);
     if (opts->stats)
-        fprintf(out,
-                ",\n  \"stats\": {\"read_calls\": %llu, \"bytes_read\": %llu, \"cache_hits\": %llu}",
-                (unsigned long long)snap->stats.read_calls,
-                (unsigned long long)snap->stats.bytes_read,
-                (unsigned long long)snap->stats.cache_hits);
+        fprintf(
+            out,
+            ",\n  \"stats\": {\"read_calls\": %llu, \"bytes_read\": %llu, \"cache_hits\": %llu}",
+            (unsigned long long)snap->stats.read_calls, (unsigned long long)snap->stats.bytes_read,
+            (unsigned long long)snap->stats.cache_hits);
     fputs("\n}\n", out);
     return PAG_OK;
 }

@@ -47,11 +47,12 @@ pag_err_t pag__render_table(const pag_snapshot_t *snap, const pag_options_t *opt
                             const unsigned char *sel, FILE *out)
 {
     (void)opts;
-    static const char *const head[7] = {"tid",           "task id",      "task name",
-                                        "coroutine stack", "awaiter chain", "awaiter name",
-                                        "awaiter id"};
+    static const char *const head[7] = {
+        "tid",           "task id",      "task name", "coroutine stack",
+        "awaiter chain", "awaiter name", "awaiter id"};
     row(out, head);
-    for (int i = 0; i < 180; i++) fputc('-', out);
+    for (int i = 0; i < 180; i++)
+        fputc('-', out);
     fputc('\n', out);
     for (size_t i = 0; i < snap->n_tasks; i++) {
         const pag_task_t *t = &snap->tasks[i];

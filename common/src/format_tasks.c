@@ -33,7 +33,8 @@ pag_err_t pag__render_tasks(const pag_snapshot_t *snap, const pag_options_t *opt
         pag__put_ljust(out, buf, 18);
         fputc(' ', out);
         if (t->thread < snap->n_threads)
-            snprintf(buf, sizeof buf, "%llu", (unsigned long long)snap->threads[t->thread].native_id);
+            snprintf(buf, sizeof buf, "%llu",
+                     (unsigned long long)snap->threads[t->thread].native_id);
         else
             snprintf(buf, sizeof buf, "-");
         pag__put_ljust(out, buf, 10);
@@ -44,8 +45,10 @@ pag_err_t pag__render_tasks(const pag_snapshot_t *snap, const pag_options_t *opt
         fputc(' ', out);
         const pag_stack_t *st = &t->stack;
         if (t->running && t->running_stack.frames && t->running_stack.n) st = &t->running_stack;
-        if (st->frames && st->n) pag__put_frame_label(out, &st->frames[0]);
-        else fputc('-', out);
+        if (st->frames && st->n)
+            pag__put_frame_label(out, &st->frames[0]);
+        else
+            fputc('-', out);
         if (t->error != PAG_OK) fprintf(out, " [error: %s]", pag_strerror(t->error));
         fputc('\n', out);
     }

@@ -97,16 +97,20 @@ static void put_task_label(FILE *out, const pag_snapshot_t *snap, size_t i)
         return;
     }
     fputs("(T) ", out);
-    if (t->name) fputs(t->name, out);
-    else fprintf(out, "0x%llx", (unsigned long long)t->addr);
+    if (t->name)
+        fputs(t->name, out);
+    else
+        fprintf(out, "0x%llx", (unsigned long long)t->addr);
     if (t->error != PAG_OK) fprintf(out, " [error: %s]", pag_strerror(t->error));
 }
 
 static void put_name(FILE *out, const pag_snapshot_t *snap, size_t i)
 {
     const pag_task_t *t = &snap->tasks[i];
-    if (t->is_task && t->name) fputs(t->name, out);
-    else fprintf(out, "0x%llx", (unsigned long long)t->addr);
+    if (t->is_task && t->name)
+        fputs(t->name, out);
+    else
+        fprintf(out, "0x%llx", (unsigned long long)t->addr);
 }
 
 typedef struct {
@@ -137,7 +141,8 @@ static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t 
         size_t i = top->next++;
         size_t kid = nd->kids[i];
         if (++*budget > PAG_MAX_OUTPUT_LINES) {
-            for (size_t q = 0; q < sp; q++) onpath[stack[q].node]--;
+            for (size_t q = 0; q < sp; q++)
+                onpath[stack[q].node]--;
             fprintf(out, "\n... (output truncated after %u lines)\n", PAG_MAX_OUTPUT_LINES);
             return 1;
         }
@@ -145,7 +150,8 @@ static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t 
         fputc('\n', out);
         for (size_t d = 0; d < sp; d++)
             fputs(lastf[d] ? "    " : "\xe2\x94\x82   ", out); /* "│   " */
-        fputs(last ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 " : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 ",
+        fputs(last ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 "
+                   : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 ",
               out);
         tnode_t *k = &t->nodes[kid];
         if (k->is_task) {
@@ -219,7 +225,8 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
             size_t child = tnode[i];
             tnode_t *p = &t.nodes[cur];
             int dup = 0;
-            for (size_t q = 0; q < p->n_kids && !dup; q++) dup = p->kids[q] == child;
+            for (size_t q = 0; q < p->n_kids && !dup; q++)
+                dup = p->kids[q] == child;
             if (!dup) add_kid(&t, cur, child);
             if (t.oom) goto oom;
         }
@@ -278,7 +285,8 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
     for (size_t c = 0; c < snap->n_cycles; c++) {
         const pag_cycle_t *cy = &snap->cycles[c];
         int all = cy->n >= 2;
-        for (size_t q = 0; q < cy->n && all; q++) all = cy->nodes[q] < n && sel[cy->nodes[q]];
+        for (size_t q = 0; q < cy->n && all; q++)
+            all = cy->nodes[q] < n && sel[cy->nodes[q]];
         if (!all) continue;
         if (!header) fputc('\n', out);
         header = 1;
@@ -293,12 +301,14 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
 oom:
     err = PAG_ERR_NOMEM;
 done:
-    for (size_t i = 0; i < t.n; i++) free(t.nodes[i].kids);
+    for (size_t i = 0; i < t.n; i++)
+        free(t.nodes[i].kids);
     free(t.nodes);
     if (labels) {
         for (size_t i = 0; i < n; i++) {
             if (!labels[i]) continue;
-            for (size_t f = 0; f < snap->tasks[i].stack.n; f++) free(labels[i][f]);
+            for (size_t f = 0; f < snap->tasks[i].stack.n; f++)
+                free(labels[i][f]);
             free(labels[i]);
         }
     }

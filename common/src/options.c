@@ -53,8 +53,22 @@ static const struct fmt_name {
 };
 
 enum opt_id {
-    O_FORMAT, O_TASK, O_THREAD, O_RUNNING, O_LIMIT, O_DEPTH, O_OUTPUT, O_STATS, O_HELP,
-    O_VERSION, O_CORE, O_EXE, O_LIBPATH, O_SYSROOT, O_NOSTOP, O_RETRIES
+    O_FORMAT,
+    O_TASK,
+    O_THREAD,
+    O_RUNNING,
+    O_LIMIT,
+    O_DEPTH,
+    O_OUTPUT,
+    O_STATS,
+    O_HELP,
+    O_VERSION,
+    O_CORE,
+    O_EXE,
+    O_LIBPATH,
+    O_SYSROOT,
+    O_NOSTOP,
+    O_RETRIES
 };
 
 static const struct opt {
@@ -82,8 +96,8 @@ static const struct opt {
     {"--retries", 0, 1, 1, O_RETRIES},
 };
 
-pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept,
-                            pag_options_t *o, char *errbuf, size_t errlen)
+pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, pag_options_t *o,
+                            char *errbuf, size_t errlen)
 {
     if (!o) return PAG_ERR_INVALID_ARG;
     memset(o, 0, sizeof *o);
@@ -149,7 +163,8 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept,
             }
             if (!found)
                 return fail(errbuf, errlen,
-                            "unknown format '%.100s' (tree, table, graph, json, dot or tasks)", val);
+                            "unknown format '%.100s' (tree, table, graph, json, dot or tasks)",
+                            val);
             break;
         }
         case O_TASK:
@@ -161,9 +176,12 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept,
                 return fail(errbuf, errlen, "--thread needs a thread id (a number)");
             o->have_thread = 1;
             break;
-        case O_RUNNING: o->running = 1; break;
+        case O_RUNNING:
+            o->running = 1;
+            break;
         case O_LIMIT:
-            if (!parse_long(val, &o->limit)) return fail(errbuf, errlen, "--limit needs an integer");
+            if (!parse_long(val, &o->limit))
+                return fail(errbuf, errlen, "--limit needs an integer");
             o->have_limit = 1;
             break;
         case O_DEPTH:
@@ -174,14 +192,30 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept,
             if (!*val) return fail(errbuf, errlen, "-o needs a file name");
             o->output = val;
             break;
-        case O_STATS: o->stats = 1; break;
-        case O_HELP: o->help = 1; break;
-        case O_VERSION: o->version = 1; break;
-        case O_CORE: o->core = val; break;
-        case O_EXE: o->exe = val; break;
-        case O_LIBPATH: o->lib_search_path = val; break;
-        case O_SYSROOT: o->sysroot = val; break;
-        case O_NOSTOP: o->no_stop = 1; break;
+        case O_STATS:
+            o->stats = 1;
+            break;
+        case O_HELP:
+            o->help = 1;
+            break;
+        case O_VERSION:
+            o->version = 1;
+            break;
+        case O_CORE:
+            o->core = val;
+            break;
+        case O_EXE:
+            o->exe = val;
+            break;
+        case O_LIBPATH:
+            o->lib_search_path = val;
+            break;
+        case O_SYSROOT:
+            o->sysroot = val;
+            break;
+        case O_NOSTOP:
+            o->no_stop = 1;
+            break;
         case O_RETRIES: {
             long r;
             if (!parse_long(val, &r) || r < 0 || r > 1000)
@@ -202,59 +236,59 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept,
     return PAG_OK;
 }
 
-#define USAGE_COMMON \
-    "Output:\n" \
-    "  -f, --format FMT     tree   like `python -m asyncio pstree` (default)\n" \
-    "                       table  like `python -m asyncio ps`\n" \
-    "                       graph  like asyncio.format_call_graph(task), per task\n" \
-    "                       json   the whole snapshot (schema py-async-graph/1)\n" \
-    "                       dot    the await graph for Graphviz\n" \
-    "                       tasks  one line per task\n" \
-    "  -o, --output FILE    write to FILE instead of standard output\n" \
-    "      --stats          also report target read counters (in JSON: \"stats\")\n" \
-    "\n" \
-    "Selection:\n" \
-    "      --task ID|NAME   only tasks with this address (0x...) or name; a name\n" \
-    "                       may match several tasks.  graph/table/tasks show just\n" \
-    "                       them; tree/json/dot show them with their awaiters and\n" \
-    "                       the tasks they await\n" \
-    "      --thread TID     only tasks of the thread with this native id\n" \
-    "                       (0: tasks left behind by finished threads)\n" \
-    "      --running        only the task(s) running right now\n" \
-    "\n" \
-    "Call stacks (graph format, as asyncio.format_call_graph):\n" \
-    "      --limit N        keep at most |N| entries of each call stack: for N > 0\n" \
-    "                       the ones closest to the invocation point (outermost),\n" \
-    "                       for N < 0 the innermost; 0 prints no call stacks\n" \
-    "      --depth N        for a running task, skip the N innermost frames\n" \
-    "                       (default 0)\n" \
-    "\n" \
-    "  -h, --help           show this help\n" \
+#define USAGE_COMMON                                                                               \
+    "Output:\n"                                                                                    \
+    "  -f, --format FMT     tree   like `python -m asyncio pstree` (default)\n"                    \
+    "                       table  like `python -m asyncio ps`\n"                                  \
+    "                       graph  like asyncio.format_call_graph(task), per task\n"               \
+    "                       json   the whole snapshot (schema py-async-graph/1)\n"                 \
+    "                       dot    the await graph for Graphviz\n"                                 \
+    "                       tasks  one line per task\n"                                            \
+    "  -o, --output FILE    write to FILE instead of standard output\n"                            \
+    "      --stats          also report target read counters (in JSON: \"stats\")\n"               \
+    "\n"                                                                                           \
+    "Selection:\n"                                                                                 \
+    "      --task ID|NAME   only tasks with this address (0x...) or name; a name\n"                \
+    "                       may match several tasks.  graph/table/tasks show just\n"               \
+    "                       them; tree/json/dot show them with their awaiters and\n"               \
+    "                       the tasks they await\n"                                                \
+    "      --thread TID     only tasks of the thread with this native id\n"                        \
+    "                       (0: tasks left behind by finished threads)\n"                          \
+    "      --running        only the task(s) running right now\n"                                  \
+    "\n"                                                                                           \
+    "Call stacks (graph format, as asyncio.format_call_graph):\n"                                  \
+    "      --limit N        keep at most |N| entries of each call stack: for N > 0\n"              \
+    "                       the ones closest to the invocation point (outermost),\n"               \
+    "                       for N < 0 the innermost; 0 prints no call stacks\n"                    \
+    "      --depth N        for a running task, skip the N innermost frames\n"                     \
+    "                       (default 0)\n"                                                         \
+    "\n"                                                                                           \
+    "  -h, --help           show this help\n"                                                      \
     "  -V, --version        show the version\n"
 
-#define USAGE_TARGET \
-    "usage: py-async-graph [OPTIONS] PID\n" \
-    "       py-async-graph [OPTIONS] --core CORE [--exe EXE]\n" \
-    "\n" \
-    "Show the asyncio task graph of a running CPython " PAG_PY_VERSIONS " process, or\n" \
-    "of a core file, without running any code in it.\n" \
-    "\n" \
-    "Target:\n" \
-    "  PID                  a live process (attached read-only, stopped while read)\n" \
-    "      --core CORE      a core file instead of a live process\n" \
-    "      --exe EXE        the python executable the core comes from\n" \
-    "      --lib-search-path DIR[:DIR...]\n" \
-    "                       where to look for the core's shared libraries\n" \
-    "      --sysroot DIR    prefix for the shared library paths in the core\n" \
-    "      --no-stop        do not stop the live process; read it while it runs\n" \
-    "      --retries N      with --no-stop, read again up to N times while the\n" \
-    "                       target changes under us (default 3)\n" \
+#define USAGE_TARGET                                                                               \
+    "usage: py-async-graph [OPTIONS] PID\n"                                                        \
+    "       py-async-graph [OPTIONS] --core CORE [--exe EXE]\n"                                    \
+    "\n"                                                                                           \
+    "Show the asyncio task graph of a running CPython " PAG_PY_VERSIONS " process, or\n"           \
+    "of a core file, without running any code in it.\n"                                            \
+    "\n"                                                                                           \
+    "Target:\n"                                                                                    \
+    "  PID                  a live process (attached read-only, stopped while read)\n"             \
+    "      --core CORE      a core file instead of a live process\n"                               \
+    "      --exe EXE        the python executable the core comes from\n"                           \
+    "      --lib-search-path DIR[:DIR...]\n"                                                       \
+    "                       where to look for the core's shared libraries\n"                       \
+    "      --sysroot DIR    prefix for the shared library paths in the core\n"                     \
+    "      --no-stop        do not stop the live process; read it while it runs\n"                 \
+    "      --retries N      with --no-stop, read again up to N times while the\n"                  \
+    "                       target changes under us (default 3)\n"                                 \
     "\n"
 
-#define USAGE_DEBUGGER \
-    "usage: py-async-graph [OPTIONS]\n" \
-    "\n" \
-    "Show the asyncio task graph of the CPython " PAG_PY_VERSIONS " program being debugged.\n" \
+#define USAGE_DEBUGGER                                                                             \
+    "usage: py-async-graph [OPTIONS]\n"                                                            \
+    "\n"                                                                                           \
+    "Show the asyncio task graph of the CPython " PAG_PY_VERSIONS " program being debugged.\n"     \
     "\n"
 
 const char *pag_usage(unsigned accept)

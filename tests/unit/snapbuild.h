@@ -45,7 +45,7 @@ static inline size_t sb_thread(pag_snapshot_t *s, uint64_t native_id, int is_mai
 
 /* thread == SIZE_MAX: an unlisted awaiter */
 static inline size_t sb_node(pag_snapshot_t *s, size_t thread, uint64_t addr, const char *name,
-                      int is_task)
+                             int is_task)
 {
     s->tasks = sb_xrealloc(s->tasks, (s->n_tasks + 1) * sizeof *s->tasks);
     pag_task_t *t = &s->tasks[s->n_tasks];
@@ -64,7 +64,8 @@ static inline size_t sb_task(pag_snapshot_t *s, size_t thread, uint64_t addr, co
     return sb_node(s, thread, addr, name, 1);
 }
 
-static inline void sb_push(pag_stack_t *st, const char *q, const char *f, int line, pag_frame_kind_t k)
+static inline void sb_push(pag_stack_t *st, const char *q, const char *f, int line,
+                           pag_frame_kind_t k)
 {
     st->frames = sb_xrealloc(st->frames, (st->n + 1) * sizeof *st->frames);
     st->frames[st->n].qualname = q;
@@ -96,7 +97,8 @@ static inline void sb_running(pag_snapshot_t *s, size_t task)
 static inline void sb_finish(pag_snapshot_t *s)
 {
     s->n_failed = 0;
-    for (size_t i = 0; i < s->n_tasks; i++) s->n_failed += s->tasks[i].error != PAG_OK;
+    for (size_t i = 0; i < s->n_tasks; i++)
+        s->n_failed += s->tasks[i].error != PAG_OK;
     if (pag__snapshot_find_cycles(s) != PAG_OK) {
         fprintf(stderr, "find_cycles failed\n");
         exit(2);
@@ -110,7 +112,8 @@ static inline void sb_free(pag_snapshot_t *s)
         free(s->tasks[i].running_stack.frames);
         free(s->tasks[i].awaited_by);
     }
-    for (size_t i = 0; i < s->n_cycles; i++) free(s->cycles[i].nodes);
+    for (size_t i = 0; i < s->n_cycles; i++)
+        free(s->cycles[i].nodes);
     free(s->cycles);
     free(s->tasks);
     free(s->threads);
@@ -149,13 +152,14 @@ static inline void sb_expect_text(const char *what, const char *got, const char 
     printf("FAIL %s\n--- want ---\n%s--- got ---\n%s------------\n", what, want, got ? got : "");
 }
 
-#define CHECK(cond)                                                                           \
-    do {                                                                                      \
-        if (cond) printf("ok   %s\n", #cond);                                                 \
-        else {                                                                                \
-            sb_failures++;                                                                    \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                            \
-        }                                                                                     \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond)                                                                                  \
+            printf("ok   %s\n", #cond);                                                            \
+        else {                                                                                     \
+            sb_failures++;                                                                         \
+            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
+        }                                                                                          \
     } while (0)
 
 #endif

@@ -11,13 +11,14 @@
 #include "synth_image.h"
 
 static int failures;
-#define CHECK(c)                                                                              \
-    do {                                                                                      \
-        if (c) printf("ok   %s\n", #c);                                                       \
-        else {                                                                                \
-            failures++;                                                                       \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                               \
-        }                                                                                     \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (c)                                                                                     \
+            printf("ok   %s\n", #c);                                                               \
+        else {                                                                                     \
+            failures++;                                                                            \
+            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                                    \
+        }                                                                                          \
     } while (0)
 
 static void build(sy_image_t *im)
@@ -63,7 +64,8 @@ static int run(sy_image_t *im, pag_result_t *r, const char *a0, const char *a1, 
 {
     const char *argv[3] = {a0, a1, a2};
     int argc = 0;
-    while (argc < 3 && argv[argc]) argc++;
+    while (argc < 3 && argv[argc])
+        argc++;
     int rc = pag_command_run(&sy_accessors, im, argc, argv, 0, NULL, r);
     printf("     rc=%d err=%s\n", rc, r->err_line ? r->err_line : "(none)");
     return rc;
@@ -118,8 +120,8 @@ int main(void)
     pag_result_free(&r);
 
     CHECK(run(&im, &r, "--frmat", "json", NULL) == PAG_EXIT_USAGE);
-    CHECK(r.err_line && strcmp(r.err_line,
-                               "py-async-graph: unknown option '--frmat' (see --help)") == 0);
+    CHECK(r.err_line &&
+          strcmp(r.err_line, "py-async-graph: unknown option '--frmat' (see --help)") == 0);
     pag_result_free(&r);
 
     CHECK(run(&im, &r, "--help", NULL, NULL) == PAG_EXIT_OK);
@@ -132,8 +134,7 @@ int main(void)
     im.hide_asyncio = 1;
     int rc = run(&im, &r, NULL, NULL, NULL);
     CHECK(rc != PAG_EXIT_OK || (r.out_text && r.out_text[0] == '\0'));
-    if (rc != PAG_EXIT_OK)
-        CHECK(r.err_line && strncmp(r.err_line, "py-async-graph: ", 16) == 0);
+    if (rc != PAG_EXIT_OK) CHECK(r.err_line && strncmp(r.err_line, "py-async-graph: ", 16) == 0);
     pag_result_free(&r);
     sy_fini(&im);
     printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);

@@ -196,11 +196,18 @@ static void test_table(void)
     pag_options_t o = sb_opts(PAG_FMT_TABLE);
     char *out = sb_render(&s, &o, &err);
     sb_expect_text("table: padding in code points", out,
-    "tid        task id              task name            coroutine stack                                    awaiter chain                                      awaiter name    awaiter id     \n"
-    "------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------\n"
-    "1234       0x1000               zadanie-żółw         sleep -> worker                                    main                                               Task-1          0x2000         \n"
-    "1234       0x2000               Task-1               main                                                                                                                  0x0            \n"
-    );
+                   "tid        task id              task name            coroutine stack           "
+                   "                         awaiter chain                                      "
+                   "awaiter name    awaiter id     \n"
+                   "-------------------------------------------------------------------------------"
+                   "-------------------------------------------------------------------------------"
+                   "----------------------\n"
+                   "1234       0x1000               zadanie-żółw         sleep -> worker           "
+                   "                         main                                               "
+                   "Task-1          0x2000         \n"
+                   "1234       0x2000               Task-1               main                      "
+                   "                                                                               "
+                   "             0x0            \n");
     free(out);
     sb_free(&s);
 }
@@ -336,7 +343,8 @@ static void test_cycles(const char *tmpdir)
     write_file(path, out ? out : "");
     snprintf(cmd, sizeof cmd,
              "python3 -c 'import json,sys; d=json.load(open(sys.argv[1]));"
-             "assert d[\"schema\"]==\"py-async-graph/1\"; assert d[\"cycles\"]==[[\"0xa0\",\"0xb0\",\"0xa0\"]];"
+             "assert d[\"schema\"]==\"py-async-graph/1\"; assert "
+             "d[\"cycles\"]==[[\"0xa0\",\"0xb0\",\"0xa0\"]];"
              "assert len(d[\"tasks\"])==3 and d[\"tasks\"][0][\"awaited_by\"]==[\"0xb0\",\"0xc0\"];"
              "assert d[\"python\"][\"version\"]==\"3.14.10\"; assert \"stats\" in d' '%s'",
              path);
@@ -385,7 +393,9 @@ static void test_escaping(const char *tmpdir)
     out = sb_render(&s, &o, &err);
     snprintf(path, sizeof path, "%s/evil.dot", tmpdir);
     write_file(path, out);
-    snprintf(cmd, sizeof cmd, "dot -Tsvg '%s' -o '%s.svg' 2>&1 | tee /dev/stderr | grep -q . && exit 1 || exit 0", path, path);
+    snprintf(cmd, sizeof cmd,
+             "dot -Tsvg '%s' -o '%s.svg' 2>&1 | tee /dev/stderr | grep -q . && exit 1 || exit 0",
+             path, path);
     CHECK(run_ok(cmd));
     free(out);
     o = sb_opts(PAG_FMT_TASKS);
@@ -459,7 +469,9 @@ static void test_unlisted(void)
     free(out);
     o = sb_opts(PAG_FMT_TABLE);
     out = sb_render(&s, &o, &err);
-    CHECK(out && strstr(out, "\n5          0x100                child                work                                               outer                                              elsewhere       0x200          \n"));
+    CHECK(out && strstr(out, "\n5          0x100                child                work          "
+                             "                                     outer                           "
+                             "                   elsewhere       0x200          \n"));
     CHECK(out && !strstr(out, "0x200                elsewhere")); /* no row of its own */
     free(out);
     sb_free(&s);
@@ -551,21 +563,23 @@ static void test_tasks_format(void)
     sb_running(&s, 1);
     pag_options_t o = sb_opts(PAG_FMT_TASKS);
     char *out = sb_render(&s, &o, &err);
-    sb_expect_text("tasks format", out,
-                   "ID                 THREAD     STATE     R NAME                     WHERE\n"
-                   "0x1039f0fe0        1234       pending   - test                     test t2.py:4\n"
-                   "0x103a5e060        1234       pending   * Task-1                   "
-                   "TaskGroup.__aexit__ taskgroups.py:107\n");
+    sb_expect_text(
+        "tasks format", out,
+        "ID                 THREAD     STATE     R NAME                     WHERE\n"
+        "0x1039f0fe0        1234       pending   - test                     test t2.py:4\n"
+        "0x103a5e060        1234       pending   * Task-1                   "
+        "TaskGroup.__aexit__ taskgroups.py:107\n");
     free(out);
     sb_free(&s);
 }
 
-static pag_err_t parse(unsigned accept, pag_options_t *o, char *err, const char *a0,
-                       const char *a1, const char *a2, const char *a3)
+static pag_err_t parse(unsigned accept, pag_options_t *o, char *err, const char *a0, const char *a1,
+                       const char *a2, const char *a3)
 {
     const char *argv[4] = {a0, a1, a2, a3};
     int argc = 0;
-    while (argc < 4 && argv[argc]) argc++;
+    while (argc < 4 && argv[argc])
+        argc++;
     return pag_options_parse(argc, argv, accept, o, err, 256);
 }
 
@@ -578,8 +592,8 @@ static void test_options(void)
           o.format == PAG_FMT_GRAPH && o.have_limit && o.limit == -2);
     CHECK(parse(0, &o, e, "--format=dot", "--task", "0xdead", NULL) == PAG_OK &&
           o.format == PAG_FMT_DOT && strcmp(o.task, "0xdead") == 0);
-    CHECK(parse(0, &o, e, "--thread", "4242", "--running", "--stats") == PAG_OK &&
-          o.have_thread && o.thread == 4242 && o.running && o.stats);
+    CHECK(parse(0, &o, e, "--thread", "4242", "--running", "--stats") == PAG_OK && o.have_thread &&
+          o.thread == 4242 && o.running && o.stats);
     CHECK(parse(0, &o, e, "--depth=3", "-o", "x.txt", NULL) == PAG_OK && o.depth == 3 &&
           strcmp(o.output, "x.txt") == 0);
     CHECK(parse(0, &o, e, NULL, NULL, NULL, NULL) == PAG_OK && o.format == PAG_FMT_TREE &&
@@ -598,7 +612,8 @@ static void test_options(void)
     CHECK(parse(PAG_OPT_TARGET, &o, e, "123", "-f", "table", NULL) == PAG_OK && o.pid == 123 &&
           o.format == PAG_FMT_TABLE);
     CHECK(parse(PAG_OPT_TARGET, &o, e, "--core=c.core", "--exe", "/usr/bin/python3.14", NULL) ==
-              PAG_OK && strcmp(o.core, "c.core") == 0 && strcmp(o.exe, "/usr/bin/python3.14") == 0);
+              PAG_OK &&
+          strcmp(o.core, "c.core") == 0 && strcmp(o.exe, "/usr/bin/python3.14") == 0);
     CHECK(parse(PAG_OPT_TARGET, &o, e, "--no-stop", "--retries", "5", "77") == PAG_OK &&
           o.no_stop && o.retries == 5 && o.pid == 77);
     CHECK(parse(PAG_OPT_TARGET, &o, e, "-f", "tree", NULL, NULL) == PAG_ERR_INVALID_ARG);
@@ -608,10 +623,11 @@ static void test_options(void)
     CHECK(parse(PAG_OPT_TARGET, &o, e, "--retries", "-1", "5", NULL) == PAG_ERR_INVALID_ARG);
     CHECK(strcmp(pag_version_text(), "py-async-graph 0.1.0 (reads CPython 3.14, 3.15)\n") == 0);
     /* the help text documents every option */
-    static const char *const all[] = {"--format", "--task", "--thread", "--running",
-                                      "--limit", "--depth", "-o", "--stats", "--help",
-                                      "--version", "--core", "--exe", "--lib-search-path",
-                                      "--sysroot", "--no-stop", "--retries", "PID"};
+    static const char *const all[] = {
+        "--format",  "--task", "--thread",          "--running", "--limit",
+        "--depth",   "-o",     "--stats",           "--help",    "--version",
+        "--core",    "--exe",  "--lib-search-path", "--sysroot", "--no-stop",
+        "--retries", "PID"};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         if (!strstr(pag_usage(PAG_OPT_TARGET), all[i])) {
             sb_failures++;

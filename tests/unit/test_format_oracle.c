@@ -23,18 +23,38 @@ static unsigned rnd(unsigned n)
 }
 
 static const char *const names[] = {
-    "Task-1", "Task-2", "worker", "zadanie-\xc5\xbc\xc3\xb3\xc5\x82w", "a'b", "q\"x",
-    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "emoji\xf0\x9f\x98\x80", "tab\there", "nl\nname",
-    "a-very-long-task-name-that-is-longer-than-twenty", "", "back\\slash", "nbsp\xc2\xa0x",
+    "Task-1",
+    "Task-2",
+    "worker",
+    "zadanie-\xc5\xbc\xc3\xb3\xc5\x82w",
+    "a'b",
+    "q\"x",
+    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+    "emoji\xf0\x9f\x98\x80",
+    "tab\there",
+    "nl\nname",
+    "a-very-long-task-name-that-is-longer-than-twenty",
+    "",
+    "back\\slash",
+    "nbsp\xc2\xa0x",
 };
 static const char *const quals[] = {
-    "main", "worker", "TaskGroup.__aexit__", "sleep", "gather_all.<locals>.inner",
-    "Klass.method", "gen\xc5\xbc", "agen", "wait_for", "shield", "<lambda>",
+    "main",
+    "worker",
+    "TaskGroup.__aexit__",
+    "sleep",
+    "gather_all.<locals>.inner",
+    "Klass.method",
+    "gen\xc5\xbc",
+    "agen",
+    "wait_for",
+    "shield",
+    "<lambda>",
     "a_function_with_a_very_long_qualified_name_beyond_fifty_characters_total",
 };
 static const char *const files[] = {
-    "/usr/lib/python3.14/asyncio/taskgroups.py", "/srv/app.py", "x.py", "", "~",
-    "/tmp/\xc5\xbc\xc3\xb3\xc5\x82w.py", "it's.py", "<string>",
+    "/usr/lib/python3.14/asyncio/taskgroups.py", "/srv/app.py", "x.py",     "", "~",
+    "/tmp/\xc5\xbc\xc3\xb3\xc5\x82w.py",         "it's.py",     "<string>",
 };
 
 static void random_stack(pag_stack_t *st)
@@ -42,7 +62,7 @@ static void random_stack(pag_stack_t *st)
     unsigned n = rnd(5);
     for (unsigned i = 0; i < n; i++) {
         int line = rnd(10) == 0 ? -1 : (rnd(12) == 0 ? 0 : (int)rnd(400) + 1);
-        pag_frame_kind_t k = rnd(8) == 0 ? PAG_FRAME_ASYNC_GEN
+        pag_frame_kind_t k = rnd(8) == 0    ? PAG_FRAME_ASYNC_GEN
                              : rnd(10) == 0 ? PAG_FRAME_GEN
                                             : PAG_FRAME_ASYNC;
         sb_push(st, quals[rnd(sizeof quals / sizeof quals[0])],
@@ -69,15 +89,15 @@ static void random_snapshot(pag_snapshot_t *s)
                 snprintf(nm, 32, "Task-%zu", s->n_tasks + 1);
                 fixed = nm; /* leaked on purpose: the scenario lives until exit */
             }
-            size_t id = sb_task(s, th, 0x7f0000000000ull + (base++) * 0x1a0 + rnd(7) * 0x10,
-                                fixed);
+            size_t id = sb_task(s, th, 0x7f0000000000ull + (base++) * 0x1a0 + rnd(7) * 0x10, fixed);
             random_stack(&s->tasks[id].stack);
         }
     }
     size_t n = s->n_tasks;
     if (n == 0) return;
     unsigned *rank = malloc(n * sizeof *rank);
-    for (size_t i = 0; i < n; i++) rank[i] = (unsigned)i;
+    for (size_t i = 0; i < n; i++)
+        rank[i] = (unsigned)i;
     for (size_t i = n; i-- > 1;) {
         size_t j = rnd((unsigned)i + 1);
         unsigned tmp = rank[i];
@@ -90,7 +110,8 @@ static void random_snapshot(pag_snapshot_t *s)
             size_t a = rnd((unsigned)n);
             if (rank[a] >= rank[i]) continue;
             int dup = 0;
-            for (size_t q = 0; q < s->tasks[i].n_awaited_by; q++) dup |= s->tasks[i].awaited_by[q] == a;
+            for (size_t q = 0; q < s->tasks[i].n_awaited_by; q++)
+                dup |= s->tasks[i].awaited_by[q] == a;
             if (!dup) sb_await(s, i, a);
         }
     }
@@ -133,8 +154,10 @@ static void dump_stack(FILE *f, const pag_stack_t *st)
         if (i) fputc(',', f);
         fputc('[', f);
         put_json(f, fr->filename);
-        if (fr->lineno < 0) fputs(",null,", f);
-        else fprintf(f, ",%d,", fr->lineno);
+        if (fr->lineno < 0)
+            fputs(",null,", f);
+        else
+            fprintf(f, ",%d,", fr->lineno);
         put_json(f, fr->qualname);
         fprintf(f, ",%d]", (int)fr->kind);
     }
@@ -151,11 +174,14 @@ static void dump_data(const pag_snapshot_t *s, const char *path)
     fputs("],\n \"nodes\": [", f);
     for (size_t i = 0; i < s->n_tasks; i++) {
         const pag_task_t *t = &s->tasks[i];
-        fprintf(f, "%s\n  {\"id\": %llu, \"is_task\": %d, \"thread\": %lld, \"name\": ", i ? "," : "",
+        fprintf(f,
+                "%s\n  {\"id\": %llu, \"is_task\": %d, \"thread\": %lld, \"name\": ", i ? "," : "",
                 (unsigned long long)t->addr, t->is_task,
                 t->thread == SIZE_MAX ? -1LL : (long long)t->thread);
-        if (t->name) put_json(f, t->name);
-        else fputs("null", f);
+        if (t->name)
+            put_json(f, t->name);
+        else
+            fputs("null", f);
         fputs(", \"stack\": ", f);
         dump_stack(f, &t->stack);
         fputs(", \"awaited_by\": [", f);
@@ -200,7 +226,10 @@ static void one(const pag_snapshot_t *s, const char *dir, int k)
         o.limit = limits[l];
         if (l == 3) o.limit = 0;
         snprintf(p, sizeof p, "%s/%03d.graph.%s", dir ? dir : "", k,
-                 l == 0 ? "none" : l == 1 ? "2" : l == 2 ? "-2" : "0");
+                 l == 0   ? "none"
+                 : l == 1 ? "2"
+                 : l == 2 ? "-2"
+                          : "0");
         render_to(s, &o, dir ? p : NULL);
     }
     for (pag_format_t fm = PAG_FMT_JSON; fm <= PAG_FMT_TASKS; fm++) {
