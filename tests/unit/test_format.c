@@ -555,6 +555,67 @@ static void test_scale(void)
     sb_free(&s);
 }
 
+/* garbage from the target: a self-await and an out-of-range awaiter index */
+static void test_garbage(void)
+{
+    pag_snapshot_t s;
+    pag_err_t err;
+    sb_init(&s);
+    size_t th = sb_thread(&s, 3, 1);
+    size_t a = sb_task(&s, th, 0x10, "self");
+    sb_frame(&s, a, "f", "g.py", 1);
+    sb_await(&s, a, a);
+    sb_await(&s, a, 12345);
+    sb_finish(&s);
+    CHECK(s.n_cycles == 1 && s.cycles[0].n == 2);
+    pag_options_t o = sb_opts(PAG_FMT_TREE);
+    char *out = sb_render(&s, &o, &err);
+    sb_expect_text("tree: self-await", out,
+                   "└── (T) self\n"
+                   "    └──  f g.py:1\n"
+                   "        └── (T) self [cycle]\n"
+                   "\n"
+                   "possible deadlock: await cycle: self → self\n");
+    free(out);
+    for (pag_format_t f = PAG_FMT_TREE; f <= PAG_FMT_TASKS; f++) {
+        o = sb_opts(f);
+        out = sb_render(&s, &o, &err);
+        CHECK(err == PAG_OK && out != NULL);
+        free(out);
+    }
+    sb_free(&s);
+}
+
+/* tree/json/dot keep what is connected to the selection */
+static void test_filters(void)
+{
+    pag_snapshot_t s;
+    pag_err_t err;
+    doc_example(&s);
+    size_t orph = sb_thread(&s, 0, 0);
+    (void)orph;
+    size_t o1 = sb_task(&s, orph, 0x5000, "orphan");
+    sb_frame(&s, o1, "lost", "l.py", 3);
+    sb_finish(&s);
+    pag_options_t o = sb_opts(PAG_FMT_TREE);
+    o.task = "test";
+    char *out = sb_render(&s, &o, &err);
+    CHECK(err == PAG_OK && out && strstr(out, "(T) Task-1") && !strstr(out, "orphan"));
+    free(out);
+    o.task = NULL;
+    o.have_thread = 1;
+    o.thread = 0;
+    out = sb_render(&s, &o, &err);
+    sb_expect_text("tree: --thread 0 (orphans)", out, "└── (T) orphan\n    └──  lost l.py:3\n");
+    free(out);
+    o = sb_opts(PAG_FMT_TABLE);
+    o.task = "0x1039f0fe0";
+    out = sb_render(&s, &o, &err);
+    CHECK(out && strstr(out, "0x1039f0fe0") && !strstr(out, "\n1234       0x103a5e060"));
+    free(out);
+    sb_free(&s);
+}
+
 static void test_tasks_format(void)
 {
     pag_snapshot_t s;
@@ -652,6 +713,8 @@ int main(void)
     test_cycle3();
     test_unlisted();
     test_scale();
+    test_garbage();
+    test_filters();
     test_options();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
