@@ -89,6 +89,13 @@ def main():
             else:
                 c.check(lout == cout, "%s identical with --lib-search-path" % f, lout + "\n---\n" + cout)
 
+        # --sysroot: the same file under SYSROOT + its recorded path.
+        sysroot = os.path.join(d, "sysroot")
+        os.makedirs(sysroot + os.path.dirname(copy))
+        shutil.copy2(os.path.join(moved, os.path.basename(copy)), sysroot + copy)
+        rc, out, err = run(["--format", "tree", "--core", core, "--sysroot", sysroot], timeout=300)
+        c.check(rc == 0 and out == live["tree"][1], "tree identical with --sysroot", out + err)
+
         # A file that is not the one the core used (another build) is refused by build-id.
         other = [x for x in glob.glob("/usr/lib/x86_64-linux-gnu/*.so*") if os.path.isfile(x)][:1]
         if other:
