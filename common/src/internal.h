@@ -158,6 +158,10 @@ void pag__map_fini(pag_map_t *m);
 size_t pag__map_get(const pag_map_t *m, uint64_t key);
 /* 0 on success, -1 on out of memory */
 int pag__map_put(pag_map_t *m, uint64_t key, size_t val);
+/* Insert if absent: SIZE_MAX when inserted, the existing value when the key
+ * was there, SIZE_MAX - 1 on out of memory. */
+size_t pag__map_put_new(pag_map_t *m, uint64_t key, size_t val);
+void pag__hint_huge(void *p, size_t n);
 
 /* ---- Arena for snapshot strings and arrays ---- */
 typedef struct pag_arena_chunk pag_arena_chunk_t;

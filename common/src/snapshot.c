@@ -385,9 +385,12 @@ static void thread_stack(walker_t *w, uint64_t tstate, uint64_t current_frame, u
 
 /* ---- tasks ---- */
 
-static size_t new_node(walker_t *w, uint64_t addr)
+/* Add a node for addr.  *existing (if given) receives the index of a node
+ * already there, in which case nothing is added and SIZE_MAX returned. */
+static size_t new_node_ex(walker_t *w, uint64_t addr, size_t *existing)
 {
     pag_snapshot_t *p = &w->snap->pub;
+    if (existing) *existing = SIZE_MAX;
     if (p->n_tasks >= PAG_MAX_NODES) return SIZE_MAX;
     if (p->n_tasks == w->tasks_cap) {
         size_t cap = w->tasks_cap ? w->tasks_cap * 2 : 256;
@@ -400,20 +403,34 @@ static size_t new_node(walker_t *w, uint64_t addr)
             return SIZE_MAX;
         }
         w->tasks_cap = cap;
+        if (cap >= (1u << 16)) {
+            pag__hint_huge(p->tasks, cap * sizeof *t);
+            pag__hint_huge(w->raw, cap * sizeof *r);
+        }
     }
     size_t i = p->n_tasks;
+    size_t old = pag__map_put_new(&w->snap->nodes, addr, i);
+    if (old == SIZE_MAX - 1) {
+        w->oom = 1;
+        return SIZE_MAX;
+    }
+    if (old != SIZE_MAX) {
+        if (existing) *existing = old;
+        return SIZE_MAX;
+    }
     pag_task_t *t = &p->tasks[i];
     memset(t, 0, sizeof *t);
     memset(&w->raw[i], 0, sizeof w->raw[i]);
     t->addr = addr;
     t->thread = SIZE_MAX;
     t->state = PAG_TASK_UNKNOWN;
-    if (pag__map_put(&w->snap->nodes, addr, i) != 0) {
-        w->oom = 1;
-        return SIZE_MAX;
-    }
     p->n_tasks++;
     return i;
+}
+
+static size_t new_node(walker_t *w, uint64_t addr)
+{
+    return new_node_ex(w, addr, NULL);
 }
 
 static void node_fail(walker_t *w, size_t i, pag_err_t e, const char *detail)
@@ -577,14 +594,14 @@ static void walk_list(walker_t *w, size_t thread_idx, uint64_t head)
             break;
         }
         uint64_t task = node - a->task.node;
-        size_t seen = pag__map_get(&w->snap->nodes, task);
+        size_t seen;
+        size_t i = new_node_ex(w, task, &seen);
         if (seen != SIZE_MAX) {
             warn(w, "a task list loops back to task 0x%llx after %zu tasks",
                  (unsigned long long)task, count);
             p->n_inconsistent++;
             break;
         }
-        size_t i = new_node(w, task);
         if (i == SIZE_MAX) break;
         pag_task_t *t = &p->tasks[i];
         t->listed = 1;

@@ -1,9 +1,28 @@
 /* Containers for the snapshot: an address-keyed hash map and an arena.
  * The snapshot holds millions of small strings and arrays on big targets, so
  * they come from a bump allocator and are freed all at once. */
+#include <stdint.h>
 #include <stdlib.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "internal.h"
+
+/* Large snapshot arrays are touched once, densely: ask for huge pages so a
+ * million-task snapshot does not spend its time in page faults. */
+void pag__hint_huge(void *p, size_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t e = ((uintptr_t)p + n) & ~(huge - 1);
+    if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
 
 static size_t hash64(uint64_t k)
 {
@@ -21,6 +40,10 @@ int pag__map_init(pag_map_t *m, size_t cap_hint)
     while (cap < cap_hint * 2) cap <<= 1;
     m->keys = calloc(cap, sizeof *m->keys);
     m->vals = malloc(cap * sizeof *m->vals);
+    if (m->keys && m->vals && cap >= (1u << 18)) {
+        pag__hint_huge(m->keys, cap * sizeof *m->keys);
+        pag__hint_huge(m->vals, cap * sizeof *m->vals);
+    }
     m->cap = cap;
     m->n = 0;
     if (!m->keys || !m->vals) {
@@ -58,6 +81,22 @@ static int grow(pag_map_t *m)
     return 0;
 }
 
+size_t pag__map_put_new(pag_map_t *m, uint64_t key, size_t val)
+{
+    if (key == 0) return SIZE_MAX - 1;
+    if ((m->n + 1) * 2 > m->cap && grow(m) != 0) return SIZE_MAX - 1;
+    size_t mask = m->cap - 1;
+    for (size_t i = hash64(key) & mask;; i = (i + 1) & mask) {
+        if (m->keys[i] == key) return m->vals[i];
+        if (m->keys[i] == 0) {
+            m->keys[i] = key;
+            m->vals[i] = val;
+            m->n++;
+            return SIZE_MAX;
+        }
+    }
+}
+
 int pag__map_put(pag_map_t *m, uint64_t key, size_t val)
 {
     if (key == 0) return 0;
@@ -87,9 +126,13 @@ void *pag__arena_alloc(pag_arena_t *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     if (!a->head || a->used + n > a->cap) {
-        size_t cap = n > (1u << 20) ? n : (1u << 20);
+        /* Chunks grow with the arena: small snapshots stay small. */
+        size_t want = a->cap ? a->cap * 2 : (64u << 10);
+        if (want > (8u << 20)) want = 8u << 20;
+        size_t cap = n > want ? n : want;
         pag_arena_chunk_t *c = malloc(sizeof *c + cap);
         if (!c) return NULL;
+        if (cap >= (4u << 20)) pag__hint_huge(c, sizeof *c + cap);
         c->next = a->head;
         c->cap = cap;
         a->head = c;
