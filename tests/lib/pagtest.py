@@ -1,0 +1,363 @@
+"""pagtest: the shared test harness (host Python 3.11).
+
+Why: every test area (fixtures, cli, core, gdb, lldb) needs the same things --
+a real CPython 3.14/3.15 from ~/.cache/py-async-graph (fetched by
+fixtures/fetch-pythons.sh), a fixture process that has published its oracle,
+a core of it, CPython's own `python -m asyncio pstree/ps` as a second oracle --
+and every one of them must never leak a process or wait without bound.
+
+API:
+    SOURCE_DIR, BUILD_DIR, CACHE_DIR, SKIP (=77)
+    python_for(version, dbg=False) -> path of a wrapper (sets PYTHONHOME itself)
+    Fixture(name, version, dbg=False, args=(), ready_timeout=None) as fx:
+        fx.pid, fx.oracle (dict), fx.oracle_path, fx.gcore(path=None) -> core path,
+        fx.tasks_by_name() / fx.task(name), fx.alive()
+    cpython_tool(version, "pstree"|"ps", pid, timeout=60) -> (rc, stdout, stderr)
+    cpython_ps_rows(version, pid) -> (rc, [row dicts] | None, stderr)
+    parse_cpython_pstree(text) -> (names, [(parent, child)])
+    run(cmd, timeout=120, env=None, input=None) -> (rc, stdout, stderr)
+    cli_path(), skip(why), fail(why), clean_env()
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+SOURCE_DIR = os.path.abspath(os.environ.get(
+    "PAG_SOURCE_DIR",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")))
+BUILD_DIR = os.path.abspath(os.environ.get("PAG_BUILD_DIR",
+                                           os.path.join(SOURCE_DIR, "build")))
+CACHE_DIR = os.environ.get("PAG_CACHE",
+                           os.path.join(os.path.expanduser("~"), ".cache", "py-async-graph"))
+FIXTURES_DIR = os.path.join(SOURCE_DIR, "fixtures")
+VERSIONS = ("3.14", "3.15")
+
+# Every process this module started and has not reaped yet (pgid == pid).
+_LIVE = set()
+
+
+def skip(why):
+    print("SKIP: " + why, flush=True)
+    sys.exit(SKIP)
+
+
+def fail(why):
+    print("FAIL: " + why, flush=True)
+    sys.exit(1)
+
+
+def clean_env(extra=None):
+    """Environment for debuggers/tools: no PYTHONHOME/PYTHONPATH leak from a target."""
+    env = dict(os.environ)
+    for k in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP"):
+        env.pop(k, None)
+    env.setdefault("LC_ALL", "C.UTF-8")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def python_for(version, dbg=False):
+    """Wrapper script for sid's CPython `version` ("3.14"); it execs the real
+    interpreter with PYTHONHOME set, so the PID is the interpreter's."""
+    name = "python%s%s" % (version, "-dbg" if dbg else "")
+    path = os.path.join(CACHE_DIR, "bin", name)
+    if not os.access(path, os.X_OK):
+        raise FileNotFoundError(
+            "%s missing: run fixtures/fetch-pythons.sh (or scripts/setup.sh)" % path)
+    return path
+
+
+def cli_path():
+    return os.path.join(BUILD_DIR, "py-async-graph")
+
+
+def _decode(b):
+    return b.decode("utf-8", "surrogateescape") if b is not None else ""
+
+
+def _kill_group(p):
+    """SIGKILL the process group led by p (we start every child with
+    start_new_session=True, so pgid == pid and the group is only ours)."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        p.kill()
+    except ProcessLookupError:
+        pass
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        pass
+    _LIVE.discard(p.pid)
+
+
+def run(cmd, timeout=120, env=None, input=None, cwd=None):
+    """Run cmd in its own process group; on timeout kill the whole group.
+    Returns (rc, stdout, stderr) as text; rc is -999 on timeout."""
+    cmd = [str(c) for c in cmd]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd,
+                         start_new_session=True)
+    _LIVE.add(p.pid)
+    try:
+        out, err = p.communicate(input.encode() if isinstance(input, str) else input,
+                                 timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(p)
+        try:
+            out, err = p.communicate(timeout=5)
+        except Exception:
+            out, err = b"", b""
+        return -999, _decode(out), _decode(err) + "\nTIMEOUT after %ss: %s" % (
+            timeout, " ".join(cmd))
+    except BaseException:
+        _kill_group(p)
+        raise
+    _LIVE.discard(p.pid)
+    return p.returncode, _decode(out), _decode(err)
+
+
+def cpython_tool(version, tool, pid, timeout=60, extra=()):
+    """`python3.X -m asyncio pstree|ps PID` (CPython's own remote reader)."""
+    return run([python_for(version), "-m", "asyncio", tool, str(pid)] + list(extra),
+               timeout=timeout)
+
+
+_PS_ROWS_CODE = r"""
+import json, sys
+from asyncio import tools
+pid = int(sys.argv[1])
+rows = tools.build_task_table(tools._get_awaited_by_tasks(pid))
+keys = ["tid", "task_id", "task_name", "coroutine_stack", "awaiter_chain",
+        "awaiter_name", "awaiter_id"]
+print(json.dumps([dict(zip(keys, r)) for r in rows], ensure_ascii=False))
+"""
+
+
+def cpython_ps_rows(version, pid, timeout=60):
+    """The rows CPython's `-m asyncio ps` prints, as structured data (same
+    functions `ps` uses, without the fixed-width text that long names shift).
+    Returns (rc, rows or None, stderr).  Each row: tid (int), task_id ("0x.."),
+    task_name, coroutine_stack ("a -> b", innermost first), awaiter_chain,
+    awaiter_name, awaiter_id ("0x0" when not awaited)."""
+    rc, out, err = run([python_for(version), "-c", _PS_ROWS_CODE, str(pid)],
+                       timeout=timeout)
+    if rc != 0:
+        return rc, None, err
+    return rc, json.loads(out), err
+
+
+def default_ready_timeout(name, args):
+    if name == "many":
+        n = 1000
+        a = list(args)
+        if "--tasks" in a:
+            n = int(a[a.index("--tasks") + 1])
+        return 60 + n / 10000.0 * 2  # ~2 s per 10k tasks, generous on 2 cores
+    return 60
+
+
+class Fixture:
+    """Start fixtures/<name>.py under sid's CPython, wait for its oracle, and
+    always kill it (process group, SIGKILL) on exit -- also on exceptions."""
+
+    def __init__(self, name, version, dbg=False, args=(), ready_timeout=None,
+                 keep_dir=False):
+        self.name = name
+        self.version = version
+        self.dbg = dbg
+        self.args = [str(a) for a in args]
+        self.ready_timeout = ready_timeout or default_ready_timeout(name, self.args)
+        self.keep_dir = keep_dir
+        self.proc = None
+        self.pid = None
+        self.oracle = None
+        self.dir = None
+        self.oracle_path = None
+        self.cores = []
+
+    # -- lifecycle --
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self):
+        script = os.path.join(FIXTURES_DIR, self.name + ".py")
+        if not os.path.exists(script):
+            raise FileNotFoundError(script)
+        py = python_for(self.version, self.dbg)
+        self.dir = tempfile.mkdtemp(prefix="pag-%s-%s-" % (self.name, self.version))
+        self.oracle_path = os.path.join(self.dir, "oracle.json")
+        self._log = open(os.path.join(self.dir, "fixture.log"), "wb")
+        cmd = [py, script, "--ready", self.oracle_path] + self.args
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT, cwd=self.dir,
+                                     start_new_session=True)
+        _LIVE.add(self.proc.pid)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + self.ready_timeout
+        while True:
+            if os.path.exists(self.oracle_path):
+                with open(self.oracle_path, encoding="utf-8") as f:
+                    self.oracle = json.load(f)
+                break
+            rc = self.proc.poll()
+            if rc is not None:
+                raise RuntimeError("fixture %s (%s) exited with %s before ready:\n%s" % (
+                    self.name, self.version, rc, self.log()))
+            if time.monotonic() > deadline:
+                raise TimeoutError("fixture %s (%s) not ready after %.0fs:\n%s" % (
+                    self.name, self.version, self.ready_timeout, self.log()))
+            time.sleep(0.05)
+        if self.oracle.get("pid") != self.pid:
+            raise RuntimeError("fixture pid %s != oracle pid %s (wrapper did not exec?)" % (
+                self.pid, self.oracle.get("pid")))
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "fixture.log"), "rb") as f:
+                return _decode(f.read()[-4000:])
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is not None:
+            _kill_group(self.proc)
+            self.proc = None
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
+        if self.dir and not self.keep_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    # -- helpers --
+    def gcore(self, path=None, timeout=300):
+        """Core of the live fixture via gdb's gcore; returns the core's path.
+        The process keeps running (gcore detaches)."""
+        if not shutil.which("gcore"):
+            raise FileNotFoundError("gcore not found (apt-get install gdb)")
+        prefix = os.path.join(self.dir, "core.%d" % len(self.cores))
+        rc, out, err = run(["gcore", "-o", prefix, str(self.pid)], timeout=timeout,
+                           env=clean_env())
+        core = "%s.%d" % (prefix, self.pid)
+        if rc == 0 and os.path.exists(core) and path:
+            shutil.move(core, path)
+            core = path
+        if rc != 0 or not os.path.exists(core):
+            raise RuntimeError("gcore failed (rc=%s):\n%s\n%s" % (rc, out[-2000:], err[-2000:]))
+        self.cores.append(core)
+        return core
+
+    def tasks(self):
+        return self.oracle["tasks"]
+
+    def tasks_by_name(self):
+        out = {}
+        for t in self.oracle["tasks"]:
+            out.setdefault(t["name"], []).append(t)
+        return out
+
+    def task(self, name):
+        ts = self.tasks_by_name().get(name, [])
+        if len(ts) != 1:
+            raise KeyError("%d tasks named %r in the oracle" % (len(ts), name))
+        return ts[0]
+
+
+def _cleanup_all():
+    for pid in list(_LIVE):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+import atexit  # noqa: E402
+atexit.register(_cleanup_all)
+
+
+def _on_signal(signum, frame):
+    _cleanup_all()
+    sys.exit(128 + signum)
+
+
+for _s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    try:
+        if signal.getsignal(_s) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(_s, _on_signal)
+    except (ValueError, OSError):  # not the main thread
+        pass
+
+
+# ---- parsing CPython's `-m asyncio pstree` / `ps` output ---------------------
+
+def parse_cpython_ps(text):
+    """Rows of `python -m asyncio ps PID` text as dicts.  Columns are fixed-width
+    from the header, so this is only exact when no field overflows its column;
+    prefer cpython_ps_rows() for structured data."""
+    lines = text.splitlines()
+    hdr_i = None
+    for i, l in enumerate(lines):
+        if l.startswith("tid") and "task id" in l:
+            hdr_i = i
+            break
+    if hdr_i is None:
+        return []
+    hdr = lines[hdr_i]
+    names = ["tid", "task id", "task name", "coroutine stack", "awaiter chain",
+             "awaiter name", "awaiter id"]
+    starts = [hdr.index(n) for n in names]
+    rows = []
+    for l in lines[hdr_i + 2:]:
+        if not l.strip():
+            continue
+        cols = []
+        for j, s in enumerate(starts):
+            e = starts[j + 1] if j + 1 < len(starts) else len(l)
+            cols.append(l[s:e].strip() if s < len(l) else "")
+        rows.append(dict(zip(["tid", "task_id", "task_name", "coroutine_stack",
+                              "awaiter_chain", "awaiter_name", "awaiter_id"], cols)))
+    return rows
+
+
+def parse_cpython_pstree(text):
+    """(task names in order, edges) from `python -m asyncio pstree PID`.
+    edges: (parent task name, child task name) for each '(T)' line nested under
+    another '(T)' line."""
+    names = []
+    edges = []
+    stack = []  # (indent, name)
+    for l in text.splitlines():
+        i = l.find("(T) ")
+        if i < 0:
+            continue
+        name = l[i + 4:]
+        while stack and stack[-1][0] >= i:
+            stack.pop()
+        if stack:
+            edges.append((stack[-1][1], name))
+        names.append(name)
+        stack.append((i, name))
+    return names, edges
