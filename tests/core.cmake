@@ -14,5 +14,7 @@ foreach(ver 3.14 3.15)
   # It changes the machine-wide core_pattern for a moment.
   set_tests_properties(core.kernel.basic.${ver} PROPERTIES RUN_SERIAL TRUE)
 endforeach()
-pag_cli_test(core.libpath core 400 ${PAG_TESTS_DIR}/cli/core_libpath.py 3.14)
+foreach(ver 3.14 3.15)
+  pag_cli_test(core.libpath.${ver} core 600 ${PAG_TESTS_DIR}/cli/core_libpath.py ${ver})
+endforeach()
 pag_cli_test(core.errors core 300 ${PAG_TESTS_DIR}/cli/core_bad.py 3.14)

@@ -39,7 +39,7 @@ def main():
         c.one_error_line(rc, err, EXIT_USAGE, "an executable given as core", "not a core file")
 
         with pagtest.Fixture("basic", version) as fx:
-            core = fx.gcore()
+            core = fx.gcore(path=os.path.join(d, "core"))  # outside fx.dir, which stop() removes
         size = os.path.getsize(core)
         for frac, label in ((2, "half"), (size, "one byte")):
             cut = os.path.join(d, "cut-" + label)
