@@ -78,9 +78,11 @@ def main():
 
         # The fixture's own asyncio.format_call_graph() text for every listed task.
         graph = sections.get("graph", "")
+        # (A running task's oracle is taken from inside the task, where the
+        # stack starts at the recording frame; the CLI tests cover that case.)
         for t in fx.oracle.get("tasks", []):
             g = t.get("graph")
-            if g:
+            if g and not t.get("running") and not t.get("error"):
                 chk.true("graph output holds the oracle's format_call_graph of %s" % t.get("name"),
                          g.rstrip("\n") in graph, "\n--- oracle:\n%s" % g)
     chk.finish()
