@@ -49,6 +49,9 @@ def main():
             cmds.append(("tree-task", "py-async-graph --format tree --task '%s'" %
                          by_name["name"].replace("'", "\\'")))
             expect_cli["tree-task"] = ["--format", "tree", "--task", by_name["name"]]
+        for i, t in enumerate(tasks[:3]):
+            for n in ("2", "-2", "0"):
+                cmds.append(("bt-lim%s-%d" % (n, i), "py-async-bt %s --limit %s" % (t["id"], n)))
         for n in ("2", "-2", "0"):
             cmds.append(("limit%s" % n, "py-async-graph --format graph --limit %s" % n))
             expect_cli["limit%s" % n] = ["--format", "graph", "--limit", n]
@@ -86,6 +89,12 @@ def main():
             if t.get("graph"):
                 chk.eq("py-async-bt %s == the fixture's format_call_graph" % t.get("name"),
                        t["graph"].rstrip("\n"), g.rstrip("\n"))
+        for i, t in enumerate(tasks[:3]):
+            for n in ("2", "-2", "0"):
+                want = (t.get("graph_limit") or {}).get(n)
+                if want is not None:
+                    chk.eq("py-async-bt %s --limit %s == format_call_graph(limit=%s)" % (t.get("name"), n, n),
+                           want.rstrip("\n"), (sec.get("bt-lim%s-%d" % (n, i)) or "").rstrip("\n"))
         if by_name and by_name.get("graph"):
             chk.eq("py-async-bt NAME == format_call_graph", by_name["graph"].rstrip("\n"),
                    (sec.get("bt-name") or "").rstrip("\n"))

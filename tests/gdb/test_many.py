@@ -23,7 +23,6 @@ def main():
 
     with pagtest.Fixture("many", a.version, args=("--tasks", str(a.tasks))) as fx:
         pid = str(fx.pid)
-        n_oracle = len(fx.oracle.get("tasks", []))
         rc, cli_tasks, e = gdbtest.run_cli(["--format", "tasks", pid])
         if rc != 0:
             gdbtest.fail("CLI --format tasks exited %d: %s" % (rc, e.strip()))
@@ -36,8 +35,11 @@ def main():
         _, t_attach = gdbtest.timed(gdbtest.run_gdb, ["-p", pid], [("nop", "echo x\\n")])
         (sec, _), t_tasks = gdbtest.timed(gdbtest.run_gdb, ["-p", pid],
                                           [("tasks", "py-async-tasks --stats")])
-        (sec2, _), t_table = gdbtest.timed(gdbtest.run_gdb, ["-p", pid],
-                                           [("table", "py-async-graph --format table")])
+        # A few of the fixture's sampled tasks, against its own format_call_graph.
+        sampled = [t for t in fx.oracle.get("tasks", []) if t.get("graph") and not t.get("error")][:4]
+        cmds = [("table", "py-async-graph --format table")]
+        cmds += [("bt-%d" % i, "py-async-bt %s" % t["id"]) for i, t in enumerate(sampled)]
+        (sec2, _), t_table = gdbtest.timed(gdbtest.run_gdb, ["-p", pid], cmds)
         print("TIME gdb attach+source+detach only: %.2fs" % t_attach)
         print("TIME gdb py-async-tasks (%d tasks): %.2fs total, %.2fs over attach" %
               (a.tasks, t_tasks, t_tasks - t_attach))
@@ -50,9 +52,14 @@ def main():
             print("  " + l.rstrip())
         got = "".join(l for l in got.splitlines(True) if l not in stats)
         chk.eq("py-async-tasks == CLI --format tasks", cli_tasks, got)
-        lines = [l for l in got.splitlines() if l.strip()]
-        chk.true("at least %d tasks listed (got %d lines, oracle %d tasks)" % (a.tasks, len(lines), n_oracle),
-                 len(lines) >= a.tasks)
+        lines = [l for l in got.splitlines() if l.strip()][1:]  # below the header
+        n_count = fx.oracle.get("task_count")
+        if n_count is None:
+            n_count = (fx.oracle.get("expect") or {}).get("task_count", a.tasks)
+        chk.eq("one line per task (the fixture counts %s pending tasks)" % n_count, n_count, len(lines))
+        for i, t in enumerate(sampled):
+            chk.eq("py-async-bt %s == the fixture's format_call_graph" % t.get("name"),
+                   t["graph"].rstrip("\n"), (sec2.get("bt-%d" % i) or "").rstrip("\n"))
         chk.eq("--format table == CLI", cli_table, sec2.get("table"))
         chk.true("completed within %.0fs" % a.max_seconds, max(t_tasks, t_table) < a.max_seconds,
                  "%.1fs" % max(t_tasks, t_table))
