@@ -82,12 +82,13 @@ static void random_snapshot(pag_snapshot_t *s)
         size_t th = sb_thread(s, t == nthreads ? 0 : 1000 + t * 17 + rnd(5), t == 0);
         unsigned here = t == nthreads ? ntasks / 4 : ntasks / (nthreads + 1) + rnd(3);
         for (unsigned i = 0; i < here; i++) {
-            char *nm = NULL;
             const char *fixed = names[rnd(sizeof names / sizeof names[0])];
             if (rnd(3) == 0) {
-                nm = malloc(32);
+                /* default-style names; the buffer lives as long as the scenario */
+                static char pool[256][32];
+                char *nm = pool[s->n_tasks % 256];
                 snprintf(nm, 32, "Task-%zu", s->n_tasks + 1);
-                fixed = nm; /* leaked on purpose: the scenario lives until exit */
+                fixed = nm;
             }
             size_t id = sb_task(s, th, 0x7f0000000000ull + (base++) * 0x1a0 + rnd(7) * 0x10, fixed);
             random_stack(&s->tasks[id].stack);
