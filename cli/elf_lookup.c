@@ -137,7 +137,8 @@ void cli_json_str(char *buf, size_t buflen, const char *s)
         } else if (*p < 0x20) {
             char tmp[8];
             snprintf(tmp, sizeof tmp, "\\u%04x", *p);
-            for (char *t = tmp; *t; t++) PUT(*t);
+            for (char *t = tmp; *t; t++)
+                PUT(*t);
         } else {
             PUT((char)*p);
         }

@@ -36,7 +36,8 @@ int main(int argc, char **argv)
     }
     cli_target_t t;
     char msg[1024] = "";
-    pag_err_t e = o.core ? cli_core_open(&o, &t, msg, sizeof msg) : cli_live_open(&o, &t, msg, sizeof msg);
+    pag_err_t e =
+        o.core ? cli_core_open(&o, &t, msg, sizeof msg) : cli_live_open(&o, &t, msg, sizeof msg);
     if (e) {
         fprintf(stderr, "py-async-graph: %s\n", msg);
         return pag_exit_code(e);
@@ -59,7 +60,8 @@ int main(int argc, char **argv)
             if (t.acc.read(t.ctx, addr, len, buf) != PAG_OK)
                 printf("unreadable");
             else
-                for (size_t j = 0; j < len; j++) printf("%02x", buf[j]);
+                for (size_t j = 0; j < len; j++)
+                    printf("%02x", buf[j]);
             printf("\n");
         }
     }

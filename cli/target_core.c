@@ -36,7 +36,7 @@ typedef struct core_mod {
     uint64_t base;  /* lowest mapping at file offset 0; 0 if none */
     int dwfl_known; /* libdwfl found an ELF image here */
     unsigned char bid[64];
-    int bidlen;     /* build-id as found in the core's memory, 0 if unknown */
+    int bidlen; /* build-id as found in the core's memory, 0 if unknown */
     int tried;
     int fd;
     Elf *elf;
@@ -165,19 +165,18 @@ static Elf *mod_elf(core_t *C, size_t mi)
         m->bias = bias;
     }
     if (!m->elf && (m->dwfl_known || main_mod)) {
-        if (mismatch)
-        {
+        if (mismatch) {
             char tail[128];
             snprintf(tail, sizeof tail, " (%s); give the right one with %s", why,
                      main_mod ? "--exe" : "--lib-search-path or --sysroot");
             add_problem(C, "%s does not match the core%s", mismatch, tail);
-        }
-        else if (!found_any)
+        } else if (!found_any)
             add_problem(C, "%s not found%s", m->path,
                         main_mod ? " (give it with --exe)"
                                  : " (give its directory with --lib-search-path, or --sysroot)");
     }
-    for (int i = 0; i < nc; i++) free(cands[i]);
+    for (int i = 0; i < nc; i++)
+        free(cands[i]);
     return m->elf;
 }
 
@@ -412,7 +411,9 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     if (C->fd < 0 || fstat(C->fd, &st) != 0) {
         int er = errno;
         snprintf(msg, msglen, "cannot open core file %s: %s", o->core, strerror(er));
-        e = er == ENOENT ? PAG_ERR_NO_PROCESS : (er == EACCES || er == EPERM) ? PAG_ERR_PERMISSION : PAG_ERR_READ;
+        e = er == ENOENT                    ? PAG_ERR_NO_PROCESS
+            : (er == EACCES || er == EPERM) ? PAG_ERR_PERMISSION
+                                            : PAG_ERR_READ;
         goto fail;
     }
     C->fsize = (size_t)st.st_size;
@@ -500,8 +501,8 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     if (t->source_json) {
         snprintf(t->source_json, jl, "{\"kind\":\"core\",\"core\":");
         cli_json_str(t->source_json, jl - 80, o->core);
-        snprintf(t->source_json + strlen(t->source_json), 40, ",\"pid\":%ld,\"executable\":",
-                 C->pid);
+        snprintf(t->source_json + strlen(t->source_json), 40,
+                 ",\"pid\":%ld,\"executable\":", C->pid);
         cli_json_str(t->source_json, jl - 2, exe);
         strcat(t->source_json, "}");
     }

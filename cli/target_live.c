@@ -106,7 +106,8 @@ static pag_err_t live_readv(void *ctx, const pag_iov_t *iov, size_t n)
     while (i < n) {
         if (L->use_mem) {
             for (; i < n; i++)
-                if (mem_pread(L, iov[i].addr, iov[i].len, iov[i].dst) != PAG_OK) return PAG_ERR_READ;
+                if (mem_pread(L, iov[i].addr, iov[i].len, iov[i].dst) != PAG_OK)
+                    return PAG_ERR_READ;
             return PAG_OK;
         }
         size_t k = 0, total = 0;
@@ -153,7 +154,8 @@ static pag_err_t read_maps(live_t *L, char *msg, size_t msglen)
         char perms[8];
         int pos = 0;
         if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj, &min,
-                   &ino, &pos) < 7 || !pos)
+                   &ino, &pos) < 7 ||
+            !pos)
             continue;
         char *path = line + pos;
         path[strcspn(path, "\n")] = 0;
@@ -253,7 +255,8 @@ static Elf *mod_elf(live_t *L, live_mod_t *m)
             close(fd);
             continue;
         }
-        int same = st.st_ino == m->ino && major(st.st_dev) == m->dmaj && minor(st.st_dev) == m->dmin;
+        int same =
+            st.st_ino == m->ino && major(st.st_dev) == m->dmaj && minor(st.st_dev) == m->dmin;
         if (!same) same = notes_match(L, elf, bias);
         if (!same) {
             mismatch = 1;
@@ -280,8 +283,7 @@ static pag_err_t live_find(void *ctx, pag_lookup_kind_t kind, const char *name, 
     for (size_t i = 0; i < L->nmods; i++) {
         Elf *elf = mod_elf(L, &L->mods[i]);
         if (!elf) continue;
-        if (cli_elf_lookup(elf, L->mods[i].bias, kind, name, &index, addr, size))
-            return PAG_OK;
+        if (cli_elf_lookup(elf, L->mods[i].bias, kind, name, &index, addr, size)) return PAG_OK;
     }
     return PAG_ERR_NOT_FOUND;
 }
@@ -546,7 +548,8 @@ pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size
         for (size_t i = 0; i < L->nmods; i++) {
             if (!L->mods[i].have_base) continue;
             char b[16];
-            if (live_read(L, L->mods[i].base, sizeof b, b) != PAG_OK && (errno == EPERM || errno == EACCES)) {
+            if (live_read(L, L->mods[i].base, sizeof b, b) != PAG_OK &&
+                (errno == EPERM || errno == EACCES)) {
                 explain_eperm(pid, msg, msglen);
                 e = PAG_ERR_PERMISSION;
             }
