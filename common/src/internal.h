@@ -138,6 +138,7 @@ struct pag_session {
     pag_offsets_t off;
     pag_consts_t k;
     int have_async;
+    int async_corrupt; /* an AsyncioDebug table was found but failed validation */
     uint64_t async_addr;
     pag_async_offsets_t aoff;
 };

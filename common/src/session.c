@@ -280,6 +280,8 @@ pag_err_t pag__find_asyncio(pag_session_t *s)
         {PAG_LOOKUP_SYMBOL, "_AsyncioDebug"},
     };
     const pag_offsets_t *o = &s->off;
+    uint64_t bad_addr = 0;
+    s->async_corrupt = 0;
     for (size_t h = 0; h < sizeof how / sizeof *how; h++) {
         for (unsigned i = 0; i < 64; i++) {
             uint64_t addr = 0, size = 0;
@@ -313,12 +315,23 @@ pag_err_t pag__find_asyncio(pag_session_t *s)
                      FITS(a.thread.size, a.thread.running_loop, 8) &&
                      FITS(a.thread.size, a.thread.running_task, 8) &&
                      FITS(a.thread.size, a.thread.tasks_head, 16);
-            if (!ok) continue;
+            if (!ok) {
+                bad_addr = addr;
+                continue;
+            }
             s->aoff = a;
             s->async_addr = addr;
             s->have_async = 1;
             return PAG_OK;
         }
+    }
+    if (bad_addr) {
+        /* A table is there but disagrees with the runtime's own: damaged
+         * memory, not "asyncio not loaded". */
+        s->async_corrupt = 1;
+        pag__seterr(&s->err, "the AsyncioDebug table at 0x%llx fails its checks against the "
+                    "runtime's debug offsets", (unsigned long long)bad_addr);
+        return PAG_ERR_CORRUPT;
     }
     return PAG_ERR_NO_ASYNCIO;
 }

@@ -782,6 +782,10 @@ pag_err_t pag_snapshot_take(pag_session_t *s, pag_snapshot_t **out)
     pag_stats_t before = s->cache.stats;
     if (!s->have_async) pag__find_asyncio(s);
     p->asyncio_loaded = s->have_async;
+    if (s->async_corrupt) {
+        pag_snapshot_destroy(p);
+        return PAG_ERR_CORRUPT;
+    }
 
     walker_t w;
     memset(&w, 0, sizeof w);
