@@ -534,7 +534,7 @@ static void test_scale(void)
     size_t prev[2];
     prev[0] = sb_task(&s, th, 0x10, "top0");
     prev[1] = sb_task(&s, th, 0x20, "top1");
-    for (int lvl = 0; lvl < 40; lvl++) {
+    for (int lvl = 0; lvl < 22; lvl++) {
         size_t cur[2];
         for (int k = 0; k < 2; k++) {
             cur[k] = sb_task(&s, th, 0x1000 + (uint64_t)lvl * 0x100 + (uint64_t)k * 0x10, "d");
