@@ -365,7 +365,9 @@ def _usage_text():
 
 _SUMMARY = ("Print the asyncio task graph of the CPython 3.14/3.15 inferior (live or core).\n"
             "Read-only: reads memory, never runs code in the inferior.\n"
-            "Same options and output as the py-async-graph CLI (without PID/--core).\n\n")
+            "Same options and output as the py-async-graph CLI (without PID/--core).\n"
+            "See also: py-async-tasks (one line per task), py-async-bt [TASK] (one task's graph;\n"
+            "default: the task running on the selected thread).\n\n")
 
 
 class PyAsyncGraph(gdb.Command):

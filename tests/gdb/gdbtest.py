@@ -43,6 +43,16 @@ def skip(why):
     sys.exit(SKIP)
 
 
+def run_main(main):
+    """Run a driver's main(); a missing interpreter is a skip, with the reason."""
+    try:
+        main()
+    except FileNotFoundError as e:
+        if "fetch-pythons" in str(e) or "python3." in str(e):
+            skip("interpreter not available: %s" % e)
+        raise
+
+
 def fail(why):
     print("FAIL: " + why, flush=True)
     sys.exit(1)

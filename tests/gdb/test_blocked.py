@@ -81,4 +81,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    gdbtest.run_main(main)

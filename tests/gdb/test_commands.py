@@ -147,4 +147,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    gdbtest.run_main(main)
