@@ -11,6 +11,11 @@ endif()
 set(_pag_gdb_env
   "PAG_BUILD_DIR=${CMAKE_BINARY_DIR}"
   "PAG_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+if(PAG_SANITIZE)
+  # An ASan-instrumented libpy-async-graph-core.so cannot be dlopen'ed into
+  # an uninstrumented gdb: the drivers skip and say so.
+  list(APPEND _pag_gdb_env "PAG_GDB_SANITIZED=1")
+endif()
 
 function(pag_gdb_test name timeout)
   add_test(NAME ${name}

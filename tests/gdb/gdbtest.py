@@ -67,6 +67,8 @@ def gdb_env():
 
 
 def gdb_exe():
+    if os.environ.get("PAG_GDB_SANITIZED"):
+        skip("PAG_SANITIZE build: the ASan-instrumented core library cannot be loaded into gdb")
     g = shutil.which("gdb")
     if not g:
         skip("gdb is not installed")
