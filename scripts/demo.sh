@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The demo: start a hung asyncio service (fixtures/demo_service.py) under real
+# CPython 3.14 and look at it from outside -- CPython's own `python -m asyncio
+# pstree` next to py-async-graph (live, then from a core made with gcore, then
+# inside gdb and lldb when those frontends are built).  Everything this script
+# starts is killed on exit, also on Ctrl-C or errors.
+#
+# Environment: PAG_BUILD_DIR (default build/), PAG_DEMO_VERSION (default 3.14),
+#              PAG_DEMO_SKIP_SETUP=1 to skip scripts/setup.sh.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${PAG_BUILD_DIR:-$SRC/build}
+VER=${PAG_DEMO_VERSION:-3.14}
+CACHE=${PAG_CACHE:-$HOME/.cache/py-async-graph}
+PY=$CACHE/bin/python$VER
+CLI=$BUILD/py-async-graph
+
+if [ "${PAG_DEMO_SKIP_SETUP:-0}" != 1 ]; then
+  bash "$SRC/scripts/setup.sh"
+fi
+[ -x "$PY" ] || { echo "demo: ERROR: $PY missing (run fixtures/fetch-pythons.sh)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/pag-demo.XXXXXX)
+SVC_PID=""
+cleanup() {
+  if [ -n "$SVC_PID" ]; then
+    kill -KILL -- "-$SVC_PID" 2>/dev/null || kill -KILL "$SVC_PID" 2>/dev/null || true
+    wait "$SVC_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+banner() { printf '\n\033[1m==== %s\033[0m\n' "$*"; }
+run_capped() {  # run_capped SECONDS CMD...: never let one step hang the demo
+  local t=$1; shift
+  timeout --kill-after=5 "$t" "$@" || echo "[exit status $?]"
+}
+
+banner "starting fixtures/demo_service.py under $("$PY" -c 'import sys; print(sys.version.split()[0])')"
+# setsid: the service leads its own process group, so cleanup kills all of it.
+setsid "$PY" "$SRC/fixtures/demo_service.py" --ready "$WORK/oracle.json" \
+  >"$WORK/service.log" 2>&1 &
+SVC_PID=$!
+for _ in $(seq 600); do
+  [ -e "$WORK/oracle.json" ] && break
+  kill -0 "$SVC_PID" 2>/dev/null || { cat "$WORK/service.log" >&2; echo "demo: ERROR: service died" >&2; exit 1; }
+  sleep 0.1
+done
+[ -e "$WORK/oracle.json" ] || { echo "demo: ERROR: service not ready after 60s" >&2; exit 1; }
+python3 - "$WORK/oracle.json" <<'PYEOF'
+import json, sys
+o = json.load(open(sys.argv[1]))
+e = o["expect"]
+print("pid %d, %d pending tasks on %d threads; TCP server on 127.0.0.1:%d, %d clients, "
+      "%d workers stuck in the backend, %d requests queued;" % (
+      o["pid"], o["task_count"], len(o["threads"]), e["port"], e["clients"], e["workers"],
+      e["queued_jobs"]))
+print("%s and %s await each other; thread 'legacy' is blocked in %s() (line %d)." % (
+      e["deadlock"][0], e["deadlock"][1], e["blocking_function"], e["blocking_line"]))
+PYEOF
+
+banner "CPython: python$VER -m asyncio pstree $SVC_PID"
+run_capped 60 "$PY" -m asyncio pstree "$SVC_PID" 2>&1 | cut -c1-160 || true
+
+banner "CPython: python$VER -m asyncio ps $SVC_PID"
+run_capped 60 "$PY" -m asyncio ps "$SVC_PID" 2>&1 | cut -c1-160 || true
+
+if [ -x "$CLI" ]; then
+  banner "py-async-graph $SVC_PID   (tree)"
+  run_capped 60 "$CLI" "$SVC_PID" 2>&1 || true
+  banner "py-async-graph --running $SVC_PID   (what is each thread running right now?)"
+  run_capped 60 "$CLI" --running -f graph "$SVC_PID" 2>&1 || true
+  banner "py-async-graph -f table $SVC_PID"
+  run_capped 60 "$CLI" -f table "$SVC_PID" 2>&1 | cut -c1-160 || true
+  if command -v gcore >/dev/null; then
+    banner "gcore, then py-async-graph --core"
+    if run_capped 120 gcore -o "$WORK/core" "$SVC_PID" >"$WORK/gcore.log" 2>&1 \
+       && [ -e "$WORK/core.$SVC_PID" ]; then
+      run_capped 60 "$CLI" --core "$WORK/core.$SVC_PID" --exe "$(readlink -f /proc/$SVC_PID/exe)" 2>&1 || true
+    else
+      echo "(gcore failed: $(tail -1 "$WORK/gcore.log"))"
+    fi
+  fi
+else
+  banner "py-async-graph not built ($CLI missing) -- CLI part skipped"
+fi
+
+GDB_SCRIPT=$BUILD/gdb/py-async-graph.py
+if [ -e "$GDB_SCRIPT" ] && command -v gdb >/dev/null; then
+  banner "inside gdb: py-async-graph $SVC_PID"
+  # gdb embeds its own Python: never hand it the target's PYTHONHOME.
+  # The sid tree's libthread_db matches the target's libc: let gdb load it.
+  run_capped 120 env -u PYTHONHOME -u PYTHONPATH gdb -q -nx -batch \
+    -iex "add-auto-load-safe-path $CACHE" -ex "source $GDB_SCRIPT" -ex "attach $SVC_PID" -ex "py-async-graph" -ex "detach" 2>&1 \
+    | grep -v -E '^\[(New|Thread debugging)|^Using host libthread_db|^0x[0-9a-f]+ in ' || true
+fi
+
+LLDB_PLUGIN=$(ls "$BUILD"/lldb/*.so 2>/dev/null | head -1 || true)
+if [ -n "$LLDB_PLUGIN" ] && command -v lldb-16 >/dev/null; then
+  banner "inside lldb: py-async-graph $SVC_PID"
+  run_capped 120 env -u PYTHONHOME -u PYTHONPATH lldb-16 --batch \
+    -o "plugin load $LLDB_PLUGIN" -o "process attach --pid $SVC_PID" -o "py-async-graph" \
+    -o "process detach" 2>&1 || true
+fi
+
+banner "done (the service is killed now)"
