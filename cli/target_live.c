@@ -131,6 +131,8 @@ static pag_err_t live_readv(void *ctx, const pag_iov_t *iov, size_t n)
 
 /* ---- modules --------------------------------------------------------- */
 
+static void explain_eperm(pid_t pid, char *msg, size_t msglen);
+
 static pag_err_t read_maps(live_t *L, char *msg, size_t msglen)
 {
     char p[64];
@@ -142,8 +144,13 @@ static pag_err_t read_maps(live_t *L, char *msg, size_t msglen)
             snprintf(msg, msglen, "no such process %d", (int)L->pid);
             return PAG_ERR_NO_PROCESS;
         }
+        if (e == EACCES || e == EPERM) {
+            /* maps needs the same ptrace access check: say why it failed. */
+            explain_eperm(L->pid, msg, msglen);
+            return PAG_ERR_PERMISSION;
+        }
         snprintf(msg, msglen, "cannot read %s: %s", p, strerror(e));
-        return e == EACCES || e == EPERM ? PAG_ERR_PERMISSION : PAG_ERR_READ;
+        return PAG_ERR_READ;
     }
     char *line = NULL;
     size_t cap = 0;

@@ -50,6 +50,33 @@ def main():
         sl.kill()
         sl.wait()
 
+    # Another user (nobody) may not trace root's process: the line says so
+    # and names the fix.  Needs root and setpriv; the CLI is copied where
+    # nobody can run it.
+    import shutil
+    import tempfile
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        d = tempfile.mkdtemp(prefix="pag-nobody-")
+        try:
+            os.chmod(d, 0o755)
+            exe = os.path.join(d, "py-async-graph")
+            shutil.copy2(pagtest.cli_path(), exe)
+            os.chmod(exe, 0o755)
+            sl = subprocess.Popen(["sleep", "100"])
+            try:
+                time.sleep(0.2)
+                p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", exe,
+                                    str(sl.pid)], capture_output=True, text=True, timeout=60)
+                c.one_error_line(p.returncode, p.stderr, EXIT_PERMISSION, "run as nobody",
+                                 "process %d belongs to uid 0 and we run as uid 65534" % sl.pid)
+            finally:
+                sl.kill()
+                sl.wait()
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    else:
+        c.note("not root or no setpriv: the other-user case is not exercised")
+
     # CPython 3.13: too old.
     try:
         py313 = pagtest.python_for("3.13")
