@@ -7,7 +7,13 @@
  * process_vm_readv, or /proc/PID/mem where that syscall is refused.  To read
  * a consistent picture every thread is stopped with PTRACE_SEIZE +
  * PTRACE_INTERRUPT for the read window only, and always detached again;
- * SIGINT/SIGTERM are held back meanwhile so they cannot leave it stopped.
+ * SIGINT/SIGTERM are held back meanwhile so they cannot leave it stopped
+ * (and if we die anyway, the kernel detaches and resumes every thread).
+ *
+ * Another tracer (gdb) makes PTRACE_SEIZE fail with EPERM; we then name the
+ * tracer.  With --no-stop no ptrace is needed: process_vm_readv only needs
+ * ptrace *access* (same user / CAP_SYS_PTRACE, Yama scope), not an attach,
+ * so it still reads a process gdb holds (tests/cli/errors.py checks this).
  */
 #include <dirent.h>
 #include <elfutils/libdwelf.h>
