@@ -355,6 +355,23 @@ def _run(args, from_tty=False):
         raise gdb.GdbError("py-async-graph: failed (%s)" % detail)
 
 
+def _one_line_errors(invoke):
+    """gdb prints a Python traceback for anything but gdb.GdbError: turn
+    unexpected failures into the usual one error line."""
+    def wrapper(self, arg, from_tty):
+        try:
+            return invoke(self, arg, from_tty)
+        except (gdb.GdbError, KeyboardInterrupt):
+            raise
+        except gdb.error as e:
+            raise gdb.GdbError("py-async-graph: %s" % str(e).splitlines()[0] if str(e) else e)
+        except Exception as e:  # a bug here, not in the inferior
+            raise gdb.GdbError("py-async-graph: internal error: %s: %s"
+                               % (type(e).__name__, str(e).replace("\n", " ")))
+    wrapper.__doc__ = invoke.__doc__
+    return wrapper
+
+
 def _usage_text():
     try:
         u = _load_core().pag_usage(0)
@@ -376,6 +393,7 @@ class PyAsyncGraph(gdb.Command):
     def __init__(self):
         super().__init__("py-async-graph", gdb.COMMAND_STACK)
 
+    @_one_line_errors
     def invoke(self, arg, from_tty):
         self.dont_repeat()
         _run(gdb.string_to_argv(arg), from_tty)
@@ -389,6 +407,7 @@ The same as "py-async-graph --format tasks [OPTIONS]"."""
     def __init__(self):
         super().__init__("py-async-tasks", gdb.COMMAND_STACK)
 
+    @_one_line_errors
     def invoke(self, arg, from_tty):
         self.dont_repeat()
         _run(["--format", "tasks"] + gdb.string_to_argv(arg), from_tty)
@@ -405,6 +424,7 @@ With TASK (an id such as 0x7f... or a task name):
     def __init__(self):
         super().__init__("py-async-bt", gdb.COMMAND_STACK)
 
+    @_one_line_errors
     def invoke(self, arg, from_tty):
         self.dont_repeat()
         argv = gdb.string_to_argv(arg)
