@@ -11,7 +11,6 @@
 
 import argparse
 import collections
-import json
 import os
 import re
 import tempfile

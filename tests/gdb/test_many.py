@@ -6,7 +6,6 @@
 # usage: test_many.py --version 3.14 [--tasks 10000] [--max-seconds 300]
 
 import argparse
-import time
 
 import gdbtest
 from gdbtest import pagtest
