@@ -66,6 +66,12 @@ PAG_API const char *pag_version_text(void);
 PAG_API pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts,
                              const char *source_json, FILE *out);
 
+/* After a successful render: the one line for stderr (warnings, --stats;
+ * empty when there is nothing to say) and the exit code, PAG_EXIT_PARTIAL
+ * when tasks could not be decoded or the task lists were inconsistent. */
+PAG_API int pag_snapshot_note(const pag_snapshot_t *snap, const pag_options_t *opts, char *line,
+                              size_t len);
+
 /* The whole command for debugger frontends: parse, bind, snapshot, render.
  * Output goes to *out_text (malloc'd, NUL-terminated, may be empty); an
  * error goes to *err_line (malloc'd, one line, no newline) or NULL.

@@ -1,0 +1,60 @@
+/* What every frontend says after a successful snapshot: at most one stderr
+ * line (undecodable tasks, the first warning, read statistics) and the exit
+ * code it implies.  Kept in one place so the CLI, gdb and lldb agree. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "pag/command.h"
+
+static void add(char *line, size_t len, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add(char *line, size_t len, size_t *at, const char *fmt, ...)
+{
+    if (*at >= len) return;
+    if (*at) {
+        int n = snprintf(line + *at, len - *at, "; ");
+        if (n > 0) *at += (size_t)n;
+        if (*at >= len) return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line + *at, len - *at, fmt, ap);
+    va_end(ap);
+    if (n > 0) *at += (size_t)n;
+}
+
+int pag_snapshot_note(const pag_snapshot_t *snap, const pag_options_t *o, char *line, size_t len)
+{
+    size_t at = 0;
+    int code = PAG_EXIT_OK;
+    if (len) line[0] = 0;
+    if (snap->n_failed > 0) {
+        add(line, len, &at, "py-async-graph: warning: %zu task(s) could not be fully decoded",
+            snap->n_failed);
+        code = PAG_EXIT_PARTIAL;
+    }
+    /* Inconsistent lists in a stopped target or a core are damage: what was
+     * read is shown, but the result is partial. */
+    if (snap->n_inconsistent > 0) code = PAG_EXIT_PARTIAL;
+    if (!snap->asyncio_loaded)
+        add(line, len, &at, "py-async-graph: warning: the target has not loaded asyncio "
+                            "(no AsyncioDebug table): there are no tasks");
+    if (o->format != PAG_FMT_JSON) { /* JSON carries these itself */
+        if (snap->n_warnings > 0 && snap->warnings[0]) {
+            if (snap->n_warnings > 1)
+                add(line, len, &at, "py-async-graph: warning: %s (and %zu more)",
+                    snap->warnings[0], snap->n_warnings - 1);
+            else
+                add(line, len, &at, "py-async-graph: warning: %s", snap->warnings[0]);
+        }
+        if (o->stats)
+            add(line, len, &at, "py-async-graph: stats: read_calls=%llu bytes_read=%llu "
+                                "cache_hits=%llu tasks=%zu",
+                (unsigned long long)snap->stats.read_calls,
+                (unsigned long long)snap->stats.bytes_read,
+                (unsigned long long)snap->stats.cache_hits, snap->n_tasks);
+    }
+    for (char *c = line; c < line + len && *c; c++)
+        if (*c == '\n' || *c == '\r') *c = ' ';
+    return code;
+}
