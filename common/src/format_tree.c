@@ -36,11 +36,83 @@ typedef struct tnode {
     int is_child;
 } tnode_t;
 
+/* Which (parent, label) coroutine nodes and (parent, child task) edges
+ * exist: CPython's cor_nodes dict and its "not in children[cur]" test, as a
+ * hash table so that a parent with many children stays linear. */
+typedef struct edge {
+    size_t parent;
+    const char *label; /* coroutine node; NULL for a task child */
+    size_t node;       /* the coroutine node, or the child task node */
+    uint64_t hash;
+    int used;
+} edge_t;
+
 typedef struct tree {
     tnode_t *nodes;
     size_t n, cap;
+    edge_t *edges;
+    size_t n_edges, cap_edges; /* cap_edges: a power of two */
     int oom;
 } tree_t;
+
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static uint64_t edge_hash(size_t parent, const char *label, size_t child)
+{
+    return mix((uint64_t)parent * 0x9e3779b97f4a7c15ull ^
+               (label ? str_hash(label) : mix((uint64_t)child + 0x51ed27)));
+}
+
+/* Find an edge; returns its slot (used, or the free slot to fill). */
+static edge_t *edge_slot(tree_t *t, size_t parent, const char *label, size_t child, uint64_t h)
+{
+    size_t mask = t->cap_edges - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        edge_t *e = &t->edges[i];
+        if (!e->used) return e;
+        if (e->hash != h || e->parent != parent) continue;
+        if (label ? (e->label && strcmp(e->label, label) == 0) : (!e->label && e->node == child))
+            return e;
+    }
+}
+
+static int edge_grow(tree_t *t)
+{
+    if ((t->n_edges + 1) * 2 <= t->cap_edges) return 0;
+    size_t nc = t->cap_edges ? t->cap_edges * 2 : 256;
+    edge_t *old = t->edges;
+    size_t oc = t->cap_edges;
+    t->edges = calloc(nc, sizeof *t->edges);
+    if (!t->edges) {
+        t->edges = old;
+        t->oom = 1;
+        return -1;
+    }
+    t->cap_edges = nc;
+    for (size_t i = 0; i < oc; i++) {
+        if (!old[i].used) continue;
+        edge_t *e = edge_slot(t, old[i].parent, old[i].label, old[i].node, old[i].hash);
+        *e = old[i];
+    }
+    free(old);
+    return 0;
+}
 
 static size_t new_node(tree_t *t)
 {
@@ -77,16 +149,39 @@ static void add_kid(tree_t *t, size_t parent, size_t kid)
 
 static size_t get_or_create(tree_t *t, size_t parent, const char *label)
 {
-    tnode_t *p = &t->nodes[parent];
-    for (size_t i = 0; i < p->n_kids; i++) {
-        tnode_t *k = &t->nodes[p->kids[i]];
-        if (!k->is_task && strcmp(k->label, label) == 0) return p->kids[i];
-    }
+    if (edge_grow(t) != 0) return SIZE_MAX;
+    uint64_t h = edge_hash(parent, label, 0);
+    edge_t *e = edge_slot(t, parent, label, 0, h);
+    if (e->used) return e->node;
     size_t id = new_node(t);
     if (id == SIZE_MAX) return SIZE_MAX;
     t->nodes[id].label = label;
     add_kid(t, parent, id);
-    return t->oom ? SIZE_MAX : id;
+    if (t->oom) return SIZE_MAX;
+    e->used = 1;
+    e->parent = parent;
+    e->label = label;
+    e->node = id;
+    e->hash = h;
+    t->n_edges++;
+    return id;
+}
+
+/* Append a task child once. */
+static void add_task_kid(tree_t *t, size_t parent, size_t child)
+{
+    if (edge_grow(t) != 0) return;
+    uint64_t h = edge_hash(parent, NULL, child);
+    edge_t *e = edge_slot(t, parent, NULL, child, h);
+    if (e->used) return;
+    add_kid(t, parent, child);
+    if (t->oom) return;
+    e->used = 1;
+    e->parent = parent;
+    e->label = NULL;
+    e->node = child;
+    e->hash = h;
+    t->n_edges++;
 }
 
 static void put_task_label(FILE *out, const pag_snapshot_t *snap, size_t i)
@@ -222,12 +317,7 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
                 cur = get_or_create(&t, cur, labels[a][f]);
                 if (cur == SIZE_MAX) goto oom;
             }
-            size_t child = tnode[i];
-            tnode_t *p = &t.nodes[cur];
-            int dup = 0;
-            for (size_t q = 0; q < p->n_kids && !dup; q++)
-                dup = p->kids[q] == child;
-            if (!dup) add_kid(&t, cur, child);
+            add_task_kid(&t, cur, tnode[i]);
             if (t.oom) goto oom;
         }
     }
@@ -304,6 +394,7 @@ done:
     for (size_t i = 0; i < t.n; i++)
         free(t.nodes[i].kids);
     free(t.nodes);
+    free(t.edges);
     if (labels) {
         for (size_t i = 0; i < n; i++) {
             if (!labels[i]) continue;
