@@ -4,14 +4,9 @@
  * Output channels: the rendered text goes to out_text (or to -o FILE);
  * everything else goes to err_line, one line:
  *   - an error: "py-async-graph: <pag_strerror>: <detail>" (no output);
- *   - some tasks undecodable (exit PAG_EXIT_PARTIAL, output still given):
- *     "py-async-graph: warning: N task(s) could not be fully decoded";
- *   - snapshot warnings (truncations and the like), for formats other than
- *     json, which carries them itself: "py-async-graph: warning: <first>
- *     (and N more)";
- *   - a target without asyncio loaded: a warning saying so;
- *   - a target without asyncio loaded: a warning saying so;
- *   - --stats for formats other than json: "py-async-graph: stats: read_calls=...".
+ *   - after a successful render, pag_snapshot_note()'s line (undecodable
+ *     tasks -> PAG_EXIT_PARTIAL, asyncio not loaded, the first snapshot
+ *     warning, --stats), shared with the CLI.
  * Several of these are joined with "; ". */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -23,7 +18,7 @@ static void add_err(char **line, const char *fmt, ...) __attribute__((format(pri
 
 static void add_err(char **line, const char *fmt, ...)
 {
-    char buf[1024];
+    char buf[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
@@ -135,29 +130,11 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
         res->exit_code = pag_exit_code(err);
         goto out;
     }
-    res->exit_code = PAG_EXIT_OK;
-    if (snap->n_failed > 0) {
-        add_err(&res->err_line, "py-async-graph: warning: %zu task(s) could not be fully decoded",
-                snap->n_failed);
-        res->exit_code = PAG_EXIT_PARTIAL;
-    }
-    if (!snap->asyncio_loaded)
-        add_err(&res->err_line, "py-async-graph: warning: the target has not loaded asyncio "
-                                "(no AsyncioDebug table): there are no tasks");
-    if (o.format != PAG_FMT_JSON) {
-        if (snap->n_warnings > 0 && snap->warnings[0]) {
-            if (snap->n_warnings > 1)
-                add_err(&res->err_line, "py-async-graph: warning: %s (and %zu more)",
-                        snap->warnings[0], snap->n_warnings - 1);
-            else
-                add_err(&res->err_line, "py-async-graph: warning: %s", snap->warnings[0]);
-        }
-        if (o.stats)
-            add_err(&res->err_line,
-                    "py-async-graph: stats: read_calls=%llu bytes_read=%llu cache_hits=%llu",
-                    (unsigned long long)snap->stats.read_calls,
-                    (unsigned long long)snap->stats.bytes_read,
-                    (unsigned long long)snap->stats.cache_hits);
+    {
+        /* the same after-render line and exit code as every frontend */
+        char note[2048];
+        res->exit_code = pag_snapshot_note(snap, &o, note, sizeof note);
+        if (note[0]) add_err(&res->err_line, "%s", note);
     }
 out:
     if (snap) pag_snapshot_destroy(snap);
