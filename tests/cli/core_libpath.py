@@ -38,14 +38,21 @@ def exe_part(c, version, d):
     the copy away: the error names it and --exe; with --exe it works."""
     with pagtest.Fixture("basic", version) as fx:
         real = os.path.realpath("/proc/%d/exe" % fx.pid)
-    home = os.path.dirname(os.path.dirname(real))  # .../usr, as the wrapper sets it
+        # The interpreter wrapper's settings (PYTHONHOME, LD_LIBRARY_PATH...),
+        # as the running fixture actually got them.
+        fenv = dict(kv.split("=", 1) for kv in
+                    open("/proc/%d/environ" % fx.pid, "rb").read().decode("utf-8", "replace").split("\0")
+                    if "=" in kv)
     xdir, xmoved = os.path.join(d, "xbin"), os.path.join(d, "xmoved")
     os.mkdir(xdir)
     os.mkdir(xmoved)
     exe = os.path.join(xdir, os.path.basename(real))
     shutil.copy2(real, exe)
     ready = os.path.join(d, "x-oracle.json")
-    env = dict(os.environ, PYTHONHOME=home)
+    env = dict(os.environ)
+    for k in ("PYTHONHOME", "LD_LIBRARY_PATH"):
+        if k in fenv:
+            env[k] = fenv[k]
     p = subprocess.Popen([exe, os.path.join(pagtest.SOURCE_DIR, "fixtures", "basic.py"), "--ready", ready],
                          env=env, stdout=subprocess.DEVNULL)
     try:
