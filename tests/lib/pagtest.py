@@ -9,8 +9,11 @@ and every one of them must never leak a process or wait without bound.
 API:
     SOURCE_DIR, BUILD_DIR, CACHE_DIR, SKIP (=77)
     python_for(version, dbg=False) -> path of a wrapper (sets PYTHONHOME itself)
+    python_tree(version, dbg=False) -> (real binary, tree root)
     Fixture(name, version, dbg=False, args=(), ready_timeout=None) as fx:
-        fx.pid, fx.oracle (dict), fx.oracle_path, fx.gcore(path=None) -> core path,
+        fx.pid, fx.oracle (dict), fx.oracle_path, fx.exe (real binary), fx.tree,
+        fx.gcore(path=None) -> core path (in the fixture's temp dir, removed when
+        the Fixture exits, unless `path` is given),
         fx.tasks_by_name() / fx.task(name), fx.alive()
     cpython_tool(version, "pstree"|"ps", pid, timeout=60) -> (rc, stdout, stderr)
     cpython_ps_rows(version, pid) -> (rc, [row dicts] | None, stderr)
@@ -73,6 +76,22 @@ def python_for(version, dbg=False):
         raise FileNotFoundError(
             "%s missing: run fixtures/fetch-pythons.sh (or scripts/setup.sh)" % path)
     return path
+
+
+def python_tree(version, dbg=False):
+    """(real interpreter binary, tree root) behind a wrapper: the binary is what
+    a core's --exe should be, the tree holds its libraries (usr/lib/...)."""
+    w = python_for(version, dbg)
+    home = exe = None
+    with open(w, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("PYTHONHOME="):
+                home = line.split("=", 1)[1].strip().strip("'")
+            elif line.startswith("exec "):
+                exe = line.split("'")[1]
+    if not home or not exe:
+        raise RuntimeError("cannot parse wrapper %s" % w)
+    return exe, os.path.dirname(home)
 
 
 def cli_path():
@@ -230,6 +249,9 @@ class Fixture:
         if self.oracle.get("pid") != self.pid:
             raise RuntimeError("fixture pid %s != oracle pid %s (wrapper did not exec?)" % (
                 self.pid, self.oracle.get("pid")))
+        # The real interpreter binary (for --exe with cores) and its sid tree.
+        self.exe = os.readlink("/proc/%d/exe" % self.pid)
+        self.tree = os.path.dirname(os.path.dirname(os.path.dirname(self.exe)))
 
     def log(self):
         try:
