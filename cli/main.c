@@ -141,32 +141,9 @@ int main(int argc, char **argv)
     } else if (e != PAG_OK) {
         code = fail(pag_exit_code(e), "%s", pag_strerror(e));
     } else {
-        /* Not errors: at most one line, its parts joined with "; ". */
-        char line[2048] = "";
-        size_t l = 0;
-        if (snap->n_failed > 0) {
-            l += (size_t)snprintf(line + l, sizeof line - l,
-                                  "py-async-graph: warning: %zu task(s) could not be fully decoded",
-                                  snap->n_failed);
-            code = PAG_EXIT_PARTIAL;
-        }
-        if (o.format != PAG_FMT_JSON) {
-            if (snap->n_warnings > 0 && snap->warnings[0] && l < sizeof line) {
-                l += (size_t)snprintf(line + l, sizeof line - l, "%spy-async-graph: warning: %s",
-                                      l ? "; " : "", snap->warnings[0]);
-                if (snap->n_warnings > 1 && l < sizeof line)
-                    l += (size_t)snprintf(line + l, sizeof line - l, " (and %zu more)",
-                                          snap->n_warnings - 1);
-            }
-            if (o.stats && l < sizeof line)
-                l += (size_t)snprintf(line + l, sizeof line - l,
-                                      "%sstats: read_calls=%llu bytes_read=%llu cache_hits=%llu",
-                                      l ? "; " : "", (unsigned long long)snap->stats.read_calls,
-                                      (unsigned long long)snap->stats.bytes_read,
-                                      (unsigned long long)snap->stats.cache_hits);
-        }
-        for (char *c = line; *c; c++)
-            if (*c == '\n' || *c == '\r') *c = ' ';
+        /* Not errors: at most one line (warnings, --stats), as every frontend. */
+        char line[2048];
+        code = pag_snapshot_note(snap, &o, line, sizeof line);
         if (line[0]) fprintf(stderr, "%s\n", line);
     }
 done:

@@ -8,12 +8,11 @@
  *     + Awaited by:
  *         <each awaiter, the same at level+1, 4 spaces per level>
  *
- * Stacks: a suspended task shows its coroutine chain as graph.py's
- * _build_graph_for_future walks it: from the task's coroutine inwards
- * through coroutines only, so the walk ends before the first async-generator
- * or generator frame (an async_generator_asend or generator has no cr_await)
- * and those frames and everything inside them are not shown (tree, table and
- * json show the whole chain).  The running task shows
+ * Stacks: a suspended task shows its whole coroutine chain, the same one
+ * tree, table and json show.  This is more than graph.py's
+ * _build_graph_for_future prints: that walk follows cr_await and so stops at
+ * an async_generator_asend (no cr_await), hiding the async generator's frame
+ * and everything it awaits, which we can still read.  The running task shows
  * its thread's real frames (sync frames included) with the --depth innermost
  * frames dropped.  --limit N keeps, in both cases, the N entries closest to
  * the invocation point (the outermost) for N > 0, the |N| innermost for
@@ -60,14 +59,6 @@ static void call_stack(FILE *out, const pag_task_t *t, const pag_options_t *opts
 {
     const pag_frame_t *fr = t->stack.frames;
     size_t n = t->stack.frames ? t->stack.n : 0;
-    /* graph.py follows cr_await from the task's coroutine and stops at the
-     * first object that is not a coroutine (an async_generator_asend, a
-     * generator): keep only the outermost run of coroutine frames */
-    size_t start = n;
-    while (start > 0 && fr[start - 1].kind == PAG_FRAME_ASYNC)
-        start--;
-    fr += start;
-    n -= start;
     if (t->running && t->running_stack.frames && t->running_stack.n > 0) {
         fr = t->running_stack.frames;
         n = t->running_stack.n;

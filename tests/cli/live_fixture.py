@@ -22,7 +22,26 @@ from clitest import Checker, json_without_source, lines_contained, pagtest, run,
 # the running task's graph is taken from the thread's real frames (sync
 # frames included), which format_call_graph called from *another* task
 # cannot see.  The test then asserts ours contains every oracle line.
-KNOWN_MORE = {"running": "running task: ours adds the thread's synchronous frames"}
+KNOWN_MORE = {"running": "running task: ours adds the thread's synchronous frames",
+              "agen": "async generator: format_call_graph stops at the async_generator_asend; "
+                      "ours goes on into the generator's frame and what it awaits"}
+
+
+def limit_slice(full, limit):
+    """Apply graph.py's --limit rule to our own unlimited single-level text:
+    N > 0 keeps the N outermost call-stack lines, N < 0 the |N| innermost,
+    0 drops the call stack."""
+    lines = full.rstrip("\n").split("\n")
+    head, rest = lines[0], lines[1:]
+    stack = []
+    if rest and rest[0] == "  + Call stack:":
+        rest = rest[1:]
+        while rest and rest[0].startswith("  |   "):
+            stack.append(rest.pop(0))
+    n = int(limit)
+    kept = stack[-n:] if n > 0 else stack[:-n] if n < 0 else []
+    out = [head] + (["  + Call stack:"] + kept if kept else []) + rest
+    return "\n".join(out) + "\n"
 
 
 def main():
@@ -84,6 +103,29 @@ def main():
                 if text is not None:
                     variants.append((["--limit", lim], text))
             running = byid.get(t["id"], {}).get("running", False)
+            agen = any(f["kind"] == "async_gen" for f in byid.get(t["id"], {}).get("stack", []))
+            if agen:
+                rc, full, err = run(["--format", "graph", "--task", t["id"], pid])
+                c.note("graph --task %s: %s" % (t["id"], KNOWN_MORE["agen"]))
+                c.check(rc == 0 and lines_contained(full, t["graph"]) and
+                        "in async generator " in full,
+                        "graph --task %s contains every oracle line and the async generator frame"
+                        % t["id"], "--- ours ---\n%s--- oracle ---\n%s" % (full, t["graph"]))
+                # With --limit: our own stack sliced by graph.py's rule, and the
+                # "Awaited by" part exactly the oracle's for the same limit.
+                sep = "\n  + Awaited by:"
+                for lim in ("2", "-2", "0"):
+                    want = t.get("graph_limit", {}).get(lim)
+                    if want is None:
+                        continue
+                    rc, out, err = run(["--format", "graph", "--task", t["id"], "--limit", lim, pid])
+                    mine_head, _, mine_tail = out.partition(sep)
+                    _, _, want_tail = want.partition(sep)
+                    c.check(rc == 0 and same_text(mine_head + "\n", limit_slice(full.partition(sep)[0], lim))
+                            and mine_tail.rstrip("\n") == want_tail.rstrip("\n"),
+                            "graph --task %s --limit %s: graph.py's slice of our stack, oracle's awaiters"
+                            % (t["id"], lim), "--- ours ---\n%s--- oracle ---\n%s" % (out, want))
+                continue
             for extra, want in variants:
                 what = "graph --task %s %s" % (t["id"], " ".join(extra))
                 rc, out, err = run(["--format", "graph", "--task", t["id"], *extra, pid])

@@ -106,16 +106,16 @@ graph.futures = NS(Future=FakeBase)    # _build_graph_for_future's type check
 
 
 def fake_coro(stack):
-    """The object chain graph.py walks: coroutines linked by cr_await; an
-    async generator or generator frame sits behind an object without
-    cr_await (async_generator_asend / generator), which ends the walk."""
+    """The object chain graph.py walks: coroutines linked by cr_await.
+    In a real process graph.py stops at an async_generator_asend (it has no
+    cr_await), although the async generator's frame and what it awaits are
+    still readable; py-async-graph shows them (its documented "shows more"
+    case).  The stand-ins therefore link every frame of the decoded chain by
+    cr_await, so graph.py's own rendering gives the text we must print,
+    tags ("async generator", "generator") included."""
     obj = NS()  # what the innermost coroutine awaits (a future, ...)
     for fr in stack:  # innermost first
-        if fr[3] == 1:
-            f = fake_frame(fr)
-            obj = NS(cr_frame=f, cr_await=obj)
-        else:
-            obj = NS()
+        obj = NS(cr_frame=fake_frame(fr), cr_await=obj)
     return obj
 
 
