@@ -84,7 +84,9 @@ static void parse_table(pag_offsets_t *o, const uint8_t *buf, unsigned minor)
 }
 
 /* An offset plus the width read there must fit in the declared struct. */
-#define FITS(sz, off, w) ((sz) > 0 && (sz) <= PAG_MAX_OBJECT_SIZE && (off) + (w) <= (sz))
+/* written so that a huge (off) cannot wrap around */
+#define FITS(sz, off, w) \
+    ((sz) > 0 && (sz) <= PAG_MAX_OBJECT_SIZE && (w) <= (sz) && (off) <= (sz) - (w))
 
 static pag_err_t validate(pag_session_t *s)
 {
@@ -310,6 +312,7 @@ pag_err_t pag__find_asyncio(pag_session_t *s)
                      FITS(a.task.size, a.task.awaited_by_is_set, 1) &&
                      FITS(a.task.size, a.task.coro, 8) &&
                      FITS(a.task.size, a.task.node, o->llist.prev + 8) &&
+                     FITS(a.task.size, a.task.node, o->llist.next + 8) &&
                      a.task.size >= o->pyobject.size &&
                      FITS(a.interp.size, a.interp.tasks_head, 16) &&
                      FITS(a.thread.size, a.thread.running_loop, 8) &&

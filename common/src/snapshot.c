@@ -275,6 +275,9 @@ static pag_err_t coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const c
     size_t n = 0;
     pag_err_t err = PAG_OK;
     uint8_t gen[4096];
+    /* every early return must leave an empty stack, never the caller's garbage */
+    st->n = 0;
+    st->frames = NULL;
     *detail = NULL;
     w->chain_n = 0;
     if (o->gen.size > sizeof gen) return PAG_ERR_CORRUPT;
@@ -542,7 +545,7 @@ static void decode_node(walker_t *w, size_t i, const uint8_t *ob)
     if (t->is_task) {
         read_name(w, i, pag__u64(ob, a->task.name) & m);
         const char *detail;
-        pag_stack_t st;
+        pag_stack_t st = {0};
         pag_err_t e = coro_chain(w, pag__u64(ob, a->task.coro) & m, &st, &detail);
         t = &w->snap->pub.tasks[i];
         t->stack = st;
@@ -730,7 +733,7 @@ static void walk_interp(walker_t *w, uint64_t interp)
                 p->tasks[ri].running = 1;
                 uint64_t coro = 0;
                 if (pag__read_u64(&s->cache, running + a->task.coro, &coro) == PAG_OK) {
-                    pag_stack_t st;
+                    pag_stack_t st = {0};
                     thread_stack(w, tstate, cur, coro & s->k.tag_mask, &st);
                     p->tasks[ri].running_stack = st;
                 }

@@ -18,6 +18,18 @@ cp "$here"/corpus/* "$work/corpus/"
 if ls "$here"/regressions/* >/dev/null 2>&1; then
     "$work/fuzz_decode" "$here"/regressions/*
 fi
+# Findings go to $PAG_FUZZ_ARTIFACTS (default: the current directory) so that
+# a CI failure leaves the input behind; the whole sanitizer report is printed.
+art=${PAG_FUZZ_ARTIFACTS:-$PWD}
+mkdir -p "$art"
+rc=0
 "$work/fuzz_decode" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=1048576 -print_final_stats=1 "$work/corpus" 2>&1 | tail -n 25
+    -max_len=1048576 -print_final_stats=1 -artifact_prefix="$art/" "$work/corpus" \
+    >"$work/log" 2>&1 || rc=$?
+if [ "$rc" != 0 ] || grep -qE 'ERROR: (AddressSanitizer|libFuzzer)|runtime error:' "$work/log"; then
+    sed -n '/ERROR: \|runtime error:/,$p' "$work/log" | head -n 80
+    echo "run_fuzz: FINDING (exit $rc); input saved under $art/"
+    exit 1
+fi
+tail -n 8 "$work/log"
 echo "run_fuzz: ${secs}s with no finding; corpus: $(ls "$work/corpus" | wc -l) inputs"

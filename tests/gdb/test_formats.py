@@ -83,8 +83,16 @@ def main():
         for t in fx.oracle.get("tasks", []):
             g = t.get("graph")
             if g and not t.get("running") and not t.get("error"):
-                chk.true("graph output holds the oracle's format_call_graph of %s" % t.get("name"),
-                         g.rstrip("\n") in graph, "\n--- oracle:\n%s" % g)
+                if g.rstrip("\n") in graph:
+                    chk.true("graph output holds the oracle's format_call_graph of %s" % t.get("name"), True)
+                    continue
+                # Documented "shows more" case: format_call_graph stops at an
+                # async_generator_asend; ours goes on into the generator's frames.
+                block = pagtest.graph_block(graph, g.split("\n", 1)[0])
+                chk.true("graph of %s holds every oracle line, plus the async generator frame"
+                         % t.get("name"),
+                         pagtest.lines_contained(block, g) and "in async generator " in block,
+                         "\n--- oracle:\n%s--- ours:\n%s" % (g, block))
     chk.finish()
 
 

@@ -335,6 +335,22 @@ for _s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
 
 # ---- parsing CPython's `-m asyncio pstree` / `ps` output ---------------------
 
+def lines_contained(ours, oracle):
+    """Every line of the oracle appears in ours, in order (ours may hold more:
+    the documented cases where py-async-graph shows more than CPython)."""
+    it = iter(ours.splitlines())
+    return all(any(line == o for o in it) for line in oracle.rstrip("\n").splitlines())
+
+
+def graph_block(graph, first_line):
+    """The block of a multi-task graph output that starts with first_line
+    (up to the next blank line), or ''."""
+    for block in graph.split("\n\n"):
+        if block.startswith(first_line):
+            return block + "\n"
+    return ""
+
+
 def parse_cpython_ps(text):
     """Rows of `python -m asyncio ps PID` text as dicts.  Columns are fixed-width
     from the header, so this is only exact when no field overflows its column;
