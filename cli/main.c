@@ -128,6 +128,9 @@ int main(int argc, char **argv)
                     pag_strerror(PAG_ERR_IO), o.output, strerror(errno));
         goto done;
     }
+    /* a million-task render is hundreds of MB: write it in large blocks */
+    static char outbuf[1 << 20];
+    setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
     e = pag_render(snap, &o, t.source_json ? t.source_json : "{}", out);
     int werr = ferror(out) || fflush(out) != 0;
     if (out != stdout && fclose(out) != 0) werr = 1;

@@ -7,6 +7,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The formatters write millions of small pieces; pag_render holds the
+ * stream's lock for the whole render, so the pieces skip it (glibc). */
+#if defined(__GLIBC__) && defined(__USE_GNU)
+#define fputs fputs_unlocked
+#define fputc fputc_unlocked
+#define fwrite fwrite_unlocked
+#endif
+
 #include "pag/command.h"
 #include "pag/snapshot.h"
 
@@ -32,6 +40,8 @@ void pag__put_ljust(FILE *out, const char *s, size_t width);
 void pag__put_json_str(FILE *out, const char *s);
 /* A DOT double-quoted string, quotes included. */
 void pag__put_dot_str(FILE *out, const char *s);
+/* "0x..." lowercase hex of v, as printf's %#llx would (but 0 is "0x0"). */
+void pag__put_hex(FILE *out, uint64_t v);
 /* Write one UTF-8 code point. */
 void pag__put_utf8(FILE *out, uint32_t cp);
 

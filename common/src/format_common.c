@@ -155,12 +155,34 @@ void pag__put_ljust(FILE *out, const char *s, size_t width)
         fputc(' ', out);
 }
 
+void pag__put_hex(FILE *out, uint64_t v)
+{
+    char buf[20];
+    size_t i = sizeof buf;
+    do {
+        buf[--i] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    buf[--i] = 'x';
+    buf[--i] = '0';
+    fwrite(buf + i, 1, sizeof buf - i, out);
+}
+
 void pag__put_json_str(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t len = strlen(s);
     fputc('"', out);
     for (size_t i = 0; i < len;) {
+        /* a run of printable ASCII goes out as is, in one write */
+        size_t j = i;
+        while (j < len && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\')
+            j++;
+        if (j > i) {
+            fwrite(p + i, 1, j - i, out);
+            i = j;
+            continue;
+        }
         uint32_t cp;
         i += pag__utf8_next(p + i, len - i, &cp);
         if (cp == '"' || cp == '\\') {
@@ -394,6 +416,7 @@ pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts, cons
         free(sel);
         return PAG_ERR_NO_TASK;
     }
+    flockfile(out);
     switch (opts->format) {
     case PAG_FMT_GRAPH:
         err = pag__render_graph(snap, opts, sel, out);
@@ -418,6 +441,7 @@ pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts, cons
     default:
         err = PAG_ERR_INVALID_ARG;
     }
+    funlockfile(out);
     free(sel);
     if (!err && (fflush(out) != 0 || ferror(out))) err = PAG_ERR_IO;
     return err;

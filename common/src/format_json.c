@@ -47,7 +47,9 @@
 
 static void put_id(FILE *out, uint64_t v)
 {
-    fprintf(out, "\"0x%llx\"", (unsigned long long)v);
+    fputc('"', out);
+    pag__put_hex(out, v);
+    fputc('"', out);
 }
 
 static void put_stack(FILE *out, const pag_stack_t *st)

@@ -26,32 +26,44 @@
 #include <string.h>
 
 #include "fmt_internal.h"
+#include "internal.h"
+
+/* A million-task tree is built here, so nodes carry no allocations of their
+ * own: the edges go to one array (sorted into per-parent kid ranges, in
+ * insertion order, once built), and frame labels are interned. */
+
+#define NONE SIZE_MAX
 
 typedef struct tnode {
-    int is_task;
     size_t task;       /* snapshot index (task nodes) */
-    const char *label; /* coroutine nodes: points into a label table */
-    size_t *kids;
-    size_t n_kids, cap_kids;
-    int is_child;
+    const char *label; /* coroutine nodes: an interned label */
+    size_t first_lkid; /* coroutine-node kids (each has this node as its only parent) */
+    size_t next_lsib;
+    size_t stamp;      /* 1 + the child task whose edge into this node was added last */
+    unsigned char is_task, is_child;
 } tnode_t;
 
-/* Which (parent, label) coroutine nodes and (parent, child task) edges
- * exist: CPython's cor_nodes dict and its "not in children[cur]" test, as a
- * hash table so that a parent with many children stays linear. */
-typedef struct edge {
-    size_t parent;
-    const char *label; /* coroutine node; NULL for a task child */
-    size_t node;       /* the coroutine node, or the child task node */
-    uint64_t hash;
-    int used;
-} edge_t;
+typedef struct tedge {
+    size_t parent, kid;
+} tedge_t;
+
+/* Label interning, keyed by the frame's strings (pointers: the snapshot
+ * shares them per code object) and line. */
+typedef struct lslot {
+    const char *qn, *fn;
+    int lineno, used;
+    const char *label;
+} lslot_t;
 
 typedef struct tree {
     tnode_t *nodes;
     size_t n, cap;
-    edge_t *edges;
-    size_t n_edges, cap_edges; /* cap_edges: a power of two */
+    tedge_t *edges;
+    size_t n_edges, cap_edges;
+    size_t *off, *kids; /* kids of v: kids[off[v] .. off[v+1]) */
+    lslot_t *ls;
+    size_t ls_n, ls_cap; /* ls_cap: a power of two */
+    pag_arena_t arena;
     int oom;
 } tree_t;
 
@@ -65,53 +77,60 @@ static uint64_t mix(uint64_t h)
     return h;
 }
 
-static uint64_t str_hash(const char *s)
+static lslot_t *lslot_find(lslot_t *tab, size_t cap, const char *qn, const char *fn, int lineno)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static uint64_t edge_hash(size_t parent, const char *label, size_t child)
-{
-    return mix((uint64_t)parent * 0x9e3779b97f4a7c15ull ^
-               (label ? str_hash(label) : mix((uint64_t)child + 0x51ed27)));
-}
-
-/* Find an edge; returns its slot (used, or the free slot to fill). */
-static edge_t *edge_slot(tree_t *t, size_t parent, const char *label, size_t child, uint64_t h)
-{
-    size_t mask = t->cap_edges - 1;
+    uint64_t h = mix((uint64_t)(uintptr_t)qn * 31 ^ mix((uint64_t)(uintptr_t)fn) ^
+                     (uint64_t)(unsigned)lineno * 0x9e3779b97f4a7c15ull);
+    size_t mask = cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        edge_t *e = &t->edges[i];
-        if (!e->used) return e;
-        if (e->hash != h || e->parent != parent) continue;
-        if (label ? (e->label && strcmp(e->label, label) == 0) : (!e->label && e->node == child))
-            return e;
+        lslot_t *e = &tab[i];
+        if (!e->used || (e->qn == qn && e->fn == fn && e->lineno == lineno)) return e;
     }
 }
 
-static int edge_grow(tree_t *t)
+/* The "func file:line" label of a frame, as pag__put_frame_label writes it. */
+static const char *label_of(tree_t *t, const pag_frame_t *f)
 {
-    if ((t->n_edges + 1) * 2 <= t->cap_edges) return 0;
-    size_t nc = t->cap_edges ? t->cap_edges * 2 : 256;
-    edge_t *old = t->edges;
-    size_t oc = t->cap_edges;
-    t->edges = calloc(nc, sizeof *t->edges);
-    if (!t->edges) {
-        t->edges = old;
+    if ((t->ls_n + 1) * 2 > t->ls_cap) {
+        size_t nc = t->ls_cap ? t->ls_cap * 2 : 256;
+        lslot_t *nt = calloc(nc, sizeof *nt);
+        if (!nt) {
+            t->oom = 1;
+            return NULL;
+        }
+        for (size_t i = 0; i < t->ls_cap; i++)
+            if (t->ls[i].used)
+                *lslot_find(nt, nc, t->ls[i].qn, t->ls[i].fn, t->ls[i].lineno) = t->ls[i];
+        free(t->ls);
+        t->ls = nt;
+        t->ls_cap = nc;
+    }
+    lslot_t *e = lslot_find(t->ls, t->ls_cap, f->qualname, f->filename, f->lineno);
+    if (e->used) return e->label;
+    const char *qn = f->qualname ? f->qualname : "", *fn = f->filename ? f->filename : "";
+    size_t cap = strlen(qn) + strlen(fn) + 16;
+    char *buf = pag__arena_alloc(&t->arena, cap);
+    if (!buf) {
         t->oom = 1;
-        return -1;
+        return NULL;
     }
-    t->cap_edges = nc;
-    for (size_t i = 0; i < oc; i++) {
-        if (!old[i].used) continue;
-        edge_t *e = edge_slot(t, old[i].parent, old[i].label, old[i].node, old[i].hash);
-        *e = old[i];
+    FILE *m = fmemopen(buf, cap, "w");
+    if (!m) {
+        t->oom = 1;
+        return NULL;
     }
-    free(old);
-    return 0;
+    setbuf(m, NULL);
+    pag__put_frame_label(m, f);
+    long len = ftell(m);
+    fclose(m);
+    buf[len >= 0 && (size_t)len < cap ? (size_t)len : cap - 1] = '\0';
+    e->used = 1;
+    e->qn = f->qualname;
+    e->fn = f->filename;
+    e->lineno = f->lineno;
+    e->label = buf;
+    t->ls_n++;
+    return buf;
 }
 
 static size_t new_node(tree_t *t)
@@ -121,74 +140,90 @@ static size_t new_node(tree_t *t)
         tnode_t *p = realloc(t->nodes, nc * sizeof *p);
         if (!p) {
             t->oom = 1;
-            return SIZE_MAX;
+            return NONE;
         }
         t->nodes = p;
         t->cap = nc;
     }
-    memset(&t->nodes[t->n], 0, sizeof t->nodes[0]);
+    tnode_t *nd = &t->nodes[t->n];
+    memset(nd, 0, sizeof *nd);
+    nd->first_lkid = nd->next_lsib = NONE;
     return t->n++;
 }
 
-static void add_kid(tree_t *t, size_t parent, size_t kid)
+static void add_edge(tree_t *t, size_t parent, size_t kid)
 {
-    tnode_t *p = &t->nodes[parent];
-    if (p->n_kids == p->cap_kids) {
-        size_t nc = p->cap_kids ? p->cap_kids * 2 : 4;
-        size_t *k = realloc(p->kids, nc * sizeof *k);
-        if (!k) {
+    if (t->n_edges == t->cap_edges) {
+        size_t nc = t->cap_edges ? t->cap_edges * 2 : 256;
+        tedge_t *p = realloc(t->edges, nc * sizeof *p);
+        if (!p) {
             t->oom = 1;
             return;
         }
-        p->kids = k;
-        p->cap_kids = nc;
+        t->edges = p;
+        t->cap_edges = nc;
     }
-    p->kids[p->n_kids++] = kid;
+    t->edges[t->n_edges].parent = parent;
+    t->edges[t->n_edges].kid = kid;
+    t->n_edges++;
     t->nodes[kid].is_child = 1;
 }
 
+/* CPython's cor_nodes: the coroutine node (parent, label), made once.  A
+ * parent has at most a few coroutine kids (one per distinct next frame of
+ * the one stack that passes through it), so a list scan is enough. */
 static size_t get_or_create(tree_t *t, size_t parent, const char *label)
 {
-    if (edge_grow(t) != 0) return SIZE_MAX;
-    uint64_t h = edge_hash(parent, label, 0);
-    edge_t *e = edge_slot(t, parent, label, 0, h);
-    if (e->used) return e->node;
+    for (size_t k = t->nodes[parent].first_lkid; k != NONE; k = t->nodes[k].next_lsib) {
+        const char *l = t->nodes[k].label;
+        if (l == label || strcmp(l, label) == 0) return k;
+    }
     size_t id = new_node(t);
-    if (id == SIZE_MAX) return SIZE_MAX;
+    if (id == NONE) return NONE;
     t->nodes[id].label = label;
-    add_kid(t, parent, id);
-    if (t->oom) return SIZE_MAX;
-    e->used = 1;
-    e->parent = parent;
-    e->label = label;
-    e->node = id;
-    e->hash = h;
-    t->n_edges++;
-    return id;
+    t->nodes[id].next_lsib = t->nodes[parent].first_lkid;
+    t->nodes[parent].first_lkid = id;
+    add_edge(t, parent, id);
+    return t->oom ? NONE : id;
 }
 
-/* Append a task child once. */
-static void add_task_kid(tree_t *t, size_t parent, size_t child)
+/* Hang child task `child` (snapshot index) below parent once.  All edges
+ * into one child are added together, so the stamp catches a repeat. */
+static void add_task_kid(tree_t *t, size_t parent, size_t child_node, size_t child)
 {
-    if (edge_grow(t) != 0) return;
-    uint64_t h = edge_hash(parent, NULL, child);
-    edge_t *e = edge_slot(t, parent, NULL, child, h);
-    if (e->used) return;
-    add_kid(t, parent, child);
-    if (t->oom) return;
-    e->used = 1;
-    e->parent = parent;
-    e->label = NULL;
-    e->node = child;
-    e->hash = h;
-    t->n_edges++;
+    if (t->nodes[parent].stamp == child + 1) return; /* this edge is there already */
+    t->nodes[parent].stamp = child + 1;
+    add_edge(t, parent, child_node);
+}
+
+/* The edges, grouped by parent in insertion order (a stable counting sort). */
+static int build_kids(tree_t *t)
+{
+    t->off = calloc(t->n + 1, sizeof *t->off);
+    t->kids = malloc((t->n_edges ? t->n_edges : 1) * sizeof *t->kids);
+    if (!t->off || !t->kids) return -1;
+    for (size_t e = 0; e < t->n_edges; e++)
+        t->off[t->edges[e].parent + 1]++;
+    for (size_t v = 0; v < t->n; v++)
+        t->off[v + 1] += t->off[v];
+    size_t *fill = calloc(t->n ? t->n : 1, sizeof *fill);
+    if (!fill) return -1;
+    for (size_t e = 0; e < t->n_edges; e++) {
+        size_t p = t->edges[e].parent;
+        t->kids[t->off[p] + fill[p]++] = t->edges[e].kid;
+    }
+    free(fill);
+    free(t->edges);
+    t->edges = NULL;
+    return 0;
 }
 
 static void put_task_label(FILE *out, const pag_snapshot_t *snap, size_t i)
 {
     const pag_task_t *t = &snap->tasks[i];
     if (!t->is_task) {
-        fprintf(out, "(F) Future 0x%llx", (unsigned long long)t->addr);
+        fputs("(F) Future ", out);
+        pag__put_hex(out, t->addr);
         return;
     }
     fputs("(T) ", out);
@@ -227,21 +262,21 @@ static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t 
     onpath[root]++;
     while (sp > 0) {
         rframe_t *top = &stack[sp - 1];
-        tnode_t *nd = &t->nodes[top->node];
-        if (top->next >= nd->n_kids) {
+        size_t nk = t->off[top->node + 1] - t->off[top->node];
+        if (top->next >= nk) {
             onpath[top->node]--;
             sp--;
             continue;
         }
         size_t i = top->next++;
-        size_t kid = nd->kids[i];
+        size_t kid = t->kids[t->off[top->node] + i];
         if (++*budget > PAG_MAX_OUTPUT_LINES) {
             for (size_t q = 0; q < sp; q++)
                 onpath[stack[q].node]--;
             fprintf(out, "\n... (output truncated after %u lines)\n", PAG_MAX_OUTPUT_LINES);
             return 1;
         }
-        int last = top->next == nd->n_kids;
+        int last = top->next == nk;
         fputc('\n', out);
         for (size_t d = 0; d < sp; d++)
             fputs(lastf[d] ? "    " : "\xe2\x94\x82   ", out); /* "│   " */
@@ -278,29 +313,20 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
     tree_t t = {0};
     pag_err_t err = PAG_OK;
     size_t *tnode = malloc((n ? n : 1) * sizeof *tnode);
-    char ***labels = calloc(n ? n : 1, sizeof *labels); /* per task: its frame labels */
+    size_t *chain_end = malloc((n ? n : 1) * sizeof *chain_end); /* per awaiter */
     unsigned char *awaiter = calloc(n ? n : 1, 1);
     rframe_t *stack = NULL;
     unsigned char *lastf = NULL, *reached = NULL;
     size_t *onpath = NULL, *roots = NULL, n_roots = 0;
-    if (!tnode || !labels || !awaiter) goto oom;
+    if (!tnode || !chain_end || !awaiter) goto oom;
 
     for (size_t i = 0; i < n; i++) {
-        tnode[i] = SIZE_MAX;
+        tnode[i] = chain_end[i] = NONE;
         if (!sel[i]) continue;
         tnode[i] = new_node(&t);
-        if (tnode[i] == SIZE_MAX) goto oom;
+        if (tnode[i] == NONE) goto oom;
         t.nodes[tnode[i]].is_task = 1;
         t.nodes[tnode[i]].task = i;
-        const pag_stack_t *st = &snap->tasks[i].stack;
-        if (st->frames && st->n) {
-            labels[i] = calloc(st->n, sizeof(char *));
-            if (!labels[i]) goto oom;
-            for (size_t f = 0; f < st->n; f++) {
-                labels[i][f] = pag__frame_label(&st->frames[f]);
-                if (!labels[i][f]) goto oom;
-            }
-        }
     }
     /* the awaits edges, in snapshot order */
     for (size_t i = 0; i < n; i++) {
@@ -310,14 +336,20 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
             size_t a = pag__awaiter(snap, c, k);
             if (a == SIZE_MAX || !sel[a]) continue;
             awaiter[a] = 1;
-            size_t cur = tnode[a];
-            const pag_stack_t *st = &snap->tasks[a].stack;
-            size_t sn = st->frames ? st->n : 0;
-            for (size_t f = sn; f-- > 0;) {
-                cur = get_or_create(&t, cur, labels[a][f]);
-                if (cur == SIZE_MAX) goto oom;
+            /* the awaiter's frames, outermost first, are the same nodes for
+             * every child it has: walk them once */
+            if (chain_end[a] == NONE) {
+                size_t cur = tnode[a];
+                const pag_stack_t *st = &snap->tasks[a].stack;
+                size_t sn = st->frames ? st->n : 0;
+                for (size_t f = sn; f-- > 0;) {
+                    const char *l = label_of(&t, &st->frames[f]);
+                    cur = l ? get_or_create(&t, cur, l) : NONE;
+                    if (cur == NONE) goto oom;
+                }
+                chain_end[a] = cur;
             }
-            add_task_kid(&t, cur, tnode[i]);
+            add_task_kid(&t, chain_end[a], tnode[i], i);
             if (t.oom) goto oom;
         }
     }
@@ -328,10 +360,12 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
         size_t cur = tnode[i];
         size_t sn = st->frames ? st->n : 0;
         for (size_t f = sn; f-- > 0;) {
-            cur = get_or_create(&t, cur, labels[i][f]);
-            if (cur == SIZE_MAX) goto oom;
+            const char *l = label_of(&t, &st->frames[f]);
+            cur = l ? get_or_create(&t, cur, l) : NONE;
+            if (cur == NONE) goto oom;
         }
     }
+    if (build_kids(&t) != 0) goto oom;
 
     size_t nn = t.n;
     stack = malloc((nn ? nn : 1) * sizeof *stack);
@@ -352,8 +386,8 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
             stack[sp++].node = v;
             while (sp > 0) {
                 size_t u = stack[--sp].node;
-                for (size_t q = 0; q < t.nodes[u].n_kids; q++) {
-                    size_t w = t.nodes[u].kids[q];
+                for (size_t q = t.off[u]; q < t.off[u + 1]; q++) {
+                    size_t w = t.kids[q];
                     if (!reached[w]) reached[w] = 1, stack[sp++].node = w;
                 }
             }
@@ -391,19 +425,13 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
 oom:
     err = PAG_ERR_NOMEM;
 done:
-    for (size_t i = 0; i < t.n; i++)
-        free(t.nodes[i].kids);
     free(t.nodes);
     free(t.edges);
-    if (labels) {
-        for (size_t i = 0; i < n; i++) {
-            if (!labels[i]) continue;
-            for (size_t f = 0; f < snap->tasks[i].stack.n; f++)
-                free(labels[i][f]);
-            free(labels[i]);
-        }
-    }
-    free(labels);
+    free(t.off);
+    free(t.kids);
+    free(t.ls);
+    pag__arena_fini(&t.arena);
+    free(chain_end);
     free(tnode);
     free(awaiter);
     free(stack);

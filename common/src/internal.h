@@ -147,9 +147,12 @@ struct pag_session {
 pag_err_t pag__find_asyncio(pag_session_t *s);
 
 /* ---- Address -> index hash map (open addressing) ---- */
+typedef struct pag_mslot {
+    uint64_t key; /* 0 = empty (address 0 is never a key) */
+    size_t val;
+} pag_mslot_t;
 typedef struct pag_map {
-    uint64_t *keys; /* 0 = empty (address 0 is never a key) */
-    size_t *vals;
+    pag_mslot_t *slots; /* key and value side by side: one cache miss a probe */
     size_t cap, n;
 } pag_map_t;
 

@@ -38,15 +38,11 @@ int pag__map_init(pag_map_t *m, size_t cap_hint)
 {
     size_t cap = 64;
     while (cap < cap_hint * 2) cap <<= 1;
-    m->keys = calloc(cap, sizeof *m->keys);
-    m->vals = malloc(cap * sizeof *m->vals);
-    if (m->keys && m->vals && cap >= (1u << 18)) {
-        pag__hint_huge(m->keys, cap * sizeof *m->keys);
-        pag__hint_huge(m->vals, cap * sizeof *m->vals);
-    }
+    m->slots = calloc(cap, sizeof *m->slots);
+    if (m->slots && cap >= (1u << 17)) pag__hint_huge(m->slots, cap * sizeof *m->slots);
     m->cap = cap;
     m->n = 0;
-    if (!m->keys || !m->vals) {
+    if (!m->slots) {
         pag__map_fini(m);
         return -1;
     }
@@ -55,8 +51,7 @@ int pag__map_init(pag_map_t *m, size_t cap_hint)
 
 void pag__map_fini(pag_map_t *m)
 {
-    free(m->keys);
-    free(m->vals);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -65,9 +60,17 @@ size_t pag__map_get(const pag_map_t *m, uint64_t key)
     if (!m->cap || key == 0) return SIZE_MAX;
     size_t mask = m->cap - 1;
     for (size_t i = hash64(key) & mask;; i = (i + 1) & mask) {
-        if (m->keys[i] == key) return m->vals[i];
-        if (m->keys[i] == 0) return SIZE_MAX;
+        if (m->slots[i].key == key) return m->slots[i].val;
+        if (m->slots[i].key == 0) return SIZE_MAX;
     }
+}
+
+/* The slot holding key, or the empty slot where it goes. */
+static pag_mslot_t *find_slot(pag_mslot_t *slots, size_t cap, uint64_t key)
+{
+    size_t mask = cap - 1;
+    for (size_t i = hash64(key) & mask;; i = (i + 1) & mask)
+        if (slots[i].key == key || slots[i].key == 0) return &slots[i];
 }
 
 static int grow(pag_map_t *m)
@@ -75,7 +78,8 @@ static int grow(pag_map_t *m)
     pag_map_t n;
     if (pag__map_init(&n, m->cap) != 0) return -1;
     for (size_t i = 0; i < m->cap; i++)
-        if (m->keys[i]) pag__map_put(&n, m->keys[i], m->vals[i]);
+        if (m->slots[i].key) *find_slot(n.slots, n.cap, m->slots[i].key) = m->slots[i];
+    n.n = m->n;
     pag__map_fini(m);
     *m = n;
     return 0;
@@ -85,35 +89,23 @@ size_t pag__map_put_new(pag_map_t *m, uint64_t key, size_t val)
 {
     if (key == 0) return SIZE_MAX - 1;
     if ((m->n + 1) * 2 > m->cap && grow(m) != 0) return SIZE_MAX - 1;
-    size_t mask = m->cap - 1;
-    for (size_t i = hash64(key) & mask;; i = (i + 1) & mask) {
-        if (m->keys[i] == key) return m->vals[i];
-        if (m->keys[i] == 0) {
-            m->keys[i] = key;
-            m->vals[i] = val;
-            m->n++;
-            return SIZE_MAX;
-        }
-    }
+    pag_mslot_t *e = find_slot(m->slots, m->cap, key);
+    if (e->key == key) return e->val;
+    e->key = key;
+    e->val = val;
+    m->n++;
+    return SIZE_MAX;
 }
 
 int pag__map_put(pag_map_t *m, uint64_t key, size_t val)
 {
     if (key == 0) return 0;
     if ((m->n + 1) * 2 > m->cap && grow(m) != 0) return -1;
-    size_t mask = m->cap - 1;
-    for (size_t i = hash64(key) & mask;; i = (i + 1) & mask) {
-        if (m->keys[i] == key) {
-            m->vals[i] = val;
-            return 0;
-        }
-        if (m->keys[i] == 0) {
-            m->keys[i] = key;
-            m->vals[i] = val;
-            m->n++;
-            return 0;
-        }
-    }
+    pag_mslot_t *e = find_slot(m->slots, m->cap, key);
+    if (e->key != key) m->n++;
+    e->key = key;
+    e->val = val;
+    return 0;
 }
 
 struct pag_arena_chunk {

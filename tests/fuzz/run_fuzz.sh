@@ -9,7 +9,7 @@ cc=$(command -v clang-16 || command -v clang || true)
 if [ -z "$cc" ]; then echo "run_fuzz: clang-16 is missing (apt-get install clang-16)"; exit 1; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$cc" -g -O1 -std=gnu11 -DPAG_CACHE_SLOTS=16 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+"$cc" -g -O1 -std=gnu11 -D_GNU_SOURCE -DPAG_CACHE_SLOTS=16 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$top/common/include" -I"$top/common/src" "$top"/common/src/*.c "$here/fuzz_decode.c" \
     -o "$work/fuzz_decode"
 mkdir -p "$work/corpus"
