@@ -48,3 +48,7 @@ pag_gdb_test(gdb.install 300 test_install.py)
 foreach(mode live core)
   pag_gdb_test(gdb.switch.${mode} 300 test_switch.py --mode ${mode})
 endforeach()
+# damaged cores (issue 8): one error line, and gdb keeps answering
+foreach(ver 3.14 3.15)
+  pag_gdb_test(gdb.corrupt.${ver} 300 test_corrupt.py --version ${ver})
+endforeach()

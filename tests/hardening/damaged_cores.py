@@ -94,8 +94,13 @@ def patch(core, segs, addr, data):
 
 
 def asyncio_table_address(pid):
-    """Runtime address of .AsyncioDebug in a live process, from its maps and
-    the mapped files' section headers (readelf, not our own code)."""
+    return section_address(pid, ".AsyncioDebug")
+
+
+def section_address(pid, section):
+    """Runtime address of a section (.AsyncioDebug, .PyRuntime) in a live
+    process, from its maps and the mapped files' section headers (readelf,
+    not our own code)."""
     maps = {}
     with open("/proc/%d/maps" % pid) as f:
         for line in f:
@@ -106,7 +111,7 @@ def asyncio_table_address(pid):
                 maps.setdefault(parts[5], []).append((start, off))
     for path, ranges in maps.items():
         out = subprocess.run(["readelf", "-hSW", path], capture_output=True, text=True).stdout
-        m = re.search(r"\]\s+\.AsyncioDebug\s+\S+\s+([0-9a-f]+)", out)
+        m = re.search(r"\]\s+" + re.escape(section) + r"\s+\S+\s+([0-9a-f]+)", out)
         if not m:
             continue
         sh_addr = int(m.group(1), 16)
