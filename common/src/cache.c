@@ -27,8 +27,10 @@ void pag__cache_fini(pag_cache_t *c)
 {
     free(c->tags);
     free(c->data);
+    free(c->mark);
     c->tags = NULL;
     c->data = NULL;
+    c->mark = NULL;
 }
 
 void pag__cache_clear(pag_cache_t *c)
@@ -91,4 +93,56 @@ pag_err_t pag__read(pag_cache_t *c, uint64_t addr, size_t len, void *dst)
 pag_err_t pag__read_u64(pag_cache_t *c, uint64_t addr, uint64_t *out)
 {
     return pag__read(c, addr, 8, out);
+}
+
+/* Fetch, in one readv call, the blocks holding addrs[] that are not cached
+ * yet: used where the next addresses are known before they are needed (the
+ * coroutines and names of a batch of tasks, the members of a set).  Blocks
+ * that collide on a slot within one batch are left to the lazy path, and a
+ * failed readv (e.g. a block across the end of a mapping) just leaves the
+ * slots empty: the reads that follow go through page_get as before. */
+static void next_epoch(pag_cache_t *c)
+{
+    if (++c->epoch == 0) { /* wrapped: forget all marks */
+        memset(c->mark, 0, PAG_CACHE_SLOTS * sizeof *c->mark);
+        c->epoch = 1;
+    }
+}
+
+void pag__prefetch(pag_cache_t *c, const uint64_t *addrs, size_t n)
+{
+    if (!c->tags || !c->acc->readv || n == 0) return;
+    if (!c->mark && !(c->mark = calloc(PAG_CACHE_SLOTS, sizeof *c->mark))) return;
+    enum { MAXV = 256 };
+    pag_iov_t iov[MAXV];
+    size_t slots[MAXV];
+    size_t k = 0;
+    next_epoch(c);
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n) {
+            if (!addrs[i]) continue;
+            uint64_t pageno = addrs[i] >> PAG_PAGE_SHIFT;
+            size_t slot = (size_t)((pageno ^ (pageno >> 10)) % PAG_CACHE_SLOTS);
+            if (c->tags[slot] == pageno + 1) continue;
+            if (c->mark[slot] == c->epoch) continue; /* this batch has the slot */
+            c->mark[slot] = c->epoch;
+            iov[k].addr = pageno << PAG_PAGE_SHIFT;
+            iov[k].len = PAG_PAGE_SIZE;
+            iov[k].dst = c->data + slot * PAG_PAGE_SIZE;
+            slots[k++] = slot;
+            if (k < MAXV) continue;
+        }
+        if (k == 0) continue;
+        c->stats.read_calls++;
+        if (c->acc->readv(c->ctx, iov, k) == PAG_OK) {
+            c->stats.bytes_read += (uint64_t)k * PAG_PAGE_SIZE;
+            for (size_t q = 0; q < k; q++)
+                c->tags[slots[q]] = (iov[q].addr >> PAG_PAGE_SHIFT) + 1;
+        } else {
+            for (size_t q = 0; q < k; q++)
+                c->tags[slots[q]] = 0;
+        }
+        k = 0;
+        next_epoch(c);
+    }
 }

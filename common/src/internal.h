@@ -22,6 +22,7 @@
 #define PAG_MAX_OBJECT_SIZE (1u << 20)  /* largest struct size a table may declare */
 #define PAG_MAX_NODES (64u * 1024 * 1024) /* tasks + futures in one snapshot */
 #define PAG_MAX_TASKS_PER_LIST (64u * 1024 * 1024)
+#define PAG_LIST_BATCH 128 /* tasks decoded per readv batch (walk_list) */
 
 /* ---- Errors ---- */
 struct pag_errbuf {
@@ -41,6 +42,8 @@ typedef struct pag_cache {
     void *ctx;
     uint64_t *tags; /* page number + 1 per slot; 0 = empty */
     uint8_t *data;  /* PAG_CACHE_SLOTS * PAG_PAGE_SIZE */
+    uint32_t *mark; /* pag__prefetch: slots taken by the current batch */
+    uint32_t epoch;
     pag_stats_t stats;
 } pag_cache_t;
 
@@ -52,6 +55,8 @@ pag_err_t pag__read(pag_cache_t *c, uint64_t addr, size_t len, void *dst);
 /* Read straight through the callback (no caching); counts stats. */
 pag_err_t pag__read_direct(pag_cache_t *c, uint64_t addr, size_t len, void *dst);
 pag_err_t pag__read_u64(pag_cache_t *c, uint64_t addr, uint64_t *out);
+/* Bring the blocks of many known addresses in with one readv call. */
+void pag__prefetch(pag_cache_t *c, const uint64_t *addrs, size_t n);
 
 /* ---- Unaligned field access on a copied struct ---- */
 static inline uint64_t pag__u64(const uint8_t *buf, uint64_t off)

@@ -58,6 +58,7 @@ typedef struct walker {
     pag_frame_t *fscratch;
     size_t fscratch_cap;
     uint8_t *objbuf; /* scratch for one task object */
+    uint8_t *batch;  /* PAG_LIST_BATCH task objects (walk_list) */
     uint64_t chain[PAG_MAX_CORO_CHAIN]; /* coroutines on the current chain */
     size_t chain_n;
     int oom;
@@ -574,55 +575,83 @@ static pag_thread_t *new_thread(walker_t *w)
     return t;
 }
 
-/* Walk one circular task list starting at the embedded head node. */
+/* Walk one circular task list starting at the embedded head node.
+ *
+ * Tasks go in batches: first the list links of up to PAG_LIST_BATCH tasks
+ * (each object copied whole), then one readv for the blocks of all their
+ * coroutines and names, then the decoding.  A list is a chain of dependent
+ * reads; batching moves everything that does not depend on the chain out of
+ * it. */
 static void walk_list(walker_t *w, size_t thread_idx, uint64_t head)
 {
     pag_session_t *s = w->s;
     const pag_offsets_t *o = &s->off;
     const pag_async_offsets_t *a = &s->aoff;
+    const uint64_t m = s->k.tag_mask;
     pag_snapshot_t *p = &w->snap->pub;
+    const size_t tsz = a->task.size;
+    size_t idx[PAG_LIST_BATCH];
+    uint64_t pre[2 * PAG_LIST_BATCH];
     uint64_t node, prev = head;
     if (pag__read_u64(&s->cache, head + o->llist.next, &node) != PAG_OK) {
         warn(w, "cannot read a task list head at 0x%llx", (unsigned long long)head);
         return;
     }
-    for (size_t count = 0; node != head; count++) {
-        if (!node) {
-            warn(w, "a task list is broken (NULL link after %zu tasks)", count);
-            p->n_inconsistent++;
-            break;
+    int stop = 0;
+    for (size_t count = 0; !stop && node != head;) {
+        size_t k = 0;
+        while (k < PAG_LIST_BATCH && node != head) {
+            if (!node) {
+                warn(w, "a task list is broken (NULL link after %zu tasks)", count);
+                p->n_inconsistent++;
+                stop = 1;
+                break;
+            }
+            if (count >= PAG_MAX_TASKS_PER_LIST) {
+                warn(w, "truncated: a task list longer than %u tasks", PAG_MAX_TASKS_PER_LIST);
+                stop = 1;
+                break;
+            }
+            uint64_t task = node - a->task.node;
+            size_t seen;
+            size_t i = new_node_ex(w, task, &seen);
+            if (seen != SIZE_MAX) {
+                warn(w, "a task list loops back to task 0x%llx after %zu tasks",
+                     (unsigned long long)task, count);
+                p->n_inconsistent++;
+                stop = 1;
+                break;
+            }
+            if (i == SIZE_MAX) {
+                stop = 1;
+                break;
+            }
+            count++;
+            pag_task_t *t = &p->tasks[i];
+            t->listed = 1;
+            t->is_task = 1;
+            t->state = PAG_TASK_PENDING;
+            t->thread = thread_idx;
+            p->threads[thread_idx].n_tasks++;
+            uint8_t *ob = w->batch + k * tsz;
+            if (pag__read(&s->cache, task, tsz, ob) != PAG_OK) {
+                node_fail(w, i, PAG_ERR_READ, "unreadable task object");
+                warn(w, "a task list is broken at unreadable task 0x%llx", (unsigned long long)task);
+                stop = 1;
+                break;
+            }
+            uint64_t next = pag__u64(ob, a->task.node + o->llist.next);
+            uint64_t back = pag__u64(ob, a->task.node + o->llist.prev);
+            if (back != prev) p->n_inconsistent++; /* torn list: the target changed under us */
+            pre[2 * k] = pag__u64(ob, a->task.coro) & m;
+            pre[2 * k + 1] = pag__u64(ob, a->task.name) & m;
+            idx[k++] = i;
+            prev = node;
+            node = next;
         }
-        if (count >= PAG_MAX_TASKS_PER_LIST) {
-            warn(w, "truncated: a task list longer than %u tasks", PAG_MAX_TASKS_PER_LIST);
-            break;
-        }
-        uint64_t task = node - a->task.node;
-        size_t seen;
-        size_t i = new_node_ex(w, task, &seen);
-        if (seen != SIZE_MAX) {
-            warn(w, "a task list loops back to task 0x%llx after %zu tasks",
-                 (unsigned long long)task, count);
-            p->n_inconsistent++;
-            break;
-        }
-        if (i == SIZE_MAX) break;
-        pag_task_t *t = &p->tasks[i];
-        t->listed = 1;
-        t->is_task = 1;
-        t->state = PAG_TASK_PENDING;
-        t->thread = thread_idx;
-        p->threads[thread_idx].n_tasks++;
-        if (pag__read(&s->cache, task, a->task.size, w->objbuf) != PAG_OK) {
-            node_fail(w, i, PAG_ERR_READ, "unreadable task object");
-            warn(w, "a task list is broken at unreadable task 0x%llx", (unsigned long long)task);
-            break;
-        }
-        uint64_t next = pag__u64(w->objbuf, a->task.node + o->llist.next);
-        uint64_t back = pag__u64(w->objbuf, a->task.node + o->llist.prev);
-        if (back != prev) p->n_inconsistent++; /* torn list: the target changed under us */
-        decode_node(w, i, w->objbuf);
-        prev = node;
-        node = next;
+        pag__prefetch(&s->cache, pre, 2 * k);
+        for (size_t q = 0; q < k && !w->oom; q++)
+            decode_node(w, idx[q], w->batch + q * tsz);
         if (w->oom) break;
     }
 }
@@ -638,6 +667,20 @@ static void resolve_awaiters(walker_t *w)
         if (r.n && !idx) {
             w->oom = 1;
             break;
+        }
+        if (r.n > 1) {
+            /* a set's members are known at once: fetch the unseen ones together */
+            uint64_t pre[256];
+            size_t np = 0;
+            for (size_t j = 0; j < r.n; j++) {
+                if (pag__map_get(&w->snap->nodes, r.addrs[j]) != SIZE_MAX) continue;
+                pre[np++] = r.addrs[j];
+                if (np == 256) {
+                    pag__prefetch(&s->cache, pre, np);
+                    np = 0;
+                }
+            }
+            pag__prefetch(&s->cache, pre, np);
         }
         size_t k = 0;
         for (size_t j = 0; j < r.n; j++) {
@@ -803,7 +846,8 @@ pag_err_t pag_snapshot_take(pag_session_t *s, pag_snapshot_t **out)
     }
     if (s->have_async) {
         w.objbuf = malloc(s->aoff.task.size);
-        if (!w.objbuf) {
+        w.batch = malloc((size_t)PAG_LIST_BATCH * s->aoff.task.size);
+        if (!w.objbuf || !w.batch) {
             err = PAG_ERR_NOMEM;
             goto done;
         }
@@ -846,6 +890,7 @@ done:
     free(w.sb.p);
     free(w.fscratch);
     free(w.objbuf);
+    free(w.batch);
     if (err) {
         pag_snapshot_destroy(p);
         return err;

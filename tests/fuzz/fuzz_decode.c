@@ -27,6 +27,15 @@ static pag_err_t fz_read(void *ctx, uint64_t addr, size_t len, void *dst)
     return PAG_OK;
 }
 
+/* Whole or nothing, as the accessor contract says; data[10] turns it off so
+ * that both cache paths (prefetch and lazy blocks) are fuzzed. */
+static pag_err_t fz_readv(void *ctx, const pag_iov_t *iov, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fz_read(ctx, iov[i].addr, iov[i].len, iov[i].dst) != PAG_OK) return PAG_ERR_READ;
+    return PAG_OK;
+}
+
 static pag_err_t fz_find(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned index,
                          uint64_t *addr, uint64_t *size)
 {
@@ -52,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(&f.asyncio, data + 4, 4);
     f.mem = data + 16;
     f.len = size - 16;
-    pag_accessors_t acc = {fz_read, fz_find, NULL};
+    pag_accessors_t acc = {fz_read, fz_find, data[10] & 1 ? fz_readv : NULL};
     static const char *const fmts[] = {"tree", "table", "graph", "json", "dot", "tasks"};
     const char *argv[] = {"--format", fmts[data[8] % 6], "--limit", data[9] & 1 ? "2" : "-1"};
     pag_result_t res;
