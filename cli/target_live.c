@@ -481,7 +481,8 @@ static pag_err_t live_stop(live_t *L, char *msg, size_t msglen)
         if (!pending) break;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > 2000) break;
-        struct timespec ms = {0, 1000000};
+        /* a stop normally lands within microseconds: poll finely */
+        struct timespec ms = {0, 50000};
         nanosleep(&ms, NULL);
     }
     return PAG_OK;

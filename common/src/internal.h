@@ -31,7 +31,9 @@ struct pag_errbuf {
 void pag__seterr(struct pag_errbuf *eb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- Reading through the page cache ---- */
+#ifndef PAG_PAGE_SHIFT
 #define PAG_PAGE_SHIFT 13 /* 8 KiB blocks: few callback calls even through gdb */
+#endif
 #define PAG_PAGE_SIZE (1u << PAG_PAGE_SHIFT)
 #ifndef PAG_CACHE_SLOTS
 #define PAG_CACHE_SLOTS 1024 /* 8 MiB */
