@@ -261,7 +261,14 @@ static pag_err_t core_read(void *ctx, uint64_t addr, size_t len, void *dst)
             uint64_t off = addr - s->vaddr;
             size_t n = (size_t)(s->filesz - off) < len ? (size_t)(s->filesz - off) : len;
             if (s->offset + off + n > C->fsize) return PAG_ERR_READ;
-            memcpy(out, C->raw + s->offset + off, n);
+            /* pread, not the mapping: a million-task walk touches most of
+             * a GB core, and faulting it in page by page costs more (and
+             * shows up as our RSS) than copying through the page cache */
+            ssize_t got = pread(C->fd, out, n, (off_t)(s->offset + off));
+            if (got != (ssize_t)n) {
+                if (got < 0 || (size_t)got > n) return PAG_ERR_READ;
+                memcpy(out + got, C->raw + s->offset + off + (size_t)got, n - (size_t)got);
+            }
             out += n, addr += n, len -= n;
             continue;
         }
