@@ -64,6 +64,16 @@ void pag__select_closure(const pag_snapshot_t *snap, unsigned char *sel);
  * lines with a last line "... (output truncated after N lines)". */
 #define PAG_MAX_OUTPUT_LINES 2000000u
 
+/* A cycle of at least two nodes, all of them selected. */
+static inline int pag__cycle_selected(const pag_snapshot_t *snap, const pag_cycle_t *cy,
+                                      const unsigned char *sel)
+{
+    if (cy->n < 2) return 0;
+    for (size_t q = 0; q < cy->n; q++)
+        if (cy->nodes[q] >= snap->n_tasks || !sel[cy->nodes[q]]) return 0;
+    return 1;
+}
+
 /* Checked awaiter index: SIZE_MAX when out of range. */
 static inline size_t pag__awaiter(const pag_snapshot_t *snap, const pag_task_t *t, size_t k)
 {

@@ -204,10 +204,7 @@ pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts
     first = 1;
     for (size_t c = 0; c < snap->n_cycles; c++) {
         const pag_cycle_t *cy = &snap->cycles[c];
-        int all = cy->n >= 2;
-        for (size_t q = 0; q < cy->n && all; q++)
-            all = cy->nodes[q] < n && sel[cy->nodes[q]];
-        if (!all) continue;
+        if (!pag__cycle_selected(snap, cy, sel)) continue;
         fputs(first ? "\n    [" : ",\n    [", out);
         first = 0;
         for (size_t q = cy->n; q-- > 0;) {

@@ -67,20 +67,10 @@ typedef struct tree {
     int oom;
 } tree_t;
 
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
 static lslot_t *lslot_find(lslot_t *tab, size_t cap, const char *qn, const char *fn, int lineno)
 {
-    uint64_t h = mix((uint64_t)(uintptr_t)qn * 31 ^ mix((uint64_t)(uintptr_t)fn) ^
-                     (uint64_t)(unsigned)lineno * 0x9e3779b97f4a7c15ull);
+    uint64_t h = pag__hash64((uint64_t)(uintptr_t)qn * 31 ^ pag__hash64((uint64_t)(uintptr_t)fn) ^
+                             (uint64_t)(unsigned)lineno * 0x9e3779b97f4a7c15ull);
     size_t mask = cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         lslot_t *e = &tab[i];
@@ -408,10 +398,7 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
     int header = 0;
     for (size_t c = 0; c < snap->n_cycles; c++) {
         const pag_cycle_t *cy = &snap->cycles[c];
-        int all = cy->n >= 2;
-        for (size_t q = 0; q < cy->n && all; q++)
-            all = cy->nodes[q] < n && sel[cy->nodes[q]];
-        if (!all) continue;
+        if (!pag__cycle_selected(snap, cy, sel)) continue;
         if (!header) fputc('\n', out);
         header = 1;
         fputs("possible deadlock: await cycle: ", out);

@@ -163,6 +163,8 @@ typedef struct pag_map {
     size_t cap, n;
 } pag_map_t;
 
+/* A 64-bit mixer (murmur3's finaliser) for hash tables. */
+size_t pag__hash64(uint64_t k);
 int pag__map_init(pag_map_t *m, size_t cap_hint);
 void pag__map_fini(pag_map_t *m);
 /* SIZE_MAX if absent */

@@ -24,7 +24,7 @@ void pag__hint_huge(void *p, size_t n)
 #endif
 }
 
-static size_t hash64(uint64_t k)
+size_t pag__hash64(uint64_t k)
 {
     k ^= k >> 33;
     k *= 0xff51afd7ed558ccdULL;
@@ -59,7 +59,7 @@ size_t pag__map_get(const pag_map_t *m, uint64_t key)
 {
     if (!m->cap || key == 0) return SIZE_MAX;
     size_t mask = m->cap - 1;
-    for (size_t i = hash64(key) & mask;; i = (i + 1) & mask) {
+    for (size_t i = pag__hash64(key) & mask;; i = (i + 1) & mask) {
         if (m->slots[i].key == key) return m->slots[i].val;
         if (m->slots[i].key == 0) return SIZE_MAX;
     }
@@ -69,7 +69,7 @@ size_t pag__map_get(const pag_map_t *m, uint64_t key)
 static pag_mslot_t *find_slot(pag_mslot_t *slots, size_t cap, uint64_t key)
 {
     size_t mask = cap - 1;
-    for (size_t i = hash64(key) & mask;; i = (i + 1) & mask)
+    for (size_t i = pag__hash64(key) & mask;; i = (i + 1) & mask)
         if (slots[i].key == key || slots[i].key == 0) return &slots[i];
 }
 
