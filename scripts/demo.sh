@@ -76,13 +76,31 @@ if [ -x "$CLI" ]; then
   banner "py-async-graph -f table $SVC_PID"
   run_capped 60 "$CLI" -f table "$SVC_PID" 2>&1 | cut -c1-160 || true
   if command -v gcore >/dev/null; then
-    banner "gcore, then py-async-graph --core"
+    banner "gcore $SVC_PID, then py-async-graph --core (the same graph from the core file)"
     if run_capped 120 gcore -o "$WORK/core" "$SVC_PID" >"$WORK/gcore.log" 2>&1 \
        && [ -e "$WORK/core.$SVC_PID" ]; then
-      run_capped 60 "$CLI" --core "$WORK/core.$SVC_PID" --exe "$(readlink -f /proc/$SVC_PID/exe)" 2>&1 || true
+      run_capped 60 "$CLI" --core "$WORK/core.$SVC_PID" --exe "$(readlink -f /proc/$SVC_PID/exe)" \
+        >"$WORK/core-tree.txt" 2>&1 || true
+      cat "$WORK/core-tree.txt"
+      run_capped 60 "$CLI" "$SVC_PID" >"$WORK/live-tree.txt" 2>&1 || true
+      if cmp -s "$WORK/core-tree.txt" "$WORK/live-tree.txt"; then
+        echo "(identical to the live tree above)"
+      else
+        echo "(differs from the live tree:)"; diff "$WORK/live-tree.txt" "$WORK/core-tree.txt" || true
+      fi
     else
       echo "(gcore failed: $(tail -1 "$WORK/gcore.log"))"
     fi
+  fi
+  banner "py-async-graph -f dot $SVC_PID | dot -Tsvg   (the await graph as a picture)"
+  SVG=${PAG_DEMO_SVG:-$BUILD/demo-graph.svg}
+  if ! command -v dot >/dev/null; then
+    echo "(Graphviz 'dot' is not installed: apt-get install graphviz)"
+  elif run_capped 60 "$CLI" -f dot -o "$WORK/graph.dot" "$SVC_PID" \
+       && run_capped 60 dot -Tsvg "$WORK/graph.dot" -o "$SVG"; then
+    echo "wrote $SVG ($(grep -c -- '->' "$WORK/graph.dot") await edges; the deadlock's edges are red)"
+  else
+    echo "(rendering the DOT output failed)"
   fi
 else
   banner "py-async-graph not built ($CLI missing) -- CLI part skipped"
@@ -90,12 +108,13 @@ fi
 
 GDB_SCRIPT=$BUILD/gdb/py-async-graph.py
 if [ -e "$GDB_SCRIPT" ] && command -v gdb >/dev/null; then
-  banner "inside gdb: py-async-graph $SVC_PID"
+  banner "inside gdb: gdb -p $SVC_PID, then py-async-graph and py-async-tasks --running"
   # gdb embeds its own Python: never hand it the target's PYTHONHOME.
   # The sid tree's libthread_db matches the target's libc: let gdb load it.
   run_capped 120 env -u PYTHONHOME -u PYTHONPATH gdb -q -nx -batch \
-    -iex "add-auto-load-safe-path $CACHE" -ex "source $GDB_SCRIPT" -ex "attach $SVC_PID" -ex "py-async-graph" -ex "detach" 2>&1 \
-    | grep -v -E '^\[(New|Thread debugging)|^Using host libthread_db|^0x[0-9a-f]+ in ' || true
+    -iex "add-auto-load-safe-path $CACHE" -iex "source $GDB_SCRIPT" -p "$SVC_PID" \
+    -ex "py-async-graph" -ex "py-async-tasks --running" -ex "detach" 2>&1 \
+    | grep -v -E '^\[(New|Thread debugging|Inferior)|^Using host libthread_db|^0x[0-9a-f]+ in ' || true
 fi
 
 LLDB_PLUGIN=$(ls "$BUILD"/lldb/*.so 2>/dev/null | head -1 || true)
