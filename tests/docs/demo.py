@@ -24,7 +24,7 @@ import os
 import re
 import tempfile
 
-import doctest as dt
+import docstest as dt
 
 pagtest = dt.pagtest
 CYCLE = "possible deadlock: await cycle: lock-a → lock-b → lock-a"

@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import tempfile
 
-import doctest as dt
+import docstest as dt
 
 pagtest = dt.pagtest
 GDB_REL = "share/py-async-graph/gdb/py-async-graph.py"

@@ -10,7 +10,7 @@ import re
 import shutil
 import sys
 
-import doctest as dt
+import docstest as dt
 
 
 def main():

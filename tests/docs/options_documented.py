@@ -10,7 +10,7 @@ usage: options_documented.py
 """
 import re
 
-import doctest as dt
+import docstest as dt
 
 
 def man_option_tokens(roff):

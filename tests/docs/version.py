@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-import doctest as dt
+import docstest as dt
 
 PY_VERSIONS = ("3.14", "3.15")
 
