@@ -1,0 +1,396 @@
+/* py-async-graph for lldb: the asyncio task graph of a CPython 3.14/3.15
+ * process or core, as lldb commands.
+ *
+ * Why this file exists: lldb already reads the target's memory and knows
+ * where every module is loaded, so this frontend only adapts the stable SB
+ * API to the core's pag_accessors_t and prints what pag_command_run()
+ * renders.  Options, help and output live in the core, so the bytes are the
+ * CLI's.  Read-only: memory reads and section/symbol lookups only -- no
+ * expression evaluation, no memory writes.  No C++ exception or type
+ * crosses into the C core: every callback catches everything.
+ */
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <lldb/API/SBAddress.h>
+#include <lldb/API/SBCommandInterpreter.h>
+#include <lldb/API/SBCommandReturnObject.h>
+#include <lldb/API/SBDebugger.h>
+#include <lldb/API/SBError.h>
+#include <lldb/API/SBFileSpec.h>
+#include <lldb/API/SBModule.h>
+#include <lldb/API/SBProcess.h>
+#include <lldb/API/SBSection.h>
+#include <lldb/API/SBSymbol.h>
+#include <lldb/API/SBSymbolContext.h>
+#include <lldb/API/SBSymbolContextList.h>
+#include <lldb/API/SBTarget.h>
+#include <lldb/API/SBThread.h>
+
+#include "pag/command.h"
+
+namespace {
+
+// State of one command invocation.  Nothing outlives it: between commands
+// the process may run, load modules, or be replaced.
+struct Target {
+    lldb::SBTarget target;
+    lldb::SBProcess process;
+    unsigned long reads = 0, read_bytes = 0, read_failures = 0, finds = 0;
+};
+
+pag_err_t read_cb(void *ctx, uint64_t addr, size_t len, void *dst) noexcept
+{
+    try {
+        Target *t = static_cast<Target *>(ctx);
+        t->reads++;
+        if (len == 0)
+            return PAG_OK;
+        lldb::SBError err;
+        size_t got = t->process.ReadMemory(addr, dst, len, err);
+        if (err.Fail() || got != len) {
+            t->read_failures++;
+            return PAG_ERR_READ;
+        }
+        t->read_bytes += len;
+        return PAG_OK;
+    } catch (...) {
+        return PAG_ERR_READ;
+    }
+}
+
+// A section's load address in the target, or LLDB_INVALID_ADDRESS.
+bool section_range(lldb::SBTarget &target, lldb::SBSection sec, uint64_t *addr, uint64_t *size)
+{
+    if (!sec.IsValid())
+        return false;
+    lldb::addr_t a = sec.GetLoadAddress(target);
+    if (a == LLDB_INVALID_ADDRESS)
+        return false;
+    *addr = a;
+    *size = sec.GetByteSize();
+    return true;
+}
+
+// Every module's section called `name` (".PyRuntime").  lldb names ELF
+// sections as in the file; Mach-O keeps PyRuntime as a child of the __DATA
+// segment, so ".X" is also looked for as "__DATA" -> "X" (the only platform
+// difference, and why the core asks by ELF name).
+std::vector<std::pair<uint64_t, uint64_t>> find_sections(lldb::SBTarget &target, const char *name)
+{
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    const char *bare = name[0] == '.' ? name + 1 : name;
+    uint32_t n = target.GetNumModules();
+    for (uint32_t i = 0; i < n; i++) {
+        lldb::SBModule mod = target.GetModuleAtIndex(i);
+        uint64_t a = 0, s = 0;
+        bool ok = section_range(target, mod.FindSection(name), &a, &s);
+        if (!ok) {
+            lldb::SBSection seg = mod.FindSection("__DATA");
+            if (seg.IsValid()) {
+                size_t k = seg.GetNumSubSections();
+                for (size_t j = 0; j < k && !ok; j++) {
+                    lldb::SBSection sub = seg.GetSubSectionAtIndex(j);
+                    const char *sn = sub.GetName();
+                    if (sn && std::strcmp(sn, bare) == 0)
+                        ok = section_range(target, sub, &a, &s);
+                }
+            }
+        }
+        if (ok && std::find(out.begin(), out.end(), std::make_pair(a, s)) == out.end())
+            out.emplace_back(a, s);
+    }
+    return out;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> find_symbols(lldb::SBTarget &target, const char *name)
+{
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    lldb::SBSymbolContextList list = target.FindSymbols(name, lldb::eSymbolTypeAny);
+    uint32_t n = list.GetSize();
+    for (uint32_t i = 0; i < n; i++) {
+        lldb::SBSymbol sym = list.GetContextAtIndex(i).GetSymbol();
+        if (!sym.IsValid())
+            continue;
+        lldb::addr_t a = sym.GetStartAddress().GetLoadAddress(target);
+        if (a == LLDB_INVALID_ADDRESS || a == 0)
+            continue;
+        lldb::addr_t e = sym.GetEndAddress().GetLoadAddress(target);
+        uint64_t size = (e != LLDB_INVALID_ADDRESS && e > a) ? e - a : 0;
+        bool dup = false;
+        for (auto &p : out)
+            dup = dup || p.first == a;
+        if (!dup)
+            out.emplace_back(a, size);
+    }
+    return out;
+}
+
+pag_err_t find_cb(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned index,
+                  uint64_t *addr, uint64_t *size) noexcept
+{
+    try {
+        Target *t = static_cast<Target *>(ctx);
+        t->finds++;
+        if (!name)
+            return PAG_ERR_NOT_FOUND;
+        std::vector<std::pair<uint64_t, uint64_t>> m;
+        if (kind == PAG_LOOKUP_SECTION)
+            m = find_sections(t->target, name);
+        else if (kind == PAG_LOOKUP_SYMBOL)
+            m = find_symbols(t->target, name);
+        if (index >= m.size())
+            return PAG_ERR_NOT_FOUND;
+        *addr = m[index].first;
+        *size = m[index].second;
+        return PAG_OK;
+    } catch (...) {
+        return PAG_ERR_NOT_FOUND;
+    }
+}
+
+void json_str(std::string &out, const char *s)
+{
+    if (!s) {
+        out += "null";
+        return;
+    }
+    out += '"';
+    for (; *s; s++) {
+        unsigned char c = static_cast<unsigned char>(*s);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    out += '"';
+}
+
+// How the target was reached, for the JSON "source" object.  lldb 16's SB
+// API does not tell which core file was loaded, so "core" is null there.
+std::string source_json(lldb::SBTarget &target, lldb::SBProcess &process)
+{
+    std::string exe_path;
+    lldb::SBFileSpec fs = target.GetExecutable();
+    if (fs.IsValid()) {
+        char buf[4096];
+        if (fs.GetPath(buf, sizeof buf) > 0)
+            exe_path = buf;
+    }
+    const char *plugin = process.GetPluginName();
+    bool core = plugin && std::strstr(plugin, "core") != nullptr;
+    std::string j = core ? "{\"kind\":\"core\",\"core\":null,\"pid\":" : "{\"kind\":\"live\",\"pid\":";
+    j += std::to_string(static_cast<unsigned long long>(process.GetProcessID()));
+    j += ",\"executable\":";
+    json_str(j, exe_path.empty() ? nullptr : exe_path.c_str());
+    j += "}";
+    return j;
+}
+
+bool fail(lldb::SBCommandReturnObject &result, const std::string &line)
+{
+    result.SetError(line.c_str());
+    result.SetStatus(lldb::eReturnStatusFailed);
+    return false;
+}
+
+// Run the core's command with `args` and put its output into `result`.
+bool run(lldb::SBDebugger &debugger, const std::vector<std::string> &args,
+         lldb::SBCommandReturnObject &result)
+{
+    bool wants_help = false, wants_stats = false;
+    for (auto &a : args) {
+        wants_help = wants_help || a == "-h" || a == "--help" || a == "-V" || a == "--version";
+        wants_stats = wants_stats || a == "--stats";
+    }
+    Target t;
+    t.target = debugger.GetSelectedTarget();
+    if (t.target.IsValid())
+        t.process = t.target.GetProcess();
+    std::string src = "{}";
+    if (!wants_help) {
+        if (!t.process.IsValid() || t.process.GetState() == lldb::eStateInvalid ||
+            t.process.GetState() == lldb::eStateExited ||
+            t.process.GetState() == lldb::eStateDetached)
+            return fail(result, "py-async-graph: no process: attach to a CPython process "
+                                "(lldb -p PID) or load a core file (lldb EXE -c CORE)");
+        lldb::StateType st = t.process.GetState();
+        if (st == lldb::eStateRunning || st == lldb::eStateStepping ||
+            st == lldb::eStateLaunching || st == lldb::eStateAttaching)
+            return fail(result, "py-async-graph: the process is running; interrupt it first "
+                                "(process interrupt)");
+        src = source_json(t.target, t.process);
+    }
+
+    pag_accessors_t acc;
+    std::memset(&acc, 0, sizeof acc);
+    acc.read = read_cb;
+    acc.find = find_cb;
+    acc.readv = nullptr; // lldb has no vectored read; the core falls back
+
+    std::vector<const char *> argv;
+    for (auto &a : args)
+        argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    pag_result_t res;
+    std::memset(&res, 0, sizeof res);
+    int code = pag_command_run(&acc, &t, static_cast<int>(args.size()), argv.data(), 0,
+                               src.c_str(), &res);
+    std::string out = res.out_text ? res.out_text : "";
+    std::string err = res.err_line ? res.err_line : "";
+    pag_result_free(&res);
+    size_t nl = err.find('\n');
+    if (nl != std::string::npos)
+        err.resize(nl);
+
+    if (!out.empty())
+        result.PutCString(out.c_str(), static_cast<int>(out.size()));
+    std::string stats;
+    if (wants_stats) {
+        // Next to the core's "stats:" note: lldb's own count of
+        // SBProcess::ReadMemory calls (the core's page cache makes them
+        // page-sized).
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "lldb: %lu ReadMemory calls, %lu bytes, %lu failed; %lu lookups",
+                      t.reads, t.read_bytes, t.read_failures, t.finds);
+        stats = buf;
+    }
+    if (code == PAG_EXIT_OK || code == PAG_EXIT_PARTIAL) {
+        // Output was printed; the line is a note (--stats) or a warning
+        // (partial: some tasks could not be decoded).
+        if (!err.empty()) {
+            if (code == PAG_EXIT_PARTIAL)
+                result.AppendWarning(err.c_str());
+            else
+                result.AppendMessage(err.c_str());
+        }
+        if (!stats.empty())
+            result.AppendMessage(stats.c_str());
+        result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
+        return true;
+    }
+    if (!stats.empty())
+        result.AppendMessage(stats.c_str());
+    if (err.empty())
+        err = "py-async-graph: failed (exit code " + std::to_string(code) + ")";
+    return fail(result, err);
+}
+
+std::vector<std::string> to_args(char **command)
+{
+    std::vector<std::string> v;
+    for (char **p = command; p && *p; p++)
+        v.emplace_back(*p);
+    return v;
+}
+
+const char SUMMARY[] =
+    "Print the asyncio task graph of the CPython 3.14/3.15 process (live or core).\n"
+    "Read-only: reads memory, never runs code in the process.\n"
+    "Same options and output as the py-async-graph CLI (without PID/--core).\n"
+    "See also: py-async-tasks (one line per task), py-async-bt [TASK] (one task's graph;\n"
+    "default: the task running on the selected thread).\n\n";
+
+class GraphCommand : public lldb::SBCommandPluginInterface {
+  public:
+    bool DoExecute(lldb::SBDebugger debugger, char **command,
+                   lldb::SBCommandReturnObject &result) override
+    {
+        try {
+            return run(debugger, to_args(command), result);
+        } catch (...) {
+            return fail(result, "py-async-graph: internal error");
+        }
+    }
+};
+
+class TasksCommand : public lldb::SBCommandPluginInterface {
+  public:
+    bool DoExecute(lldb::SBDebugger debugger, char **command,
+                   lldb::SBCommandReturnObject &result) override
+    {
+        try {
+            std::vector<std::string> args{"--format", "tasks"};
+            for (auto &a : to_args(command))
+                args.push_back(a);
+            return run(debugger, args, result);
+        } catch (...) {
+            return fail(result, "py-async-graph: internal error");
+        }
+    }
+};
+
+class BtCommand : public lldb::SBCommandPluginInterface {
+  public:
+    bool DoExecute(lldb::SBDebugger debugger, char **command,
+                   lldb::SBCommandReturnObject &result) override
+    {
+        try {
+            std::vector<std::string> in = to_args(command);
+            std::vector<std::string> args{"--format", "graph"};
+            if (!in.empty() && in[0].size() > 0 && in[0][0] != '-') {
+                args.push_back("--task");
+                args.insert(args.end(), in.begin(), in.end());
+                return run(debugger, args, result);
+            }
+            args.push_back("--running");
+            // The selected thread's native id (the Linux TID), as the core's
+            // --thread expects.  Without a process, run() says so.
+            lldb::SBProcess proc = debugger.GetSelectedTarget().GetProcess();
+            if (proc.IsValid()) {
+                lldb::SBThread th = proc.GetSelectedThread();
+                if (!th.IsValid())
+                    return fail(result, "py-async-bt: no thread selected");
+                args.push_back("--thread");
+                args.push_back(std::to_string(static_cast<unsigned long long>(th.GetThreadID())));
+            }
+            args.insert(args.end(), in.begin(), in.end());
+            return run(debugger, args, result);
+        } catch (...) {
+            return fail(result, "py-async-graph: internal error");
+        }
+    }
+};
+
+} // namespace
+
+namespace lldb {
+__attribute__((visibility("default"))) bool PluginInitialize(lldb::SBDebugger debugger);
+}
+
+bool lldb::PluginInitialize(lldb::SBDebugger debugger)
+{
+    try {
+        lldb::SBCommandInterpreter ci = debugger.GetCommandInterpreter();
+        // The help texts are built once per load; the usage comes from the core.
+        static const std::string graph_help = std::string(SUMMARY) + pag_usage(0);
+        ci.AddCommand("py-async-graph", new GraphCommand(), graph_help.c_str(),
+                      "py-async-graph [OPTIONS]");
+        ci.AddCommand("py-async-tasks", new TasksCommand(),
+                      "List the asyncio tasks of the CPython process, one line each.\n"
+                      "The same as \"py-async-graph --format tasks [OPTIONS]\".",
+                      "py-async-tasks [OPTIONS]");
+        ci.AddCommand("py-async-bt", new BtCommand(),
+                      "Print the await graph of one asyncio task (asyncio.format_call_graph "
+                      "style).\n"
+                      "Without TASK: the task running on the selected thread\n"
+                      "  (py-async-graph --format graph --running --thread <its native id>).\n"
+                      "With TASK (an id such as 0x7f... or a task name):\n"
+                      "  py-async-graph --format graph --task TASK.",
+                      "py-async-bt [TASK] [OPTIONS]");
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
