@@ -41,6 +41,7 @@ namespace {
 struct Target {
     lldb::SBTarget target;
     lldb::SBProcess process;
+    bool is_core = false;
     unsigned long reads = 0, read_bytes = 0, read_failures = 0, finds = 0;
 };
 
@@ -53,6 +54,19 @@ pag_err_t read_cb(void *ctx, uint64_t addr, size_t len, void *dst) noexcept
             return PAG_OK;
         lldb::SBError err;
         size_t got = t->process.ReadMemory(addr, dst, len, err);
+        if ((err.Fail() || got != len) && t->is_core) {
+            // A core holds only the writable mappings (gcore, the kernel's
+            // default filter); read-only data such as the interpreter's
+            // static code objects and strings stays in the executable and
+            // libraries.  SBTarget::ReadMemory resolves the address to a
+            // module section and reads it from the file, as the CLI's --exe.
+            lldb::SBAddress where(static_cast<lldb::addr_t>(addr), t->target);
+            lldb::SBError err2;
+            got = where.IsValid() ? t->target.ReadMemory(where, dst, len, err2) : 0;
+            err = err2;
+            if (!where.IsValid())
+                err.SetErrorString("unmapped");
+        }
         if (err.Fail() || got != len) {
             t->read_failures++;
             return PAG_ERR_READ;
@@ -179,7 +193,7 @@ void json_str(std::string &out, const char *s)
 
 // How the target was reached, for the JSON "source" object.  lldb 16's SB
 // API does not tell which core file was loaded, so "core" is null there.
-std::string source_json(lldb::SBTarget &target, lldb::SBProcess &process)
+std::string source_json(lldb::SBTarget &target, lldb::SBProcess &process, bool core)
 {
     std::string exe_path;
     lldb::SBFileSpec fs = target.GetExecutable();
@@ -188,8 +202,6 @@ std::string source_json(lldb::SBTarget &target, lldb::SBProcess &process)
         if (fs.GetPath(buf, sizeof buf) > 0)
             exe_path = buf;
     }
-    const char *plugin = process.GetPluginName();
-    bool core = plugin && std::strstr(plugin, "core") != nullptr;
     std::string j = core ? "{\"kind\":\"core\",\"core\":null,\"pid\":" : "{\"kind\":\"live\",\"pid\":";
     j += std::to_string(static_cast<unsigned long long>(process.GetProcessID()));
     j += ",\"executable\":";
@@ -230,7 +242,9 @@ bool run(lldb::SBDebugger &debugger, const std::vector<std::string> &args,
             st == lldb::eStateLaunching || st == lldb::eStateAttaching)
             return fail(result, "py-async-graph: the process is running; interrupt it first "
                                 "(process interrupt)");
-        src = source_json(t.target, t.process);
+        const char *plugin = t.process.GetPluginName();
+        t.is_core = plugin && std::strstr(plugin, "core") != nullptr;
+        src = source_json(t.target, t.process, t.is_core);
     }
 
     pag_accessors_t acc;
@@ -254,8 +268,10 @@ bool run(lldb::SBDebugger &debugger, const std::vector<std::string> &args,
     if (nl != std::string::npos)
         err.resize(nl);
 
+    // Printf, not PutCString/AppendMessage: those trim trailing whitespace,
+    // and the table format's last line legitimately ends in spaces.
     if (!out.empty())
-        result.PutCString(out.c_str(), static_cast<int>(out.size()));
+        result.Printf("%s", out.c_str());
     std::string stats;
     if (wants_stats) {
         // Next to the core's "stats:" note: lldb's own count of

@@ -1,0 +1,36 @@
+# lldb frontend tests (label "lldb"): real lldb-16 with the SB API plugin on
+# real fixture processes and their gcore cores, output compared with the
+# standalone CLI and the fixtures' own format_call_graph oracles.  Drivers:
+# tests/lldb/*.py (system python3).  One lldb session per fixture and mode.
+# A missing lldb-16 fails the tests (never a silent skip).
+find_package(Python3 COMPONENTS Interpreter)
+set(_pag_lldb_py ${Python3_EXECUTABLE})
+if(NOT _pag_lldb_py)
+  set(_pag_lldb_py python3)
+endif()
+
+if(NOT PAG_BUILD_LLDB)
+  message(STATUS "PAG_BUILD_LLDB is OFF: no lldb tests")
+  return()
+endif()
+
+set(_pag_lldb_env
+  "PAG_BUILD_DIR=${CMAKE_BINARY_DIR}"
+  "PAG_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+
+function(pag_lldb_test name timeout)
+  add_test(NAME ${name}
+    COMMAND ${_pag_lldb_py} ${PAG_TESTS_DIR}/lldb/${ARGN}
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties(${name} PROPERTIES LABELS "lldb"
+    TIMEOUT ${timeout} ENVIRONMENT "${_pag_lldb_env}")
+endfunction()
+
+foreach(ver 3.14 3.15)
+  foreach(fixture basic unicode threads blocked deadlock)
+    foreach(mode live core)
+      pag_lldb_test(lldb.${mode}.${fixture}.${ver} 300
+        test_formats.py --fixture ${fixture} --version ${ver} --mode ${mode})
+    endforeach()
+  endforeach()
+endforeach()
