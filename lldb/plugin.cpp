@@ -311,12 +311,15 @@ std::vector<std::string> to_args(char **command)
     return v;
 }
 
-const char SUMMARY[] =
-    "Print the asyncio task graph of the CPython 3.14/3.15 process (live or core).\n"
+// Short help (one line in lldb's command list) and the long help shown by
+// "help py-async-graph", which ends with the core's option list.
+const char GRAPH_HELP[] =
+    "Print the asyncio task graph of the CPython 3.14/3.15 process (live or core).";
+const char GRAPH_LONG[] =
     "Read-only: reads memory, never runs code in the process.\n"
     "Same options and output as the py-async-graph CLI (without PID/--core).\n"
-    "See also: py-async-tasks (one line per task), py-async-bt [TASK] (one task's graph;\n"
-    "default: the task running on the selected thread).\n\n";
+    "See also: py-async-tasks (one line per task), py-async-bt [TASK] (one task's\n"
+    "graph; default: the task running on the selected thread).\n\n";
 
 class GraphCommand : public lldb::SBCommandPluginInterface {
   public:
@@ -389,22 +392,29 @@ bool lldb::PluginInitialize(lldb::SBDebugger debugger)
 {
     try {
         lldb::SBCommandInterpreter ci = debugger.GetCommandInterpreter();
-        // The help texts are built once per load; the usage comes from the core.
-        static const std::string graph_help = std::string(SUMMARY) + pag_usage(0);
-        ci.AddCommand("py-async-graph", new GraphCommand(), graph_help.c_str(),
-                      "py-async-graph [OPTIONS]");
-        ci.AddCommand("py-async-tasks", new TasksCommand(),
-                      "List the asyncio tasks of the CPython process, one line each.\n"
-                      "The same as \"py-async-graph --format tasks [OPTIONS]\".",
-                      "py-async-tasks [OPTIONS]");
-        ci.AddCommand("py-async-bt", new BtCommand(),
-                      "Print the await graph of one asyncio task (asyncio.format_call_graph "
-                      "style).\n"
-                      "Without TASK: the task running on the selected thread\n"
-                      "  (py-async-graph --format graph --running --thread <its native id>).\n"
-                      "With TASK (an id such as 0x7f... or a task name):\n"
-                      "  py-async-graph --format graph --task TASK.",
-                      "py-async-bt [TASK] [OPTIONS]");
+        // The option list comes from the core.  lldb's "help" keeps the
+        // indentation of long-help lines and re-wraps the others.
+        static const std::string graph_long = std::string(GRAPH_LONG) + pag_usage(0);
+        lldb::SBCommand graph = ci.AddCommand("py-async-graph", new GraphCommand(), GRAPH_HELP,
+                                              "py-async-graph [OPTIONS]");
+        if (graph.IsValid())
+            graph.SetHelpLong(graph_long.c_str());
+        lldb::SBCommand tasks =
+            ci.AddCommand("py-async-tasks", new TasksCommand(),
+                          "List the asyncio tasks of the CPython process, one line each.",
+                          "py-async-tasks [OPTIONS]");
+        if (tasks.IsValid())
+            tasks.SetHelpLong("The same as \"py-async-graph --format tasks [OPTIONS]\".\n");
+        lldb::SBCommand bt = ci.AddCommand(
+            "py-async-bt", new BtCommand(),
+            "Print the await graph of one asyncio task (format_call_graph style).",
+            "py-async-bt [TASK] [OPTIONS]");
+        if (bt.IsValid())
+            bt.SetHelpLong("Without TASK: the task running on the selected thread\n"
+                           "  (py-async-graph --format graph --running --thread <its native id>).\n"
+                           "With TASK (an id such as 0x7f... or a task name):\n"
+                           "  py-async-graph --format graph --task TASK.\n"
+                           "Other options as for py-async-graph.\n");
         return true;
     } catch (...) {
         return false;

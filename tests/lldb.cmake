@@ -34,3 +34,7 @@ foreach(ver 3.14 3.15)
     endforeach()
   endforeach()
 endforeach()
+
+foreach(ver 3.14 3.15)
+  pag_lldb_test(lldb.commands.${ver} 300 test_commands.py --version ${ver})
+endforeach()
