@@ -41,3 +41,7 @@ endforeach()
 foreach(case none exe sleep py313)
   pag_lldb_test(lldb.errors.${case} 120 test_errors.py --case ${case})
 endforeach()
+# damaged cores (issue 8): one error line, and lldb keeps answering
+foreach(ver 3.14 3.15)
+  pag_lldb_test(lldb.corrupt.${ver} 300 test_corrupt.py --version ${ver})
+endforeach()
