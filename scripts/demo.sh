@@ -123,6 +123,12 @@ if [ -n "$LLDB_PLUGIN" ] && command -v lldb-16 >/dev/null; then
   run_capped 120 env -u PYTHONHOME -u PYTHONPATH lldb-16 --batch \
     -o "plugin load $LLDB_PLUGIN" -o "process attach --pid $SVC_PID" -o "py-async-graph" \
     -o "process detach" 2>&1 || true
+  if [ -e "$WORK/core.$SVC_PID" ]; then
+    banner "inside lldb on the core: lldb EXE -c CORE, then py-async-graph"
+    run_capped 120 env -u PYTHONHOME -u PYTHONPATH lldb-16 --batch \
+      "$(readlink -f /proc/$SVC_PID/exe)" -c "$WORK/core.$SVC_PID" \
+      -o "plugin load $LLDB_PLUGIN" -o "py-async-graph" 2>&1 || true
+  fi
 fi
 
 banner "done (the service is killed now)"
