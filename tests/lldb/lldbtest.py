@@ -49,7 +49,12 @@ def plugin_path():
 
 
 def lldb_exe():
-    # Never a skip: the LLDB tests must run wherever the plugin is built.
+    # Never a silent skip: the LLDB tests must run wherever the plugin is
+    # built.  The one exception is a PAG_SANITIZE build, said out loud.
+    if os.environ.get("PAG_LLDB_SANITIZED"):
+        print("SKIP: PAG_SANITIZE build: an ASan-instrumented plugin cannot be loaded "
+              "into lldb-16", flush=True)
+        sys.exit(77)
     g = shutil.which("lldb-16")
     if not g:
         fail("lldb-16 is not installed (Debian: apt-get install lldb-16)")
