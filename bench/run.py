@@ -547,6 +547,8 @@ def command_template(argv, row, build):
         a = a.replace(os.path.expanduser("~"), "~")
         a = re.sub(r"\b%d\b" % row["pid"], "PID", a)
         s.append(a)
+    if s and os.path.isabs(s[0]) and shutil.which(os.path.basename(s[0])) == s[0]:
+        s[0] = os.path.basename(s[0])
     out = []
     for a in s:
         if re.fullmatch(r"[A-Za-z0-9_./~=:,@+-]+", a):
@@ -652,7 +654,14 @@ def markdown(doc, build):
             if k in seen or not r.get("argv"):
                 continue
             seen.add(k)
-            L.append("- %s: `%s`" % (k, command_template(r["argv"], row, build)))
+            c = command_template(r["argv"], row, build)
+            if "\n" in c:
+                L += ["- %s:" % k, "", "  ```sh"] + ["  " + x for x in c.splitlines()] + ["  ```"]
+            else:
+                L.append("- %s: `%s`" % (k, c))
+    L.append("- the target: `~/.cache/py-async-graph/bin/python3.X fixtures/many.py --ready ORACLE "
+             "--tasks N` (waits until every leaf runs and it has written ORACLE), then "
+             "`gcore -o PREFIX PID` once for CORE")
     L.append("- heap-copy: `process_vm_readv` over every `rw` mapping of /proc/PID/maps, "
              "8 MiB per call (bench/run.py, heap_copy_seconds)")
     L.append("")
