@@ -75,6 +75,7 @@ def clean_env():
 
 # Set by main(): build/bench/pag-bench-exec, when it was built.
 EXEC_HELPER = None
+BUILD_TYPE_CACHE = [""]  # the build directory, for its CMAKE_BUILD_TYPE
 
 
 def measure(argv, env=None, timeout=1800):
@@ -579,7 +580,19 @@ def machine():
     try:
         info["commit"] = subprocess.run(["git", "-C", SRC, "rev-parse", "--short", "HEAD"],
                                         capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", SRC, "status", "--porcelain", "--", "common", "cli",
+                                "gdb", "lldb", "bench"], capture_output=True, text=True).stdout
+        if dirty.strip():
+            info["commit"] += " + uncommitted changes in " + ", ".join(sorted(
+                {l[3:].split("/")[0] for l in dirty.splitlines()}))
     except OSError:
+        pass
+    try:
+        with open(os.path.join(BUILD_TYPE_CACHE[0], "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("CMAKE_BUILD_TYPE:"):
+                    info["build_type"] = line.split("=", 1)[1].strip()
+    except (OSError, IndexError):
         pass
     for v in ("3.14", "3.15"):
         try:
@@ -603,9 +616,10 @@ def markdown(doc, build):
             L.append("Merged in later: `%s`" % " ".join(a))
     L.append("")
     L.append("Machine: %s, %s cores, %s GiB RAM, Linux %s; %s; %s; CPython %s / %s; "
-             "commit %s; %s (load average at start %s)." % (
+             "commit %s, %s build; %s (load average at start %s)." % (
                  m.get("cpu"), m.get("cores"), m.get("mem_gib"), m.get("kernel"), m.get("gdb"),
                  m.get("lldb"), m.get("python3.14"), m.get("python3.15"), m.get("commit"),
+                 m.get("build_type", "?"),
                  m.get("date"), ", ".join("%.2f" % x for x in m.get("loadavg", []))))
     L.append("")
     hdr, cells = rows_table(rows)
@@ -741,6 +755,7 @@ def main():
         wanted = list(SMOKE_TOOLS)
     if args.no_lldb:
         wanted = [t for t in wanted if not t.startswith("lldb-")]
+    BUILD_TYPE_CACHE[0] = args.build
     mach = machine() if not args.smoke else None
     rows = []
     for ver in args.versions.split(","):
