@@ -520,6 +520,37 @@ def targets(rows):
     return out
 
 
+def comparisons(rows):
+    """At every size where CPython's tools ran: how many times faster our
+    tools are.  [(version, tasks, {name: ratio})]."""
+    out = []
+    for row in sorted(rows, key=lambda r: (r["version"], r["tasks"])):
+        res = row["results"]
+        g, p = res.get("cpython-gaab", {}), res.get("cpython-pstree", {})
+        d = {}
+        for ours, key in (("cli-live", "wall"), ("cli-core", "wall"), ("gdb-live", "cmd"),
+                          ("gdb-core", "cmd"), ("lldb-live", "cmd"), ("lldb-core", "cmd")):
+            r = res.get(ours, {})
+            if not r.get("ok") or not r.get(key):
+                continue
+            if g.get("ok"):
+                d["get_all_awaited_by() call / %s %s" % (ours, key)] = g["cmd"] / r[key]
+            if p.get("ok"):
+                d["pstree / %s %s" % (ours, key)] = p["wall"] / r[key]
+        if d:
+            out.append((row["version"], row["tasks"], d))
+    return out
+
+
+def comparisons_text(rows):
+    lines = []
+    for ver, n, d in comparisons(rows):
+        lines.append("%s %9s  %s" % (ver, "{:,}".format(n), "  ".join(
+            "%s %.1fx" % (k.split(" / ")[1].replace(" wall", "").replace(" cmd", ""), v)
+            for k, v in d.items() if k.startswith("get_all"))))
+    return "times faster than get_all_awaited_by() (its call alone):\n" + "\n".join(lines)
+
+
 def fits_text(rows):
     lines = []
     for ver, tool, d in fits(rows):
@@ -652,6 +683,23 @@ def markdown(doc, build):
             if "us_per_task_last_step" in d else "-",
             "%.3f" % d["rss_kib_per_task"] if "rss_kib_per_task" in d else "-"))
     L.append("")
+    L.append("### How many times faster than CPython's tools (same process, same run)")
+    L.append("")
+    L.append("Ratios of CPython's time (`get_all_awaited_by()`: the call alone; pstree: its "
+             "process) to ours (CLI: its process; gdb/lldb: the command), at every size where "
+             "CPython's tools ran.")
+    L.append("")
+    L.append("| py | tasks | ours | times faster than get_all_awaited_by() | times faster than pstree |")
+    L.append("|---|---:|---|---:|---:|")
+    for ver, n, d in comparisons(rows):
+        tools = list(dict.fromkeys(k.split(" / ")[1] for k in d))
+        for t in tools:
+            L.append("| %s | %s | %s | %s | %s |" % (
+                ver, "{:,}".format(n), t,
+                "%.1fx" % d["get_all_awaited_by() call / " + t]
+                if "get_all_awaited_by() call / " + t in d else "-",
+                "%.1fx" % d["pstree / " + t] if "pstree / " + t in d else "-"))
+    L.append("")
     L.append("### Issue 7 targets")
     L.append("")
     L.append("| | target | measured |")
@@ -706,8 +754,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  epilog="Example: python3 bench/run.py --sizes 1000,10000 "
                                         "--versions 3.15 --json /tmp/b.json")
-    ap.add_argument("--sizes", default="1000,10000,100000,1000000",
-                    help="task counts (default 1000,10000,100000,1000000)")
+    ap.add_argument("--sizes", default="1000,10000,65536,100000,1000000",
+                    help="task counts (default 1000,10000,65536,100000,1000000; 65,536 is the "
+                         "most CPython 3.14/3.15's reader accepts in one thread)")
     ap.add_argument("--versions", default="3.14,3.15")
     ap.add_argument("--reps", type=int, default=5, help="timed runs per tool after one warm-up (default 5)")
     ap.add_argument("--build", default=os.path.join(SRC, "build"), help="build directory (default build/)")
@@ -731,7 +780,8 @@ def main():
     if args.render:
         with open(args.render) as f:
             doc = json.load(f)
-        print(report(doc["rows"], False) + "\n\n" + fits_text(doc["rows"]) + "\n")
+        print(report(doc["rows"], False) + "\n\n" + fits_text(doc["rows"]) + "\n\n" +
+              comparisons_text(doc["rows"]) + "\n")
         for what, good, detail in targets(doc["rows"]):
             print("%s  %s: %s" % ("PASS" if good else "FAIL", what, detail))
         if args.markdown:
@@ -786,6 +836,8 @@ def main():
     else:
         print()
         print(fits_text(rows))
+        print()
+        print(comparisons_text(rows))
         print()
         for what, good, detail in targets(rows):
             print("%s  %s: %s" % ("PASS" if good else "FAIL", what, detail))
