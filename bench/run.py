@@ -271,6 +271,7 @@ class Tools:
         for key in ("wall", "cmd", "rss"):
             vals = [r[key] for r in ok if r.get(key) is not None]
             res[key] = statistics.median(vals) if vals else None
+            res[key + "_runs"] = vals  # every timed run, for the spread
         res["runs"] = len(ok)
         res["warmup"] = warmup
         return res
@@ -386,10 +387,18 @@ def fmt_s(v):
     return "%.3f" % v if v < 10 else "%.1f" % v
 
 
-def rows_table(rows):
+def spread(r, key):
+    """' (min-max)' of a tool's timed runs, for the markdown table."""
+    v = r.get(key + "_runs") or []
+    return " (%s-%s)" % (fmt_s(min(v)), fmt_s(max(v))) if len(v) > 1 else ""
+
+
+def rows_table(rows, with_spread=False):
     """(header, [cells]) of the results table."""
     hdr = ["py", "tasks", "tool", "cmd s", "wall s", "peak RSS MiB", "read calls/task",
            "bytes read/task", "note"]
+    if with_spread:
+        hdr[3:5] = ["cmd s (min-max)", "wall s (min-max)"]
     out = []
     for row in rows:
         for k in TOOLS:
@@ -401,7 +410,8 @@ def rows_table(rows):
             if ok and r.get("runs") == 1 and r.get("warmup") is False:
                 note = "one run, no warm-up"
             out.append([row["version"], "{:,}".format(row["tasks"]), k,
-                        fmt_s(r.get("cmd")) if ok else "-", fmt_s(r.get("wall")) if ok else "-",
+                        (fmt_s(r.get("cmd")) + (spread(r, "cmd") if with_spread else "")) if ok else "-",
+                        (fmt_s(r.get("wall")) + (spread(r, "wall") if with_spread else "")) if ok else "-",
                         "%.0f" % (r["rss"] / 1024) if ok and r.get("rss") else "-",
                         "%.4f" % r["calls_per_task"] if r.get("calls_per_task") is not None else "-",
                         "%.0f" % r["bytes_per_task"] if r.get("bytes_per_task") is not None else "-",
@@ -653,7 +663,7 @@ def markdown(doc, build):
                  m.get("build_type", "?"),
                  m.get("date"), ", ".join("%.2f" % x for x in m.get("loadavg", []))))
     L.append("")
-    hdr, cells = rows_table(rows)
+    hdr, cells = rows_table(rows, with_spread=True)
     for ver in sorted({r["version"] for r in rows}):
         L.append("### CPython %s" % ver)
         L.append("")
