@@ -740,6 +740,25 @@ def markdown(doc, build):
     return "\n".join(L)
 
 
+BEGIN_MARK = "<!-- begin: written by bench/run.py --markdown -->"
+END_MARK = "<!-- end: written by bench/run.py --markdown -->"
+
+
+def write_markdown(path, text):
+    """Write the tables to path; if path already holds the begin/end marks
+    (bench/RESULTS.md), replace only what is between them and keep the prose."""
+    body = BEGIN_MARK + "\n" + text.split("\n", 1)[1].lstrip("\n") + "\n" + END_MARK + "\n"
+    try:
+        with open(path) as f:
+            old = f.read()
+    except OSError:
+        old = ""
+    if BEGIN_MARK in old and END_MARK in old:
+        body = old[:old.index(BEGIN_MARK)] + body + old[old.index(END_MARK) + len(END_MARK) + 1:]
+    with open(path, "w") as f:
+        f.write(body)
+
+
 def merge_rows(old_rows, new_rows):
     """Put new tool results into the old rows of the same (version, tasks);
     rows not in the old file are added."""
@@ -795,8 +814,7 @@ def main():
         for what, good, detail in targets(doc["rows"]):
             print("%s  %s: %s" % ("PASS" if good else "FAIL", what, detail))
         if args.markdown:
-            with open(args.markdown, "w") as f:
-                f.write(markdown(doc, args.build))
+            write_markdown(args.markdown, markdown(doc, args.build))
         return 0
     if args.smoke and args.sizes == ap.get_default("sizes"):
         args.sizes = "1000"
@@ -859,8 +877,7 @@ def main():
         if os.path.exists(args.json + ".partial"):
             os.unlink(args.json + ".partial")
     if args.markdown and not args.smoke:
-        with open(args.markdown, "w") as f:
-            f.write(markdown(doc, args.build))
+        write_markdown(args.markdown, markdown(doc, args.build))
     return 0 if ok else 1
 
 
