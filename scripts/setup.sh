@@ -5,6 +5,8 @@
 #
 # Environment: PAG_BUILD_DIR (default: build/ in the source tree),
 #              PAG_JOBS (default: 2).
+# Every failure ends with one line "setup: ERROR: <what, and why>" and exit 1;
+# the full output of the failing step is in $PAG_BUILD_DIR/setup-logs/.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,6 +16,8 @@ LOGDIR=$BUILD/setup-logs
 mkdir -p "$LOGDIR"
 
 die() { echo "setup: ERROR: $*" >&2; exit 1; }
+# The first error line of a log, to put into the one ERROR line.
+reason() { (grep -m1 -E "${2:-^E:}" "$1" || tail -1 "$1") 2>/dev/null | cut -c1-400; }
 step() { echo "setup: $*"; }
 
 # ---- Debian packages (only apt-get when something is missing) -----------------
@@ -33,10 +37,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     SUDO=sudo
   fi
   $SUDO apt-get update >"$LOGDIR/apt-update.log" 2>&1 \
-    || { tail -5 "$LOGDIR/apt-update.log" >&2; die "apt-get update failed (see $LOGDIR/apt-update.log)"; }
+    || die "apt-get update failed: $(reason "$LOGDIR/apt-update.log") (see $LOGDIR/apt-update.log)"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}" \
     >"$LOGDIR/apt-install.log" 2>&1 \
-    || { tail -5 "$LOGDIR/apt-install.log" >&2; die "apt-get install ${missing[*]} failed (see $LOGDIR/apt-install.log)"; }
+    || die "apt-get install ${missing[*]} failed: $(reason "$LOGDIR/apt-install.log") (see $LOGDIR/apt-install.log)"
 else
   step "Debian packages: all present"
 fi
@@ -44,14 +48,14 @@ fi
 # ---- real CPython 3.13/3.14/3.15 from Debian sid (private cache) --------------
 step "fetching CPython interpreters (fixtures/fetch-pythons.sh)"
 bash "$SRC/fixtures/fetch-pythons.sh" >"$LOGDIR/fetch-pythons.log" 2>&1 \
-  || { tail -5 "$LOGDIR/fetch-pythons.log" >&2; die "fetching CPython failed (see $LOGDIR/fetch-pythons.log)"; }
+  || die "fetching CPython failed: $(reason "$LOGDIR/fetch-pythons.log" 'ERROR:' | sed 's/^fetch-pythons: ERROR: //') (see $LOGDIR/fetch-pythons.log)"
 grep -E '^python3\.[0-9]+(-dbg)? ' "$LOGDIR/fetch-pythons.log" | sed 's/^/setup:   /'
 
 # ---- configure + build ---------------------------------------------------------
 step "configuring $BUILD"
 cmake -S "$SRC" -B "$BUILD" >"$LOGDIR/configure.log" 2>&1 \
-  || { tail -15 "$LOGDIR/configure.log" >&2; die "cmake configure failed (see $LOGDIR/configure.log)"; }
+  || die "cmake configure failed: $(awk '/CMake Error/ { f = 1; next } f && NF { sub(/^ +/, ""); print; exit }' "$LOGDIR/configure.log" | cut -c1-200) (see $LOGDIR/configure.log)"
 step "building ($JOBS jobs)"
 cmake --build "$BUILD" -j"$JOBS" >"$LOGDIR/build.log" 2>&1 \
-  || { grep -E 'error|Error' "$LOGDIR/build.log" | head -15 >&2; die "build failed (see $LOGDIR/build.log)"; }
+  || die "build failed: $(reason "$LOGDIR/build.log" 'error|Error') (see $LOGDIR/build.log)"
 step "ready: build in $BUILD"

@@ -38,3 +38,6 @@ endforeach()
 # One million tasks: the fixture itself must get there (counts + sample only).
 pag_fixture_test(fixtures.many-1m.3.14 "fixtures;slow" 900
                  ${_pag_fx_check} many 3.14 --tasks 1000000 --no-cpython)
+# Set-up failures (no network to the mirror, a package sid does not have) end
+# in one ERROR line and a non-zero exit; private temporary caches only.
+pag_fixture_test(fixtures.setup-errors fixtures 400 ${PAG_TESTS_DIR}/fixtures/setup_errors.py)

@@ -120,9 +120,13 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
     }
     if (err) {
         if (err == PAG_ERR_NO_TASK)
-            add_err(&res->err_line, "py-async-graph: %s: no task matches%s%s%s%s%s",
-                    pag_strerror(err), o.task ? " --task " : "", o.task ? o.task : "",
-                    o.have_thread ? " --thread" : "", o.running ? " --running" : "", "");
+        {
+            char tid[32] = "";
+            if (o.have_thread) snprintf(tid, sizeof tid, " --thread %llu", (unsigned long long)o.thread);
+            add_err(&res->err_line, "py-async-graph: %s: no task matches%s%s%s%s",
+                    pag_strerror(err), o.task ? " --task " : "", o.task ? o.task : "", tid,
+                    o.running ? " --running" : "");
+        }
         else if (err == PAG_ERR_IO && o.output)
             add_err(&res->err_line, "py-async-graph: %s: '%s'", pag_strerror(err), o.output);
         else

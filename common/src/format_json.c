@@ -5,7 +5,8 @@
  * {
  *   "schema": "py-async-graph/1",
  *   "source": <the frontend's source fragment, verbatim> | null,
- *            e.g. {"kind": "pid", "pid": 123} or {"kind": "core", "path": ...}
+ *            e.g. {"kind": "live", "pid": 123, "executable": ...} or
+ *            {"kind": "core", "core": ..., "pid": 123, "executable": ...}
  *   "python": {"version": "3.14.10", "hex": "0x30e0af0",
  *              "free_threaded": false, "asyncio_loaded": true},
  *   "threads": [ {                       one per task list, walk order

@@ -278,7 +278,9 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     "      --core CORE      a core file instead of a live process\n"                               \
     "      --exe EXE        the python executable the core comes from\n"                           \
     "      --lib-search-path DIR[:DIR...]\n"                                                       \
-    "                       where to look for the core's shared libraries\n"                       \
+    "                       directories searched, by file name, for the files the\n"               \
+    "                       core mapped (executable, libraries, extensions) that\n"                \
+    "                       are not at their recorded path (build-ids must match)\n"               \
     "      --sysroot DIR    prefix for the shared library paths in the core\n"                     \
     "      --no-stop        do not stop the live process; read it while it runs\n"                 \
     "      --retries N      with --no-stop, read again up to N times while the\n"                  \
