@@ -136,9 +136,9 @@ int main(int argc, char **argv)
     if (out != stdout && fclose(out) != 0) werr = 1;
     if (e == PAG_OK && werr) e = PAG_ERR_IO;
     if (e == PAG_ERR_NO_TASK) {
-        code = fail(pag_exit_code(e), "%s: no task matches%s%s%s%s", pag_strerror(e),
-                    o.task ? " --task " : "", o.task ? o.task : "",
-                    o.have_thread ? " --thread" : "", o.running ? " --running" : "");
+        char sel[600];
+        pag_selection_text(&o, sel, sizeof sel);
+        code = fail(pag_exit_code(e), "%s: no task matches%s", pag_strerror(e), sel);
     } else if (e == PAG_ERR_IO) {
         code = fail(pag_exit_code(e), "%s: '%s'", pag_strerror(e), o.output ? o.output : "stdout");
     } else if (e != PAG_OK) {

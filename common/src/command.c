@@ -121,11 +121,9 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
     if (err) {
         if (err == PAG_ERR_NO_TASK)
         {
-            char tid[32] = "";
-            if (o.have_thread) snprintf(tid, sizeof tid, " --thread %llu", (unsigned long long)o.thread);
-            add_err(&res->err_line, "py-async-graph: %s: no task matches%s%s%s%s",
-                    pag_strerror(err), o.task ? " --task " : "", o.task ? o.task : "", tid,
-                    o.running ? " --running" : "");
+            char sel[600];
+            pag_selection_text(&o, sel, sizeof sel);
+            add_err(&res->err_line, "py-async-graph: %s: no task matches%s", pag_strerror(err), sel);
         }
         else if (err == PAG_ERR_IO && o.output)
             add_err(&res->err_line, "py-async-graph: %s: '%s'", pag_strerror(err), o.output);

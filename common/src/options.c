@@ -302,3 +302,12 @@ const char *pag_version_text(void)
 {
     return "py-async-graph " PAG_VERSION " (reads CPython " PAG_PY_VERSIONS ")\n";
 }
+
+void pag_selection_text(const pag_options_t *o, char *buf, size_t len)
+{
+    if (!len) return;
+    char tid[40] = "";
+    if (o->have_thread) snprintf(tid, sizeof tid, " --thread %llu", (unsigned long long)o->thread);
+    snprintf(buf, len, "%s%s%s%s", o->task ? " --task " : "", o->task ? o->task : "", tid,
+             o->running ? " --running" : "");
+}

@@ -12,6 +12,7 @@ import time
 from clitest import Checker, pagtest, run, same_text
 
 EXIT_USAGE, EXIT_NO_PROCESS, EXIT_PERMISSION, EXIT_NOT_PYTHON, EXIT_TOO_OLD = 2, 3, 4, 5, 6
+EXIT_NO_TASK = 9
 
 
 def gdb_env():
@@ -129,6 +130,12 @@ def main():
         st = open("/proc/%d/status" % fx.pid).read()
         c.check("TracerPid:\t0" in st and "\nState:\tt" not in st and "\nState:\tT" not in st,
                 "left running and untraced", st)
+        # An unknown task or thread: one line that repeats the selection.
+        rc, out, err = run(["--task", "0x10", fx.pid])
+        c.one_error_line(rc, err, EXIT_NO_TASK, "unknown task", "no task matches --task 0x10")
+        rc, out, err = run(["--thread", "4242", "--format", "table", fx.pid])
+        c.one_error_line(rc, err, EXIT_NO_TASK, "unknown thread", "no task matches --thread 4242")
+        c.check(out == "", "no output for an unknown task or thread", out)
     c.finish()
 
 

@@ -61,6 +61,11 @@ PAG_API pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned 
 PAG_API const char *pag_usage(unsigned accept);
 PAG_API const char *pag_version_text(void);
 
+/* The selection options as given (" --task X --thread N --running"; empty
+ * when none), for "no task matches..." lines that must read alike in
+ * every frontend. */
+PAG_API void pag_selection_text(const pag_options_t *opts, char *buf, size_t len);
+
 /* Render a snapshot as the options ask.  Returns PAG_ERR_NO_TASK when
  * --task/--thread selects nothing. */
 PAG_API pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts,
