@@ -88,7 +88,14 @@ pag_err_t pag__read(pag_cache_t *c, uint64_t addr, size_t len, void *dst)
             /* Partial block at a mapping edge: read just what was asked. */
             return pag__read_direct(c, a, left, out);
         }
-        memcpy(out, p + off, n);
+        /* Most reads are one pointer.  For the rest, gcc (knowing n <= a
+         * block) would inline memcpy as "rep movsq", whose start-up costs more
+         * than the whole copy of a small object; memmove stays a call into
+         * libc's vector copy. */
+        if (n == 8)
+            memcpy(out, p + off, 8);
+        else
+            memmove(out, p + off, n);
         out += n;
         a += n;
         left -= n;

@@ -208,6 +208,17 @@ static int build_kids(tree_t *t)
     return 0;
 }
 
+/* A Task's label after its "(T) ". */
+static void put_task_label_tail(FILE *out, const pag_snapshot_t *snap, size_t i)
+{
+    const pag_task_t *t = &snap->tasks[i];
+    if (t->name)
+        fputs(t->name, out);
+    else
+        fprintf(out, "0x%llx", (unsigned long long)t->addr);
+    if (t->error != PAG_OK) fprintf(out, " [error: %s]", pag_strerror(t->error));
+}
+
 static void put_task_label(FILE *out, const pag_snapshot_t *snap, size_t i)
 {
     const pag_task_t *t = &snap->tasks[i];
@@ -217,11 +228,7 @@ static void put_task_label(FILE *out, const pag_snapshot_t *snap, size_t i)
         return;
     }
     fputs("(T) ", out);
-    if (t->name)
-        fputs(t->name, out);
-    else
-        fprintf(out, "0x%llx", (unsigned long long)t->addr);
-    if (t->error != PAG_OK) fprintf(out, " [error: %s]", pag_strerror(t->error));
+    put_task_label_tail(out, snap, i);
 }
 
 static void put_name(FILE *out, const pag_snapshot_t *snap, size_t i)
@@ -238,23 +245,56 @@ typedef struct {
     size_t next;
 } rframe_t;
 
+/* The indentation of the current path, "    " or "│   " per ancestor,
+ * kept as one string that grows and shrinks with the path: a line is then
+ * one write of prefix and connector, not one small write per level. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} pfx_t;
+
+static int pfx_reserve(pfx_t *x, size_t more)
+{
+    if (x->len + more <= x->cap) return 0;
+    size_t cap = x->cap ? x->cap * 2 : 256;
+    while (cap < x->len + more)
+        cap *= 2;
+    char *p = realloc(x->p, cap);
+    if (!p) return -1;
+    x->p = p;
+    x->cap = cap;
+    return 0;
+}
+
+#define SEG_LAST "    "
+#define SEG_MORE "\xe2\x94\x82   " /* "│   " */
+#define CONN_LAST "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 " /* "└── " */
+#define CONN_MORE "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 " /* "├── " */
+#define SEG_LEN(last) ((last) ? sizeof SEG_LAST - 1 : sizeof SEG_MORE - 1)
+
 /* Draw one root; prefix segments come from the "last" flags of ancestors. */
 static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t root,
-                       rframe_t *stack, unsigned char *lastf, size_t *onpath, size_t *budget)
+                       rframe_t *stack, unsigned char *lastf, size_t *onpath, size_t *budget,
+                       pfx_t *pfx)
 {
     size_t sp = 0;
-    fputs("\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 ", out); /* "└── " */
+    fputs(CONN_LAST, out);
     put_task_label(out, snap, t->nodes[root].task);
     stack[sp].node = root;
     stack[sp].next = 0;
     lastf[sp] = 1;
     sp++;
     onpath[root]++;
+    pfx->len = 0;
+    if (pfx_reserve(pfx, sizeof SEG_LAST - 1)) return -2;
+    memcpy(pfx->p, SEG_LAST, sizeof SEG_LAST - 1);
+    pfx->len = sizeof SEG_LAST - 1;
     while (sp > 0) {
         rframe_t *top = &stack[sp - 1];
         size_t nk = t->off[top->node + 1] - t->off[top->node];
         if (top->next >= nk) {
             onpath[top->node]--;
+            pfx->len -= SEG_LEN(lastf[sp - 1]);
             sp--;
             continue;
         }
@@ -267,27 +307,37 @@ static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t 
             return 1;
         }
         int last = top->next == nk;
-        fputc('\n', out);
-        for (size_t d = 0; d < sp; d++)
-            fputs(lastf[d] ? "    " : "\xe2\x94\x82   ", out); /* "│   " */
-        fputs(last ? "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 "
-                   : "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 ",
-              out);
         tnode_t *k = &t->nodes[kid];
+        /* "\n" + prefix + connector + "(T) " or " " in one write; the
+         * prefix buffer has room for it past its end */
+        static const char tail_task[] = "(T) ", tail_coro[] = " ";
+        int named = k->is_task && snap->tasks[k->task].is_task;
+        const char *tail = k->is_task ? (named ? tail_task : "") : tail_coro;
+        size_t tl = strlen(tail);
+        if (pfx_reserve(pfx, 1 + sizeof CONN_LAST - 1 + tl + sizeof SEG_MORE - 1)) return -2;
+        char *w = pfx->p + pfx->len;
+        memcpy(w, last ? CONN_LAST : CONN_MORE, sizeof CONN_LAST - 1);
+        memcpy(w + sizeof CONN_LAST - 1, tail, tl);
+        fputc('\n', out);
+        fwrite(pfx->p, 1, pfx->len + sizeof CONN_LAST - 1 + tl, out);
         if (k->is_task) {
-            put_task_label(out, snap, k->task);
+            if (named)
+                put_task_label_tail(out, snap, k->task);
+            else
+                put_task_label(out, snap, k->task);
             if (onpath[kid]) {
                 fputs(" [cycle]", out);
                 continue;
             }
         } else {
-            fputs(" ", out); /* empty coroutine flag, then " " */
             fputs(k->label, out);
         }
         if (sp >= t->n) return -1; /* cannot happen: the path has no repeats */
         stack[sp].node = kid;
         stack[sp].next = 0;
         lastf[sp] = (unsigned char)last;
+        memcpy(pfx->p + pfx->len, last ? SEG_LAST : SEG_MORE, SEG_LEN(last));
+        pfx->len += SEG_LEN(last);
         sp++;
         onpath[kid]++;
     }
@@ -308,6 +358,7 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
     rframe_t *stack = NULL;
     unsigned char *lastf = NULL, *reached = NULL;
     size_t *onpath = NULL, *roots = NULL, n_roots = 0;
+    pfx_t pfx = {0};
     if (!tnode || !chain_end || !awaiter) goto oom;
 
     for (size_t i = 0; i < n; i++) {
@@ -387,7 +438,8 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
      * prints roots in node order, and pass 1 only adds cycle entries */
     size_t budget = 0;
     for (size_t r = 0; r < n_roots; r++) {
-        int rc = render_root(out, snap, &t, roots[r], stack, lastf, onpath, &budget);
+        int rc = render_root(out, snap, &t, roots[r], stack, lastf, onpath, &budget, &pfx);
+        if (rc == -2) goto oom;
         if (rc < 0) {
             err = PAG_ERR_CORRUPT;
             goto done;
@@ -426,5 +478,6 @@ done:
     free(onpath);
     free(reached);
     free(roots);
+    free(pfx.p);
     return err;
 }

@@ -22,7 +22,9 @@
 #define PAG_MAX_OBJECT_SIZE (1u << 20)  /* largest struct size a table may declare */
 #define PAG_MAX_NODES (64u * 1024 * 1024) /* tasks + futures in one snapshot */
 #define PAG_MAX_TASKS_PER_LIST (64u * 1024 * 1024)
+#ifndef PAG_LIST_BATCH
 #define PAG_LIST_BATCH 128 /* tasks decoded per readv batch (walk_list) */
+#endif
 
 /* ---- Errors ---- */
 struct pag_errbuf {
