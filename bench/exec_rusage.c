@@ -27,18 +27,21 @@
 
 static volatile sig_atomic_t timed_out;
 
-static void on_alarm(int sig) {
+static void on_alarm(int sig)
+{
     (void)sig;
     timed_out = 1;
 }
 
-static double now(void) {
+static double now(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 4) {
         fprintf(stderr, "usage: pag-bench-exec REPORT TIMEOUT_SECONDS CMD [ARGS...]\n");
         return 127;

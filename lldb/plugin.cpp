@@ -37,7 +37,8 @@
 
 #include "pag/command.h"
 
-namespace {
+namespace
+{
 
 // State of one command invocation.  Nothing outlives it: between commands
 // the process may run, load modules, or be replaced.
@@ -53,8 +54,7 @@ pag_err_t read_cb(void *ctx, uint64_t addr, size_t len, void *dst) noexcept
     try {
         Target *t = static_cast<Target *>(ctx);
         t->reads++;
-        if (len == 0)
-            return PAG_OK;
+        if (len == 0) return PAG_OK;
         lldb::SBError err;
         size_t got = t->process.ReadMemory(addr, dst, len, err);
         if ((err.Fail() || got != len) && t->is_core) {
@@ -67,8 +67,7 @@ pag_err_t read_cb(void *ctx, uint64_t addr, size_t len, void *dst) noexcept
             lldb::SBError err2;
             got = where.IsValid() ? t->target.ReadMemory(where, dst, len, err2) : 0;
             err = err2;
-            if (!where.IsValid())
-                err.SetErrorString("unmapped");
+            if (!where.IsValid()) err.SetErrorString("unmapped");
         }
         if (err.Fail() || got != len) {
             t->read_failures++;
@@ -84,11 +83,9 @@ pag_err_t read_cb(void *ctx, uint64_t addr, size_t len, void *dst) noexcept
 // A section's load address in the target, or LLDB_INVALID_ADDRESS.
 bool section_range(lldb::SBTarget &target, lldb::SBSection sec, uint64_t *addr, uint64_t *size)
 {
-    if (!sec.IsValid())
-        return false;
+    if (!sec.IsValid()) return false;
     lldb::addr_t a = sec.GetLoadAddress(target);
-    if (a == LLDB_INVALID_ADDRESS)
-        return false;
+    if (a == LLDB_INVALID_ADDRESS) return false;
     *addr = a;
     *size = sec.GetByteSize();
     return true;
@@ -114,8 +111,7 @@ std::vector<std::pair<uint64_t, uint64_t>> find_sections(lldb::SBTarget &target,
                 for (size_t j = 0; j < k && !ok; j++) {
                     lldb::SBSection sub = seg.GetSubSectionAtIndex(j);
                     const char *sn = sub.GetName();
-                    if (sn && std::strcmp(sn, bare) == 0)
-                        ok = section_range(target, sub, &a, &s);
+                    if (sn && std::strcmp(sn, bare) == 0) ok = section_range(target, sub, &a, &s);
                 }
             }
         }
@@ -132,18 +128,15 @@ std::vector<std::pair<uint64_t, uint64_t>> find_symbols(lldb::SBTarget &target, 
     uint32_t n = list.GetSize();
     for (uint32_t i = 0; i < n; i++) {
         lldb::SBSymbol sym = list.GetContextAtIndex(i).GetSymbol();
-        if (!sym.IsValid())
-            continue;
+        if (!sym.IsValid()) continue;
         lldb::addr_t a = sym.GetStartAddress().GetLoadAddress(target);
-        if (a == LLDB_INVALID_ADDRESS || a == 0)
-            continue;
+        if (a == LLDB_INVALID_ADDRESS || a == 0) continue;
         lldb::addr_t e = sym.GetEndAddress().GetLoadAddress(target);
         uint64_t size = (e != LLDB_INVALID_ADDRESS && e > a) ? e - a : 0;
         bool dup = false;
         for (auto &p : out)
             dup = dup || p.first == a;
-        if (!dup)
-            out.emplace_back(a, size);
+        if (!dup) out.emplace_back(a, size);
     }
     return out;
 }
@@ -154,15 +147,13 @@ pag_err_t find_cb(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned 
     try {
         Target *t = static_cast<Target *>(ctx);
         t->finds++;
-        if (!name)
-            return PAG_ERR_NOT_FOUND;
+        if (!name) return PAG_ERR_NOT_FOUND;
         std::vector<std::pair<uint64_t, uint64_t>> m;
         if (kind == PAG_LOOKUP_SECTION)
             m = find_sections(t->target, name);
         else if (kind == PAG_LOOKUP_SYMBOL)
             m = find_symbols(t->target, name);
-        if (index >= m.size())
-            return PAG_ERR_NOT_FOUND;
+        if (index >= m.size()) return PAG_ERR_NOT_FOUND;
         *addr = m[index].first;
         *size = m[index].second;
         return PAG_OK;
@@ -202,10 +193,10 @@ std::string source_json(lldb::SBTarget &target, lldb::SBProcess &process, bool c
     lldb::SBFileSpec fs = target.GetExecutable();
     if (fs.IsValid()) {
         char buf[4096];
-        if (fs.GetPath(buf, sizeof buf) > 0)
-            exe_path = buf;
+        if (fs.GetPath(buf, sizeof buf) > 0) exe_path = buf;
     }
-    std::string j = core ? "{\"kind\":\"core\",\"core\":null,\"pid\":" : "{\"kind\":\"live\",\"pid\":";
+    std::string j =
+        core ? "{\"kind\":\"core\",\"core\":null,\"pid\":" : "{\"kind\":\"live\",\"pid\":";
     j += std::to_string(static_cast<unsigned long long>(process.GetProcessID()));
     j += ",\"executable\":";
     json_str(j, exe_path.empty() ? nullptr : exe_path.c_str());
@@ -231,8 +222,7 @@ bool run(lldb::SBDebugger &debugger, const std::vector<std::string> &args,
     }
     Target t;
     t.target = debugger.GetSelectedTarget();
-    if (t.target.IsValid())
-        t.process = t.target.GetProcess();
+    if (t.target.IsValid()) t.process = t.target.GetProcess();
     std::string src = "{}";
     if (!wants_help) {
         if (!t.process.IsValid() || t.process.GetState() == lldb::eStateInvalid ||
@@ -262,27 +252,26 @@ bool run(lldb::SBDebugger &debugger, const std::vector<std::string> &args,
     argv.push_back(nullptr);
     pag_result_t res;
     std::memset(&res, 0, sizeof res);
-    int code = pag_command_run(&acc, &t, static_cast<int>(args.size()), argv.data(), 0,
-                               src.c_str(), &res);
+    int code =
+        pag_command_run(&acc, &t, static_cast<int>(args.size()), argv.data(), 0, src.c_str(), &res);
     std::string out = res.out_text ? res.out_text : "";
     std::string err = res.err_line ? res.err_line : "";
     pag_result_free(&res);
     size_t nl = err.find('\n');
-    if (nl != std::string::npos)
-        err.resize(nl);
+    if (nl != std::string::npos) err.resize(nl);
 
     // Printf, not PutCString/AppendMessage: those trim trailing whitespace,
     // and the table format's last line legitimately ends in spaces.
-    if (!out.empty())
-        result.Printf("%s", out.c_str());
+    if (!out.empty()) result.Printf("%s", out.c_str());
     std::string stats;
     if (wants_stats) {
         // Next to the core's "stats:" note: lldb's own count of
         // SBProcess::ReadMemory calls (the core's page cache makes them
         // page-sized).
         char buf[160];
-        std::snprintf(buf, sizeof buf, "lldb: %lu ReadMemory calls, %lu bytes, %lu failed; %lu lookups",
-                      t.reads, t.read_bytes, t.read_failures, t.finds);
+        std::snprintf(buf, sizeof buf,
+                      "lldb: %lu ReadMemory calls, %lu bytes, %lu failed; %lu lookups", t.reads,
+                      t.read_bytes, t.read_failures, t.finds);
         stats = buf;
     }
     if (code == PAG_EXIT_OK || code == PAG_EXIT_PARTIAL) {
@@ -294,15 +283,12 @@ bool run(lldb::SBDebugger &debugger, const std::vector<std::string> &args,
             else
                 result.AppendMessage(err.c_str());
         }
-        if (!stats.empty())
-            result.AppendMessage(stats.c_str());
+        if (!stats.empty()) result.AppendMessage(stats.c_str());
         result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
         return true;
     }
-    if (!stats.empty())
-        result.AppendMessage(stats.c_str());
-    if (err.empty())
-        err = "py-async-graph: failed (exit code " + std::to_string(code) + ")";
+    if (!stats.empty()) result.AppendMessage(stats.c_str());
+    if (err.empty()) err = "py-async-graph: failed (exit code " + std::to_string(code) + ")";
     return fail(result, err);
 }
 
@@ -324,7 +310,8 @@ const char GRAPH_LONG[] =
     "See also: py-async-tasks (one line per task), py-async-bt [TASK] (one task's\n"
     "graph; default: the task running on the selected thread).\n\n";
 
-class GraphCommand : public lldb::SBCommandPluginInterface {
+class GraphCommand : public lldb::SBCommandPluginInterface
+{
   public:
     bool DoExecute(lldb::SBDebugger debugger, char **command,
                    lldb::SBCommandReturnObject &result) override
@@ -337,7 +324,8 @@ class GraphCommand : public lldb::SBCommandPluginInterface {
     }
 };
 
-class TasksCommand : public lldb::SBCommandPluginInterface {
+class TasksCommand : public lldb::SBCommandPluginInterface
+{
   public:
     bool DoExecute(lldb::SBDebugger debugger, char **command,
                    lldb::SBCommandReturnObject &result) override
@@ -353,7 +341,8 @@ class TasksCommand : public lldb::SBCommandPluginInterface {
     }
 };
 
-class BtCommand : public lldb::SBCommandPluginInterface {
+class BtCommand : public lldb::SBCommandPluginInterface
+{
   public:
     bool DoExecute(lldb::SBDebugger debugger, char **command,
                    lldb::SBCommandReturnObject &result) override
@@ -372,8 +361,7 @@ class BtCommand : public lldb::SBCommandPluginInterface {
             lldb::SBProcess proc = debugger.GetSelectedTarget().GetProcess();
             if (proc.IsValid()) {
                 lldb::SBThread th = proc.GetSelectedThread();
-                if (!th.IsValid())
-                    return fail(result, "py-async-bt: no thread selected");
+                if (!th.IsValid()) return fail(result, "py-async-bt: no thread selected");
                 args.push_back("--thread");
                 args.push_back(std::to_string(static_cast<unsigned long long>(th.GetThreadID())));
             }
@@ -387,7 +375,8 @@ class BtCommand : public lldb::SBCommandPluginInterface {
 
 } // namespace
 
-namespace lldb {
+namespace lldb
+{
 __attribute__((visibility("default"))) bool PluginInitialize(lldb::SBDebugger debugger);
 }
 
@@ -400,18 +389,17 @@ bool lldb::PluginInitialize(lldb::SBDebugger debugger)
         static const std::string graph_long = std::string(GRAPH_LONG) + pag_usage(0);
         lldb::SBCommand graph = ci.AddCommand("py-async-graph", new GraphCommand(), GRAPH_HELP,
                                               "py-async-graph [OPTIONS]");
-        if (graph.IsValid())
-            graph.SetHelpLong(graph_long.c_str());
+        if (graph.IsValid()) graph.SetHelpLong(graph_long.c_str());
         lldb::SBCommand tasks =
             ci.AddCommand("py-async-tasks", new TasksCommand(),
                           "List the asyncio tasks of the CPython process, one line each.",
                           "py-async-tasks [OPTIONS]");
         if (tasks.IsValid())
             tasks.SetHelpLong("The same as \"py-async-graph --format tasks [OPTIONS]\".\n");
-        lldb::SBCommand bt = ci.AddCommand(
-            "py-async-bt", new BtCommand(),
-            "Print the await graph of one asyncio task (format_call_graph style).",
-            "py-async-bt [TASK] [OPTIONS]");
+        lldb::SBCommand bt =
+            ci.AddCommand("py-async-bt", new BtCommand(),
+                          "Print the await graph of one asyncio task (format_call_graph style).",
+                          "py-async-bt [TASK] [OPTIONS]");
         if (bt.IsValid())
             bt.SetHelpLong("Without TASK: the task running on the selected thread\n"
                            "  (py-async-graph --format graph --running --thread <its native id>).\n"

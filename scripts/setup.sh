@@ -22,7 +22,7 @@ step() { echo "setup: $*"; }
 
 # ---- Debian packages (only apt-get when something is missing) -----------------
 PKGS="cmake make gcc g++ pkg-config gdb lldb-16 liblldb-16-dev libdw-dev libelf-dev
-      elfutils patchelf graphviz clang-16 libclang-rt-16-dev man-db python3
+      elfutils patchelf graphviz clang-16 libclang-rt-16-dev clang-format man-db python3
       debian-archive-keyring"
 missing=()
 for p in $PKGS; do

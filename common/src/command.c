@@ -119,13 +119,12 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
         res->out_text = buf;
     }
     if (err) {
-        if (err == PAG_ERR_NO_TASK)
-        {
+        if (err == PAG_ERR_NO_TASK) {
             char sel[600];
             pag_selection_text(&o, sel, sizeof sel);
-            add_err(&res->err_line, "py-async-graph: %s: no task matches%s", pag_strerror(err), sel);
-        }
-        else if (err == PAG_ERR_IO && o.output)
+            add_err(&res->err_line, "py-async-graph: %s: no task matches%s", pag_strerror(err),
+                    sel);
+        } else if (err == PAG_ERR_IO && o.output)
             add_err(&res->err_line, "py-async-graph: %s: '%s'", pag_strerror(err), o.output);
         else
             add_err(&res->err_line, "py-async-graph: %s", pag_strerror(err));

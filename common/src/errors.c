@@ -31,6 +31,7 @@ const char *pag_strerror(pag_err_t err)
 
 int pag_exit_code(pag_err_t err)
 {
+    // clang-format off
     switch (err) {
     case PAG_OK: return PAG_EXIT_OK;
     case PAG_ERR_INVALID_ARG: return PAG_EXIT_USAGE;
@@ -48,6 +49,7 @@ int pag_exit_code(pag_err_t err)
     default: return PAG_EXIT_INTERNAL;
     }
 }
+// clang-format on
 
 void pag__seterr(struct pag_errbuf *eb, const char *fmt, ...)
 {

@@ -39,7 +39,7 @@ typedef struct tnode {
     const char *label; /* coroutine nodes: an interned label */
     size_t first_lkid; /* coroutine-node kids (each has this node as its only parent) */
     size_t next_lsib;
-    size_t stamp;      /* 1 + the child task whose edge into this node was added last */
+    size_t stamp; /* 1 + the child task whose edge into this node was added last */
     unsigned char is_task, is_child;
 } tnode_t;
 
@@ -267,7 +267,7 @@ static int pfx_reserve(pfx_t *x, size_t more)
 }
 
 #define SEG_LAST "    "
-#define SEG_MORE "\xe2\x94\x82   " /* "│   " */
+#define SEG_MORE "\xe2\x94\x82   "                        /* "│   " */
 #define CONN_LAST "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 " /* "└── " */
 #define CONN_MORE "\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 " /* "├── " */
 #define SEG_LEN(last) ((last) ? sizeof SEG_LAST - 1 : sizeof SEG_MORE - 1)

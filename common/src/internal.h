@@ -11,15 +11,15 @@
 #include "pag/snapshot.h"
 
 /* ---- Limits.  Each is reported ("truncated: ...") when hit, never fatal. ---- */
-#define PAG_MAX_INTERPRETERS 4096       /* interpreters walked */
-#define PAG_MAX_THREADS 65536           /* thread states per interpreter */
-#define PAG_MAX_CORO_CHAIN 4096         /* coroutines followed from one task */
-#define PAG_MAX_THREAD_FRAMES 16384     /* frames walked on one thread stack */
-#define PAG_MAX_SET_SLOTS (1u << 22)    /* slots of one awaited_by set (64 MiB of table) */
-#define PAG_MAX_STR_CHARS 65536         /* code points kept from one str */
-#define PAG_MAX_LINETABLE (1u << 20)    /* bytes of one location table */
-#define PAG_MAX_LONG_DIGITS 4           /* digits of a Task-N counter (120 bits) */
-#define PAG_MAX_OBJECT_SIZE (1u << 20)  /* largest struct size a table may declare */
+#define PAG_MAX_INTERPRETERS 4096         /* interpreters walked */
+#define PAG_MAX_THREADS 65536             /* thread states per interpreter */
+#define PAG_MAX_CORO_CHAIN 4096           /* coroutines followed from one task */
+#define PAG_MAX_THREAD_FRAMES 16384       /* frames walked on one thread stack */
+#define PAG_MAX_SET_SLOTS (1u << 22)      /* slots of one awaited_by set (64 MiB of table) */
+#define PAG_MAX_STR_CHARS 65536           /* code points kept from one str */
+#define PAG_MAX_LINETABLE (1u << 20)      /* bytes of one location table */
+#define PAG_MAX_LONG_DIGITS 4             /* digits of a Task-N counter (120 bits) */
+#define PAG_MAX_OBJECT_SIZE (1u << 20)    /* largest struct size a table may declare */
 #define PAG_MAX_NODES (64u * 1024 * 1024) /* tasks + futures in one snapshot */
 #define PAG_MAX_TASKS_PER_LIST (64u * 1024 * 1024)
 #ifndef PAG_LIST_BATCH
@@ -83,6 +83,7 @@ static inline int64_t pag__i64(const uint8_t *buf, uint64_t off)
 }
 
 /* ---- Offsets taken from the target's tables ---- */
+// clang-format off
 typedef struct pag_offsets {
     uint64_t version, free_threaded;
     struct { uint64_t size, finalizing, interpreters_head; } runtime;
@@ -128,16 +129,17 @@ typedef struct pag_async_offsets {
     struct { uint64_t size, tasks_head; } interp;
     struct { uint64_t size, running_loop, running_task, tasks_head; } thread;
 } pag_async_offsets_t;
+// clang-format on
 
 /* Values no table carries, chosen from the version (see the reference, preface). */
 typedef struct pag_consts {
     int frame_created, frame_executing, frame_yield_from, frame_yield_from_locked, frame_cleared;
-    int await_slot;       /* awaited object is stackpointer[-await_slot] */
-    int owner_generator;  /* FRAME_OWNED_BY_GENERATOR */
-    int owner_interp;     /* frames with owner >= this are C/shim frames */
-    uint64_t tag_mask;    /* ~tag bits of _PyStackRef and tagged fields */
+    int await_slot;      /* awaited object is stackpointer[-await_slot] */
+    int owner_generator; /* FRAME_OWNED_BY_GENERATOR */
+    int owner_interp;    /* frames with owner >= this are C/shim frames */
+    uint64_t tag_mask;   /* ~tag bits of _PyStackRef and tagged fields */
     unsigned str_kind_shift, str_compact_bit, str_ascii_bit;
-    int has_base_frame;   /* 3.15: the thread stack ends at an embedded sentinel */
+    int has_base_frame; /* 3.15: the thread stack ends at an embedded sentinel */
 } pag_consts_t;
 
 struct pag_session {

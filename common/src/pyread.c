@@ -9,7 +9,8 @@ int pag__sb_put(pag_strbuf_t *b, const void *data, size_t n)
 {
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1) cap *= 2;
+        while (cap < b->n + n + 1)
+            cap *= 2;
         char *p = realloc(b->p, cap);
         if (!p) return -1;
         b->p = p;
@@ -190,12 +191,14 @@ pag_err_t pag__read_str(pag_session_t *s, uint64_t addr, size_t max_chars, pag_s
         } else {
             for (size_t i = 0; i < n; i++) {
                 uint32_t cp;
-                if (kind == 1) cp = raw[i];
+                if (kind == 1)
+                    cp = raw[i];
                 else if (kind == 2) {
                     uint16_t v;
                     memcpy(&v, raw + 2 * i, 2);
                     cp = v;
-                } else memcpy(&cp, raw + 4 * i, 4);
+                } else
+                    memcpy(&cp, raw + 4 * i, 4);
                 pag__sb_utf8(b, cp);
             }
             if (!b->p) e = PAG_ERR_NOMEM;
@@ -244,7 +247,9 @@ int pag__linetable_line(const uint8_t *tab, size_t len, int firstlineno, uint64_
         int none = 0;
         uint64_t u;
         switch (code) {
-        case 15: none = 1; break;
+        case 15:
+            none = 1;
+            break;
         case 14:
             if (read_svarint(tab, len, &i, &delta)) return -1;
             for (int j = 0; j < 3; j++)
@@ -253,7 +258,9 @@ int pag__linetable_line(const uint8_t *tab, size_t len, int firstlineno, uint64_
         case 13:
             if (read_svarint(tab, len, &i, &delta)) return -1;
             break;
-        case 10: case 11: case 12:
+        case 10:
+        case 11:
+        case 12:
             delta = code - 10;
             i += 2;
             break;

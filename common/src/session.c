@@ -17,6 +17,7 @@
  * inserted fields. */
 #define F(x) offsetof(pag_offsets_t, x)
 #define SKIP ((size_t)-1)
+// clang-format off
 typedef struct { size_t field; unsigned since; } slot_t; /* since: minor version (14 or 15) */
 static const slot_t layout[] = {
     {F(runtime.size), 14}, {F(runtime.finalizing), 14}, {F(runtime.interpreters_head), 14},
@@ -62,6 +63,7 @@ static const slot_t layout[] = {
     {F(debugger.remote_debugging_enabled), 14}, {F(debugger.debugger_pending_call), 14},
     {F(debugger.debugger_script_path), 14}, {F(debugger.debugger_script_path_size), 14},
 };
+// clang-format on
 #undef F
 
 static size_t table_size(unsigned minor)
@@ -85,13 +87,16 @@ static void parse_table(pag_offsets_t *o, const uint8_t *buf, unsigned minor)
 
 /* An offset plus the width read there must fit in the declared struct. */
 /* written so that a huge (off) cannot wrap around */
-#define FITS(sz, off, w) \
+#define FITS(sz, off, w)                                                                           \
     ((sz) > 0 && (sz) <= PAG_MAX_OBJECT_SIZE && (w) <= (sz) && (off) <= (sz) - (w))
 
 static pag_err_t validate(pag_session_t *s)
 {
     const pag_offsets_t *o = &s->off;
-    struct { const char *name; uint64_t size, off, width; } checks[] = {
+    struct {
+        const char *name;
+        uint64_t size, off, width;
+    } checks[] = {
         {"runtime_state.interpreters_head", o->runtime.size, o->runtime.interpreters_head, 8},
         {"interpreter_state.id", o->interp.size, o->interp.id, 8},
         {"interpreter_state.next", o->interp.size, o->interp.next, 8},
@@ -135,8 +140,7 @@ static pag_err_t validate(pag_session_t *s)
         }
     }
     if (o->unicode.compact_size < o->unicode.asciiobject_size ||
-        o->unicode.compact_size + 8 > o->unicode.size || o->llist.next > 64 ||
-        o->llist.prev > 64) {
+        o->unicode.compact_size + 8 > o->unicode.size || o->llist.next > 64 || o->llist.prev > 64) {
         pag__seterr(&s->err, "debug offsets: implausible str or list-node layout");
         return PAG_ERR_CORRUPT;
     }
@@ -195,8 +199,10 @@ static pag_err_t try_runtime(pag_session_t *s, uint64_t addr)
     s->off.version = version;
     s->off.free_threaded = ft;
     if (major > 3) {
-        pag__seterr(&s->err, "the target runs CPython %u.%u, newer than this py-async-graph "
-                    "understands (3.14, 3.15)", major, minor);
+        pag__seterr(&s->err,
+                    "the target runs CPython %u.%u, newer than this py-async-graph "
+                    "understands (3.14, 3.15)",
+                    major, minor);
         return PAG_ERR_UNSUPPORTED;
     }
     if (major < 3 || minor < 14) {
@@ -205,8 +211,10 @@ static pag_err_t try_runtime(pag_session_t *s, uint64_t addr)
         return PAG_ERR_PYTHON_TOO_OLD;
     }
     if (minor > 15) {
-        pag__seterr(&s->err, "the target runs CPython %u.%u, newer than this py-async-graph "
-                    "understands (3.14, 3.15)", major, minor);
+        pag__seterr(&s->err,
+                    "the target runs CPython %u.%u, newer than this py-async-graph "
+                    "understands (3.14, 3.15)",
+                    major, minor);
         return PAG_ERR_UNSUPPORTED;
     }
     if (ft > 1) {
@@ -232,7 +240,10 @@ static pag_err_t find_runtime(pag_session_t *s)
 {
     pag_err_t best = PAG_ERR_NOT_PYTHON;
     struct pag_errbuf saved = {{0}};
-    static const struct { pag_lookup_kind_t kind; const char *name; } how[] = {
+    static const struct {
+        pag_lookup_kind_t kind;
+        const char *name;
+    } how[] = {
         {PAG_LOOKUP_SYMBOL, "_PyRuntime"},
         {PAG_LOOKUP_SECTION, ".PyRuntime"},
     };
@@ -240,7 +251,8 @@ static pag_err_t find_runtime(pag_session_t *s)
     for (size_t h = 0; h < 2; h++) {
         for (unsigned i = 0; i < 64; i++) {
             uint64_t addr = 0, size = 0;
-            pag_err_t e = s->cache.acc->find(s->cache.ctx, how[h].kind, how[h].name, i, &addr, &size);
+            pag_err_t e =
+                s->cache.acc->find(s->cache.ctx, how[h].kind, how[h].name, i, &addr, &size);
             if (e != PAG_OK) break;
             if (!addr) continue;
             if (h == 0) saw_symbol = 1;
@@ -268,15 +280,17 @@ static pag_err_t find_runtime(pag_session_t *s)
         if (saw_symbol) return PAG_ERR_PYTHON_TOO_OLD;
     } else {
         s->err = saved;
-        if (best == PAG_ERR_READ && !s->err.msg[0])
-            pag__seterr(&s->err, "cannot read _PyRuntime");
+        if (best == PAG_ERR_READ && !s->err.msg[0]) pag__seterr(&s->err, "cannot read _PyRuntime");
     }
     return best;
 }
 
 pag_err_t pag__find_asyncio(pag_session_t *s)
 {
-    static const struct { pag_lookup_kind_t kind; const char *name; } how[] = {
+    static const struct {
+        pag_lookup_kind_t kind;
+        const char *name;
+    } how[] = {
         {PAG_LOOKUP_SECTION, ".AsyncioDebug"},
         {PAG_LOOKUP_SYMBOL, "_Py_AsyncioDebug"},
         {PAG_LOOKUP_SYMBOL, "_AsyncioDebug"},
@@ -287,7 +301,8 @@ pag_err_t pag__find_asyncio(pag_session_t *s)
     for (size_t h = 0; h < sizeof how / sizeof *how; h++) {
         for (unsigned i = 0; i < 64; i++) {
             uint64_t addr = 0, size = 0;
-            if (s->cache.acc->find(s->cache.ctx, how[h].kind, how[h].name, i, &addr, &size) != PAG_OK)
+            if (s->cache.acc->find(s->cache.ctx, how[h].kind, how[h].name, i, &addr, &size) !=
+                PAG_OK)
                 break;
             uint8_t b[104];
             if (!addr || pag__read(&s->cache, addr, sizeof b, b) != PAG_OK) continue;
@@ -332,8 +347,10 @@ pag_err_t pag__find_asyncio(pag_session_t *s)
         /* A table is there but disagrees with the runtime's own: damaged
          * memory, not "asyncio not loaded". */
         s->async_corrupt = 1;
-        pag__seterr(&s->err, "the AsyncioDebug table at 0x%llx fails its checks against the "
-                    "runtime's debug offsets", (unsigned long long)bad_addr);
+        pag__seterr(&s->err,
+                    "the AsyncioDebug table at 0x%llx fails its checks against the "
+                    "runtime's debug offsets",
+                    (unsigned long long)bad_addr);
         return PAG_ERR_CORRUPT;
     }
     return PAG_ERR_NO_ASYNCIO;

@@ -57,8 +57,8 @@ typedef struct walker {
     pag_strbuf_t sb;
     pag_frame_t *fscratch;
     size_t fscratch_cap;
-    uint8_t *objbuf; /* scratch for one task object */
-    uint8_t *batch;  /* PAG_LIST_BATCH task objects (walk_list) */
+    uint8_t *objbuf;                    /* scratch for one task object */
+    uint8_t *batch;                     /* PAG_LIST_BATCH task objects (walk_list) */
     uint64_t chain[PAG_MAX_CORO_CHAIN]; /* coroutines on the current chain */
     size_t chain_n;
     int oom;
@@ -124,12 +124,16 @@ static int type_kind(walker_t *w, uint64_t type)
     } else {
         char name[40];
         if (pag__read_type_name(s, type, name, sizeof name) != PAG_OK) return 0;
-        if (!strcmp(name, "coroutine")) kind = TK_COROUTINE;
+        if (!strcmp(name, "coroutine"))
+            kind = TK_COROUTINE;
         else if (!strcmp(name, "async_generator_asend") || !strcmp(name, "async_generator_athrow"))
             kind = TK_ASEND;
-        else if (!strcmp(name, "async_generator")) kind = TK_ASYNC_GEN;
-        else if (!strcmp(name, "generator")) kind = TK_GENERATOR;
-        else if (!strcmp(name, "code")) kind = TK_CODE;
+        else if (!strcmp(name, "async_generator"))
+            kind = TK_ASYNC_GEN;
+        else if (!strcmp(name, "generator"))
+            kind = TK_GENERATOR;
+        else if (!strcmp(name, "code"))
+            kind = TK_CODE;
     }
     if (pag__map_put(&w->types, type, (size_t)kind) != 0) w->oom = 1;
     return kind;
@@ -178,10 +182,12 @@ static const code_info_t *get_code(walker_t *w, uint64_t code)
         ci->base = code + o->code.co_code_adaptive;
         if (q && pag__read_str(s, q, 4096, &w->sb, &trunc) == PAG_OK)
             ci->qualname = intern(w, w->sb.p, w->sb.n);
-        else ci->bad = 1;
+        else
+            ci->bad = 1;
         if (f && pag__read_str(s, f, 4096, &w->sb, &trunc) == PAG_OK)
             ci->filename = intern(w, w->sb.p, w->sb.n);
-        else ci->bad = 1;
+        else
+            ci->bad = 1;
         if (lt && pag__read_bytes(s, lt, PAG_MAX_LINETABLE, &w->sb) == PAG_OK) {
             uint8_t *copy = pag__arena_alloc(w->arena, w->sb.n ? w->sb.n : 1);
             if (copy) {
@@ -227,7 +233,7 @@ static int decode_frame(walker_t *w, uint64_t faddr, const uint8_t *fb, pag_fram
     out->kind = PAG_FRAME_SYNC;
     if (owner == s->k.owner_generator) {
         int k = obj_kind(w, faddr - o->gen.gi_iframe);
-        out->kind = k == TK_ASYNC_GEN ? PAG_FRAME_ASYNC_GEN
+        out->kind = k == TK_ASYNC_GEN   ? PAG_FRAME_ASYNC_GEN
                     : k == TK_GENERATOR ? PAG_FRAME_GEN
                                         : PAG_FRAME_ASYNC;
     }
@@ -260,7 +266,8 @@ static int commit_stack(walker_t *w, size_t n, int reverse, pag_stack_t *st)
         w->oom = 1;
         return -1;
     }
-    for (size_t i = 0; i < n; i++) f[i] = w->fscratch[reverse ? n - 1 - i : i];
+    for (size_t i = 0; i < n; i++)
+        f[i] = w->fscratch[reverse ? n - 1 - i : i];
     st->frames = f;
     st->n = n;
     return 0;
@@ -383,7 +390,8 @@ static void thread_stack(walker_t *w, uint64_t tstate, uint64_t current_frame, u
         }
         f = pag__u64(fb, o->frame.previous);
     }
-    if (!found) return; /* the task's coroutine is not on this stack: show nothing rather than garbage */
+    if (!found)
+        return; /* the task's coroutine is not on this stack: show nothing rather than garbage */
     commit_stack(w, n, 0, st);
 }
 
@@ -636,7 +644,8 @@ static void walk_list(walker_t *w, size_t thread_idx, uint64_t head)
             uint8_t *ob = w->batch + k * tsz;
             if (pag__read(&s->cache, task, tsz, ob) != PAG_OK) {
                 node_fail(w, i, PAG_ERR_READ, "unreadable task object");
-                warn(w, "a task list is broken at unreadable task 0x%llx", (unsigned long long)task);
+                warn(w, "a task list is broken at unreadable task 0x%llx",
+                     (unsigned long long)task);
                 stop = 1;
                 break;
             }
@@ -699,7 +708,8 @@ static void resolve_awaiters(walker_t *w)
                 }
             }
             int dup = 0;
-            for (size_t q = 0; q < k; q++) dup |= idx[q] == n;
+            for (size_t q = 0; q < k; q++)
+                dup |= idx[q] == n;
             if (!dup) idx[k++] = n;
         }
         p->tasks[i].awaited_by = idx;
@@ -767,7 +777,8 @@ static void walk_interp(walker_t *w, uint64_t interp)
                 if (ri != SIZE_MAX) {
                     if (pag__read(&s->cache, running, a->task.size, w->objbuf) == PAG_OK)
                         decode_node(w, ri, w->objbuf);
-                    else node_fail(w, ri, PAG_ERR_READ, "unreadable running task");
+                    else
+                        node_fail(w, ri, PAG_ERR_READ, "unreadable running task");
                     p->tasks[ri].thread = ti;
                 }
             }
@@ -799,7 +810,8 @@ void pag_snapshot_destroy(pag_snapshot_t *snap)
 {
     if (!snap) return;
     snap_impl_t *impl = (snap_impl_t *)snap;
-    for (size_t i = 0; i < snap->n_cycles; i++) free(snap->cycles[i].nodes);
+    for (size_t i = 0; i < snap->n_cycles; i++)
+        free(snap->cycles[i].nodes);
     free(snap->cycles);
     free(snap->tasks);
     free(snap->threads);

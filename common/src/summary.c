@@ -37,19 +37,21 @@ int pag_snapshot_note(const pag_snapshot_t *snap, const pag_options_t *o, char *
      * read is shown, but the result is partial. */
     if (snap->n_inconsistent > 0) code = PAG_EXIT_PARTIAL;
     if (!snap->asyncio_loaded)
-        add(line, len, &at, "py-async-graph: warning: the target has not loaded asyncio "
-                            "(no AsyncioDebug table): there are no tasks");
+        add(line, len, &at,
+            "py-async-graph: warning: the target has not loaded asyncio "
+            "(no AsyncioDebug table): there are no tasks");
     if (o->format != PAG_FMT_JSON) { /* JSON carries these itself */
         if (snap->n_warnings > 0 && snap->warnings[0]) {
             if (snap->n_warnings > 1)
-                add(line, len, &at, "py-async-graph: warning: %s (and %zu more)",
-                    snap->warnings[0], snap->n_warnings - 1);
+                add(line, len, &at, "py-async-graph: warning: %s (and %zu more)", snap->warnings[0],
+                    snap->n_warnings - 1);
             else
                 add(line, len, &at, "py-async-graph: warning: %s", snap->warnings[0]);
         }
         if (o->stats)
-            add(line, len, &at, "py-async-graph: stats: read_calls=%llu bytes_read=%llu "
-                                "cache_hits=%llu tasks=%zu",
+            add(line, len, &at,
+                "py-async-graph: stats: read_calls=%llu bytes_read=%llu "
+                "cache_hits=%llu tasks=%zu",
                 (unsigned long long)snap->stats.read_calls,
                 (unsigned long long)snap->stats.bytes_read,
                 (unsigned long long)snap->stats.cache_hits, snap->n_tasks);

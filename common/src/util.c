@@ -37,7 +37,8 @@ size_t pag__hash64(uint64_t k)
 int pag__map_init(pag_map_t *m, size_t cap_hint)
 {
     size_t cap = 64;
-    while (cap < cap_hint * 2) cap <<= 1;
+    while (cap < cap_hint * 2)
+        cap <<= 1;
     m->slots = calloc(cap, sizeof *m->slots);
     if (m->slots && cap >= (1u << 17)) pag__hint_huge(m->slots, cap * sizeof *m->slots);
     m->cap = cap;

@@ -43,9 +43,9 @@ static void test_graph(unsigned minor)
     uint64_t c_work = sy_code(&im, "Worker.run", "/app/x.py", 30, 64);
     uint64_t c_leaf = sy_code(&im, "helper.<locals>.leaf", "/app/y.py", 50, 64);
     uint64_t fut = sy_future(&im);
-    uint64_t leaf = sy_coro(&im, c_leaf, 9, fut);     /* line 50+1+2 = 53 */
-    uint64_t work = sy_coro(&im, c_work, 4, leaf);    /* line 30+1+1 = 32 */
-    uint64_t mainc = sy_coro(&im, c_main, 0, 0);      /* line 11 */
+    uint64_t leaf = sy_coro(&im, c_leaf, 9, fut);  /* line 50+1+2 = 53 */
+    uint64_t work = sy_coro(&im, c_work, 4, leaf); /* line 30+1+1 = 32 */
+    uint64_t mainc = sy_coro(&im, c_main, 0, 0);   /* line 11 */
     uint64_t t_main = sy_task(&im, sy_long(&im, 1), mainc);
     uint64_t t_work = sy_task(&im, sy_str(&im, "worker"), work);
     uint32_t uni[] = {'z', 'a', 0x17c, 0xf3, 0x142, 'w'}; /* "zażółw": UCS-2 kind */
@@ -79,7 +79,8 @@ static void test_graph(unsigned minor)
         CHECK(!strcmp(w->stack.frames[0].qualname, "helper.<locals>.leaf"));
         CHECK(!strcmp(w->stack.frames[0].filename, "/app/y.py"));
         CHECK(w->stack.frames[0].lineno == 53);
-        CHECK(!strcmp(w->stack.frames[1].qualname, "Worker.run") && w->stack.frames[1].lineno == 32);
+        CHECK(!strcmp(w->stack.frames[1].qualname, "Worker.run") &&
+              w->stack.frames[1].lineno == 32);
     }
     CHECK(w->n_awaited_by == 1 && s->tasks[w->awaited_by[0]].addr == t_main);
     CHECK(o->n_awaited_by == 2);
@@ -174,7 +175,11 @@ out:
 
 static void test_versions(void)
 {
-    static const struct { uint64_t v; unsigned minor; pag_err_t want; } cases[] = {
+    static const struct {
+        uint64_t v;
+        unsigned minor;
+        pag_err_t want;
+    } cases[] = {
         {0x030d05f0, 14, PAG_ERR_PYTHON_TOO_OLD},
         {0x031000a1, 15, PAG_ERR_UNSUPPORTED},
         {0x040000f0, 15, PAG_ERR_UNSUPPORTED},
@@ -185,7 +190,8 @@ static void test_versions(void)
         pag_err_t err;
         char msg[256];
         pag_session_t *s = pag_session_create_ex(&sy_accessors, &im, &err, msg, sizeof msg);
-        if (!(!s && err == cases[i].want && msg[0])) fprintf(stderr, "case %zu: err %d msg %s\n", i, err, msg);
+        if (!(!s && err == cases[i].want && msg[0]))
+            fprintf(stderr, "case %zu: err %d msg %s\n", i, err, msg);
         CHECK(!s && err == cases[i].want && msg[0]);
         pag_session_destroy(s);
         sy_fini(&im);
@@ -276,11 +282,11 @@ int pag__linetable_line(const uint8_t *tab, size_t len, int firstlineno, uint64_
 static void test_linetable(void)
 {
     const uint8_t tab[] = {
-        0x80 | (0 << 3) | 1, 0x05,             /* SHORT, 2 units, line 10 */
-        0x80 | (11 << 3) | 0, 1, 2,            /* ONE_LINE1, 1 unit, line 11 */
-        0x80 | (13 << 3) | 2, 0x06,            /* NO_COLUMNS +3, 3 units, line 14 */
-        0x80 | (15 << 3) | 0,                  /* NONE, 1 unit */
-        0x80 | (14 << 3) | 0, 0x05, 0, 1, 1,   /* LONG -2, line 12 */
+        0x80 | (0 << 3) | 1,  0x05,                    /* SHORT, 2 units, line 10 */
+        0x80 | (11 << 3) | 0, 1,           2,          /* ONE_LINE1, 1 unit, line 11 */
+        0x80 | (13 << 3) | 2, 0x06,                    /* NO_COLUMNS +3, 3 units, line 14 */
+        0x80 | (15 << 3) | 0,                          /* NONE, 1 unit */
+        0x80 | (14 << 3) | 0, 0x05,        0,    1, 1, /* LONG -2, line 12 */
         0x80 | (13 << 3) | 0, 0x40 | 0x08, 0x01, /* NO_COLUMNS varint: u = 8 | 1<<6 = 72 -> +36 */
     };
     CHECK(pag__linetable_line(tab, sizeof tab, 10, 0) == 10);

@@ -22,7 +22,7 @@ typedef enum pag_format {
     PAG_FMT_GRAPH,    /* asyncio.format_call_graph() */
     PAG_FMT_JSON,
     PAG_FMT_DOT,
-    PAG_FMT_TASKS,    /* one line per task (py-async-tasks) */
+    PAG_FMT_TASKS, /* one line per task (py-async-tasks) */
 } pag_format_t;
 
 /* Which options the caller accepts beyond the common ones. */
@@ -32,24 +32,24 @@ enum {
 
 typedef struct pag_options {
     pag_format_t format;
-    const char *task;      /* --task ID|NAME, or NULL */
+    const char *task; /* --task ID|NAME, or NULL */
     int have_thread;
-    uint64_t thread;       /* --thread TID (native id) */
-    int running;           /* --running: the running task(s) only */
+    uint64_t thread; /* --thread TID (native id) */
+    int running;     /* --running: the running task(s) only */
     int have_limit;
-    long limit;            /* --limit N */
-    long depth;            /* --depth N */
-    const char *output;    /* -o FILE, or NULL for the frontend's stdout */
-    int stats;             /* --stats: read counters on stderr / in JSON */
+    long limit;         /* --limit N */
+    long depth;         /* --depth N */
+    const char *output; /* -o FILE, or NULL for the frontend's stdout */
+    int stats;          /* --stats: read counters on stderr / in JSON */
     int help, version;
     /* target options (PAG_OPT_TARGET only) */
-    long pid;              /* 0 if none */
+    long pid; /* 0 if none */
     const char *core;
     const char *exe;
     const char *lib_search_path;
     const char *sysroot;
     int no_stop;
-    int retries;           /* --retries N for --no-stop (default 3) */
+    int retries; /* --retries N for --no-stop (default 3) */
 } pag_options_t;
 
 /* Parse argv (argv[0] is NOT a program name: pass only the arguments).
@@ -89,8 +89,8 @@ typedef struct pag_result {
 } pag_result_t;
 
 PAG_API int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc,
-                            const char *const *argv, unsigned accept,
-                            const char *source_json, pag_result_t *res);
+                            const char *const *argv, unsigned accept, const char *source_json,
+                            pag_result_t *res);
 PAG_API void pag_result_free(pag_result_t *res);
 
 #ifdef __cplusplus

@@ -42,20 +42,20 @@ typedef enum pag_task_state {
 
 /* A node of the graph: a Task, or a bare Future seen only as an awaiter. */
 typedef struct pag_task {
-    uint64_t addr;   /* id(task) in the target */
-    int is_task;     /* 1 Task, 0 Future */
-    int listed;      /* 1 if found in a task list, 0 if reached only as an awaiter */
+    uint64_t addr;    /* id(task) in the target */
+    int is_task;      /* 1 Task, 0 Future */
+    int listed;       /* 1 if found in a task list, 0 if reached only as an awaiter */
     const char *name; /* Task name (str or "Task-N"); NULL for Futures */
     pag_task_state_t state;
-    size_t thread;   /* index into pag_snapshot.threads of the list holding it, or SIZE_MAX */
-    int running;     /* 1 if it is its thread's running task */
+    size_t thread;     /* index into pag_snapshot.threads of the list holding it, or SIZE_MAX */
+    int running;       /* 1 if it is its thread's running task */
     pag_stack_t stack; /* coroutine chain, innermost first (what ps/pstree show) */
     /* For a running task: the thread's real frame stack down to the task's
      * coroutine, sync frames included, innermost first.  Empty otherwise. */
     pag_stack_t running_stack;
     size_t *awaited_by; /* indices into pag_snapshot.tasks, in set-slot order */
     size_t n_awaited_by;
-    pag_err_t error;     /* PAG_OK, or why this node could not be fully decoded */
+    pag_err_t error;          /* PAG_OK, or why this node could not be fully decoded */
     const char *error_detail; /* NULL or a short text */
 } pag_task_t;
 
@@ -77,24 +77,25 @@ typedef struct pag_cycle {
 } pag_cycle_t;
 
 typedef struct pag_stats {
-    uint64_t read_calls;    /* calls made to the read/readv callbacks */
-    uint64_t bytes_read;    /* bytes those calls returned */
-    uint64_t cache_hits;    /* reads served by the core's page cache */
+    uint64_t read_calls; /* calls made to the read/readv callbacks */
+    uint64_t bytes_read; /* bytes those calls returned */
+    uint64_t cache_hits; /* reads served by the core's page cache */
 } pag_stats_t;
 
 typedef struct pag_snapshot {
-    uint64_t py_version;   /* PY_VERSION_HEX of the target */
+    uint64_t py_version; /* PY_VERSION_HEX of the target */
     int free_threaded;
     int asyncio_loaded;    /* 0: no AsyncioDebug table, the graph is empty */
-    pag_thread_t *threads; /* thread lists in walk order (per interpreter: threads newest first, then orphans) */
+    pag_thread_t *threads; /* thread lists in walk order (per interpreter: threads newest first,
+                              then orphans) */
     size_t n_threads;
-    pag_task_t *tasks;     /* listed tasks in list order, then unlisted awaiters */
+    pag_task_t *tasks; /* listed tasks in list order, then unlisted awaiters */
     size_t n_tasks;
     pag_cycle_t *cycles;
     size_t n_cycles;
     const char **warnings; /* "truncated: ..." and similar notes */
     size_t n_warnings;
-    size_t n_failed;       /* tasks whose error != PAG_OK */
+    size_t n_failed; /* tasks whose error != PAG_OK */
     /* Signs that a live target changed while it was read (a list node whose
      * prev does not point back, a node seen twice).  A frontend reading
      * without stopping the target retries when this is non-zero. */

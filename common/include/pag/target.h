@@ -25,21 +25,21 @@ extern "C" {
  * can give one clear line and a documented exit status (pag_exit_code). */
 typedef enum pag_err {
     PAG_OK = 0,
-    PAG_ERR_NOMEM,           /* the debugger side ran out of memory */
-    PAG_ERR_INVALID_ARG,     /* a bad option or argument */
-    PAG_ERR_READ,            /* target memory could not be read */
-    PAG_ERR_NOT_FOUND,       /* a section/symbol lookup found nothing (callback use) */
-    PAG_ERR_NOT_PYTHON,      /* no _PyRuntime / debug cookie: not a CPython process */
-    PAG_ERR_PYTHON_TOO_OLD,  /* CPython older than 3.14 */
-    PAG_ERR_UNSUPPORTED,     /* an unknown or newer CPython version or build flavour */
-    PAG_ERR_NO_ASYNCIO,      /* no AsyncioDebug table: _asyncio not loaded */
-    PAG_ERR_CORRUPT,         /* target data is inconsistent */
-    PAG_ERR_NO_TASK,         /* --task/--thread matched nothing */
-    PAG_ERR_NO_PROCESS,      /* the PID or file does not exist */
-    PAG_ERR_PERMISSION,      /* the OS refused access to the target */
-    PAG_ERR_TRUNCATED,       /* a core file is cut short */
-    PAG_ERR_CHANGED,         /* a live target kept changing while read */
-    PAG_ERR_IO,              /* writing the output failed */
+    PAG_ERR_NOMEM,          /* the debugger side ran out of memory */
+    PAG_ERR_INVALID_ARG,    /* a bad option or argument */
+    PAG_ERR_READ,           /* target memory could not be read */
+    PAG_ERR_NOT_FOUND,      /* a section/symbol lookup found nothing (callback use) */
+    PAG_ERR_NOT_PYTHON,     /* no _PyRuntime / debug cookie: not a CPython process */
+    PAG_ERR_PYTHON_TOO_OLD, /* CPython older than 3.14 */
+    PAG_ERR_UNSUPPORTED,    /* an unknown or newer CPython version or build flavour */
+    PAG_ERR_NO_ASYNCIO,     /* no AsyncioDebug table: _asyncio not loaded */
+    PAG_ERR_CORRUPT,        /* target data is inconsistent */
+    PAG_ERR_NO_TASK,        /* --task/--thread matched nothing */
+    PAG_ERR_NO_PROCESS,     /* the PID or file does not exist */
+    PAG_ERR_PERMISSION,     /* the OS refused access to the target */
+    PAG_ERR_TRUNCATED,      /* a core file is cut short */
+    PAG_ERR_CHANGED,        /* a live target kept changing while read */
+    PAG_ERR_IO,             /* writing the output failed */
     PAG_ERR__COUNT
 } pag_err_t;
 
