@@ -54,11 +54,14 @@ static void tune_malloc(void)
     mallopt(M_TOP_PAD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    void *first = malloc(1);
+    char *start = sbrk(0);
+    char *first = malloc(1);
     char *end = sbrk(0);
     uintptr_t huge = (uintptr_t)2 << 20;
     char *a = (char *)(((uintptr_t)first + huge - 1) & ~(huge - 1));
-    if (first && end != (char *)-1 && a < end) madvise(a, (size_t)(end - a), MADV_HUGEPAGE);
+    /* only when the allocation came from the brk heap (not, say, ASan's) */
+    if (first && start != (char *)-1 && end != (char *)-1 && first >= start && a < end)
+        madvise(a, (size_t)(end - a), MADV_HUGEPAGE);
     free(first);
 #endif
 }
