@@ -43,6 +43,15 @@ foreach(ver 3.14 3.15)
   endforeach()
 endforeach()
 
+# Live reads normally go to the process directly (see lldb/plugin.cpp); this
+# one runs every format through lldb's own reads instead.
+foreach(ver 3.14 3.15)
+  pag_lldb_test(lldb.live.deadlock.${ver}.lldb-reads 300
+    test_formats.py --fixture deadlock --version ${ver} --mode live)
+  set_tests_properties(lldb.live.deadlock.${ver}.lldb-reads PROPERTIES
+    ENVIRONMENT "${_pag_lldb_env};PAG_LLDB_NO_DIRECT=1")
+endforeach()
+
 foreach(ver 3.14 3.15)
   pag_lldb_test(lldb.commands.${ver} 300 test_commands.py --version ${ver})
 endforeach()

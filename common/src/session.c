@@ -274,7 +274,7 @@ static pag_err_t find_runtime(pag_session_t *s)
     }
     if (best == PAG_ERR_NOT_PYTHON) {
         if (saw_symbol)
-            pag__seterr(&s->err, "_PyRuntime has no debug cookie: CPython older than 3.12?");
+            pag__seterr(&s->err, "_PyRuntime has no debug cookie: CPython older than 3.13?");
         else
             pag__seterr(&s->err, "no _PyRuntime symbol or .PyRuntime section in any loaded module");
         if (saw_symbol) return PAG_ERR_PYTHON_TOO_OLD;

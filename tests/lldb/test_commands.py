@@ -43,6 +43,10 @@ def main():
             D("help-bt", "help py-async-bt"),
             D("help-tasks", "help py-async-tasks"),
             D("stats", "py-async-graph --format tasks --stats"),
+            # the same through lldb's own reads (what macOS and remote targets use)
+            D("env-off", "script import os; os.environ['PAG_LLDB_NO_DIRECT'] = '1'"),
+            D("stats-sb", "py-async-graph --format tasks --stats"),
+            D("env-on", "script import os; del os.environ['PAG_LLDB_NO_DIRECT']"),
             P("unknown-task", "py-async-bt 0x10"),
             P("unknown-name", "py-async-graph --task no-such-task-name"),
             P("bad-option", "py-async-graph --format nonsense"),
@@ -102,19 +106,31 @@ def main():
         chk.true("help py-async-tasks names its equivalent",
                  "--format tasks" in (sec.get("help-tasks") or ""), sec.get("help-tasks"))
 
-        st = sec.get("stats") or ""
-        m_core = re.search(r"stats: read_calls=(\d+) bytes_read=(\d+) cache_hits=(\d+)", st)
-        m_lldb = re.search(r"lldb: (\d+) ReadMemory calls, (\d+) bytes", st)
-        chk.true("--stats prints the core's counters", bool(m_core), "\n" + st)
-        chk.true("--stats prints lldb's ReadMemory counter", bool(m_lldb), "\n" + st)
-        if m_core and m_lldb:
-            calls, nbytes = int(m_lldb.group(1)), int(m_lldb.group(2))
-            chk.true("ReadMemory calls > 0", calls > 0)
-            # The core's page cache turns many small reads into few page reads.
-            chk.true("reads arrive page-sized (avg >= 1 KiB)", nbytes >= 1024 * calls,
-                     "%d bytes in %d calls" % (nbytes, calls))
-        rest = "".join(l for l in st.splitlines(True) if not lldbtest.is_stats_line(l))
-        chk.eq("--stats leaves the output unchanged", cli_tasks, rest)
+        # Live, local, as root: reads go to the process directly once one
+        # read agreed with lldb's; with PAG_LLDB_NO_DIRECT every read is
+        # lldb's.  Both print what the CLI prints.
+        stat_re = re.compile(r"lldb: (\d+) ReadMemory calls, (\d+) bytes, (\d+) failed; "
+                             r"(\d+) direct reads, (\d+) bytes")
+        for label, want_direct in (("stats", True), ("stats-sb", False)):
+            st = sec.get(label) or ""
+            m_core = re.search(r"stats: read_calls=(\d+) bytes_read=(\d+) cache_hits=(\d+)", st)
+            m_lldb = stat_re.search(st)
+            chk.true("%s: --stats prints the core's counters" % label, bool(m_core), "\n" + st)
+            chk.true("%s: --stats prints lldb's read counters" % label, bool(m_lldb), "\n" + st)
+            if m_core and m_lldb:
+                calls, nbytes, _, dcalls, dbytes = (int(g) for g in m_lldb.groups())
+                if want_direct:
+                    chk.true("%s: direct reads used" % label, dcalls > 0 and calls <= 2,
+                             m_lldb.group(0))
+                else:
+                    chk.true("%s: only lldb's reads" % label, dcalls == 0 and calls > 0,
+                             m_lldb.group(0))
+                n, b = (dcalls, dbytes) if want_direct else (calls, nbytes)
+                # The core's page cache turns many small reads into few page reads.
+                chk.true("%s: reads arrive page-sized (avg >= 1 KiB)" % label, b >= 1024 * n,
+                         "%d bytes in %d calls" % (b, n))
+            rest = "".join(l for l in st.splitlines(True) if not lldbtest.is_stats_line(l))
+            chk.eq("%s: --stats leaves the output unchanged" % label, cli_tasks, rest)
 
         for label, word in (("unknown-task", "0x10"), ("unknown-name", "no-such-task-name"),
                             ("bad-option", "nonsense"), ("no-value", "--limit"),
