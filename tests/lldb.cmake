@@ -69,3 +69,13 @@ foreach(ver 3.14 3.15)
   endforeach()
 endforeach()
 pag_lldb_test(lldb.install 300 test_install.py)
+# The build says clearly when the SB API is missing: a scratch configure with
+# LLDB_ROOT pointing at an empty prefix must stop with the message that names
+# the package, the LLDB_ROOT option and PAG_BUILD_LLDB=OFF.
+set(_pag_lldb_noapi ${CMAKE_BINARY_DIR}/lldb-noapi-check)
+add_test(NAME lldb.cmake.no-sb-api
+  COMMAND ${CMAKE_COMMAND} -E env --unset=PYTHONHOME sh -c
+          "rm -rf '${_pag_lldb_noapi}' && mkdir -p '${_pag_lldb_noapi}/empty' && if ${CMAKE_COMMAND} -S '${CMAKE_SOURCE_DIR}' -B '${_pag_lldb_noapi}/build' -DPAG_BUILD_LLDB=ON -DLLDB_ROOT='${_pag_lldb_noapi}/empty' >'${_pag_lldb_noapi}/log' 2>&1; then echo CONFIGURED-WITHOUT-SB-API; else tr -s '\\n ' '  ' <'${_pag_lldb_noapi}/log'; fi")
+set_tests_properties(lldb.cmake.no-sb-api PROPERTIES LABELS "lldb" TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "LLDB SB API was not found under LLDB_ROOT=[^ ]*/empty .*Install Debian's liblldb-16-dev, point -DLLDB_ROOT=.*-DPAG_BUILD_LLDB=OFF"
+  FAIL_REGULAR_EXPRESSION "CONFIGURED-WITHOUT-SB-API")
