@@ -10,6 +10,7 @@ foreach(ver 3.14 3.15)
     pag_cli_test(core.gcore.${fx}.${ver} core 400 ${PAG_TESTS_DIR}/cli/core_fixture.py ${fx} ${ver})
   endforeach()
   pag_cli_test(core.gcore.basic.${ver}-dbg core 400 ${PAG_TESTS_DIR}/cli/core_fixture.py basic ${ver} --dbg)
+  pag_cli_test(core.gcore.basic.${ver}-shared core 400 ${PAG_TESTS_DIR}/cli/core_fixture.py basic ${ver} --shared)
   pag_cli_test(core.kernel.basic.${ver} core 400 ${PAG_TESTS_DIR}/cli/core_kernel.py basic ${ver})
   # It changes the machine-wide core_pattern for a moment.
   set_tests_properties(core.kernel.basic.${ver} PROPERTIES RUN_SERIAL TRUE)

@@ -33,6 +33,7 @@ foreach(ver 3.14 3.15)
   endforeach()
   pag_fixture_test(fixtures.demo_service.${ver} fixtures 180 ${_pag_fx_check} demo_service ${ver})
   pag_fixture_test(fixtures.basic.${ver}-dbg fixtures 180 ${_pag_fx_check} basic ${ver} --dbg)
+  pag_fixture_test(fixtures.basic.${ver}-shared fixtures 180 ${_pag_fx_check} basic ${ver} --shared)
   pag_fixture_test(fixtures.many.${ver} fixtures 300 ${_pag_fx_check} many ${ver} --tasks 1000)
 endforeach()
 # One million tasks: the fixture itself must get there (counts + sample only).

@@ -35,6 +35,11 @@ foreach(ver 3.14 3.15)
   # the -dbg builds carry full DWARF: symbols come from gdb's symbol tables
   pag_gdb_test(gdb.live.basic.${ver}-dbg 300
     test_formats.py --fixture basic --version ${ver} --mode live --dbg)
+  # libpython3.X.so in a PIE executable (Fedora's, pyenv's --enable-shared)
+  foreach(mode live core)
+    pag_gdb_test(gdb.${mode}.basic.${ver}-shared 300
+      test_formats.py --fixture basic --version ${ver} --mode ${mode} --shared)
+  endforeach()
   pag_gdb_test(gdb.commands.${ver} 300 test_commands.py --version ${ver})
   foreach(mode live core)
     pag_gdb_test(gdb.bt.blocked.${mode}.${ver} 300 test_blocked.py --version ${ver} --mode ${mode})

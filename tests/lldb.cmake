@@ -43,6 +43,14 @@ foreach(ver 3.14 3.15)
   endforeach()
 endforeach()
 
+# libpython3.X.so in a PIE executable (Fedora's, pyenv's --enable-shared)
+foreach(ver 3.14 3.15)
+  foreach(mode live core)
+    pag_lldb_test(lldb.${mode}.basic.${ver}-shared 300
+      test_formats.py --fixture basic --version ${ver} --mode ${mode} --shared)
+  endforeach()
+endforeach()
+
 # Live reads normally go to the process directly (see lldb/plugin.cpp); this
 # one runs every format through lldb's own reads instead.
 foreach(ver 3.14 3.15)

@@ -1,6 +1,6 @@
 """A gcore core gives the same output as the live process, in every format.
 
-usage: core_fixture.py FIXTURE VERSION [--dbg]
+usage: core_fixture.py FIXTURE VERSION [--dbg | --shared]
 
 JSON is compared with its "source" and "stats" members removed (the only
 allowed difference); every other format must be byte-identical.  (The live
@@ -20,8 +20,11 @@ def main():
     ap.add_argument("fixture")
     ap.add_argument("version")
     ap.add_argument("--dbg", action="store_true")
+    ap.add_argument("--shared", action="store_true", help="libpython3.X.so interpreter")
     a = ap.parse_args()
     c = Checker("core %s/%s" % (a.fixture, a.version))
+    if a.shared:
+        a.dbg = "shared"
     with pagtest.Fixture(a.fixture, a.version, dbg=a.dbg) as fx:
         live = {f: run(["--format", f, fx.pid]) for f in FORMATS}
         core = fx.gcore()

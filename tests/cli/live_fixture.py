@@ -1,6 +1,6 @@
 """Live checks of py-async-graph against one fixture process.
 
-usage: live_fixture.py FIXTURE VERSION [--dbg] [--tasks N]
+usage: live_fixture.py FIXTURE VERSION [--dbg | --shared] [--tasks N]
 
 For every task in the fixture's oracle, `--format graph --task ID PID`
 (plain and with --limit 2/-2/0) must equal the fixture's own
@@ -49,10 +49,13 @@ def main():
     ap.add_argument("fixture")
     ap.add_argument("version")
     ap.add_argument("--dbg", action="store_true")
+    ap.add_argument("--shared", action="store_true", help="libpython3.X.so interpreter")
     ap.add_argument("--tasks", type=int, default=0)
     a = ap.parse_args()
     args = ("--tasks", str(a.tasks)) if a.tasks else ()
-    tag = "%s/%s%s" % (a.fixture, a.version, "-dbg" if a.dbg else "")
+    if a.shared:
+        a.dbg = "shared"
+    tag = "%s/%s%s" % (a.fixture, a.version, pagtest.flavour_suffix(a.dbg))
     c = Checker("live " + tag)
     with pagtest.Fixture(a.fixture, a.version, dbg=a.dbg, args=args) as fx:
         pid = fx.pid

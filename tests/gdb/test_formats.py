@@ -22,8 +22,12 @@ def main():
     ap.add_argument("--version", required=True)
     ap.add_argument("--mode", choices=["live", "core"], required=True)
     ap.add_argument("--dbg", action="store_true")
+    ap.add_argument("--shared", action="store_true", help="libpython3.X.so interpreter")
     a = ap.parse_args()
-    chk = gdbtest.Checker("gdb %s %s %s%s" % (a.mode, a.fixture, a.version, " dbg" if a.dbg else ""))
+    if a.shared:
+        a.dbg = "shared"
+    chk = gdbtest.Checker("gdb %s %s %s%s" % (a.mode, a.fixture, a.version,
+                                               pagtest.flavour_suffix(a.dbg)))
 
     with pagtest.Fixture(a.fixture, a.version, dbg=a.dbg) as fx:
         exe = gdbtest.exe_of(fx.pid)

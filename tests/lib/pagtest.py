@@ -8,9 +8,12 @@ and every one of them must never leak a process or wait without bound.
 
 API:
     SOURCE_DIR, BUILD_DIR, CACHE_DIR, SKIP (=77)
-    python_for(version, dbg=False) -> path of a wrapper (sets PYTHONHOME itself)
+    python_for(version, dbg=False) -> path of a wrapper (sets PYTHONHOME itself);
+        dbg is False, True ("-dbg", the pydebug build) or a flavour name
+        ("shared": a PIE stub running libpython3.X.so)
     python_tree(version, dbg=False) -> (real binary, tree root)
     Fixture(name, version, dbg=False, args=(), ready_timeout=None) as fx:
+        (dbg as for python_for)
         fx.pid, fx.oracle (dict), fx.oracle_path, fx.exe (real binary), fx.tree,
         fx.gcore(path=None) -> core path (in the fixture's temp dir, removed when
         the Fixture exits, unless `path` is given),
@@ -67,10 +70,17 @@ def clean_env(extra=None):
     return env
 
 
+def flavour_suffix(dbg):
+    """"" for the release build, "-dbg" for True, "-NAME" for a flavour name."""
+    if dbg is True:
+        return "-dbg"
+    return "-" + dbg if dbg else ""
+
+
 def python_for(version, dbg=False):
     """Wrapper script for sid's CPython `version` ("3.14"); it execs the real
     interpreter with PYTHONHOME set, so the PID is the interpreter's."""
-    name = "python%s%s" % (version, "-dbg" if dbg else "")
+    name = "python%s%s" % (version, flavour_suffix(dbg))
     path = os.path.join(CACHE_DIR, "bin", name)
     if not os.access(path, os.X_OK):
         raise FileNotFoundError(

@@ -26,10 +26,13 @@ def main():
     ap.add_argument("--fixture", required=True)
     ap.add_argument("--version", required=True)
     ap.add_argument("--mode", choices=["live", "core"], required=True)
+    ap.add_argument("--shared", action="store_true", help="libpython3.X.so interpreter")
     a = ap.parse_args()
-    chk = lldbtest.Checker("lldb %s %s %s" % (a.mode, a.fixture, a.version))
+    flavour = "shared" if a.shared else False
+    chk = lldbtest.Checker("lldb %s %s %s%s" % (a.mode, a.fixture, a.version,
+                                                pagtest.flavour_suffix(flavour)))
 
-    with pagtest.Fixture(a.fixture, a.version) as fx, tempfile.TemporaryDirectory() as tmp:
+    with pagtest.Fixture(a.fixture, a.version, dbg=flavour) as fx, tempfile.TemporaryDirectory() as tmp:
         exe = lldbtest.exe_of(fx.pid)
         if a.mode == "live":
             target_cli = [str(fx.pid)]
