@@ -42,6 +42,8 @@ void pag__put_json_str(FILE *out, const char *s);
 void pag__put_dot_str(FILE *out, const char *s);
 /* "0x..." lowercase hex of v, as printf's %#llx would (but 0 is "0x0"). */
 void pag__put_hex(FILE *out, uint64_t v);
+/* Decimal v (printf's %llu, without printf). */
+void pag__put_u64(FILE *out, uint64_t v);
 /* Write one UTF-8 code point. */
 void pag__put_utf8(FILE *out, uint32_t cp);
 

@@ -168,6 +168,17 @@ void pag__put_hex(FILE *out, uint64_t v)
     fwrite(buf + i, 1, sizeof buf - i, out);
 }
 
+void pag__put_u64(FILE *out, uint64_t v)
+{
+    char buf[20];
+    size_t i = sizeof buf;
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    fwrite(buf + i, 1, sizeof buf - i, out);
+}
+
 void pag__put_json_str(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;

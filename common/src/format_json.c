@@ -63,11 +63,17 @@ static void put_stack(FILE *out, const pag_stack_t *st)
         pag__put_json_str(out, f->qualname ? f->qualname : "");
         fputs(", \"file\": ", out);
         pag__put_json_str(out, f->filename ? f->filename : "");
-        if (f->lineno >= 0)
-            fprintf(out, ", \"line\": %d", f->lineno);
-        else
+        /* per frame and per task below: fputs and pag__put_u64, not
+         * fprintf, whose format parsing was a third of a large JSON render */
+        if (f->lineno >= 0) {
+            fputs(", \"line\": ", out);
+            pag__put_u64(out, (uint64_t)f->lineno);
+        } else {
             fputs(", \"line\": null", out);
-        fprintf(out, ", \"kind\": \"%s\"}", pag__kind_name(f->kind));
+        }
+        fputs(", \"kind\": \"", out);
+        fputs(pag__kind_name(f->kind), out);
+        fputs("\"}", out);
     }
     fputc(']', out);
 }
@@ -145,14 +151,20 @@ pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts
             pag__put_json_str(out, t->name);
         else
             fputs("null", out);
-        fprintf(out, ", \"kind\": \"%s\", \"listed\": %s, \"state\": \"%s\", \"thread\": ",
-                t->is_task ? "task" : "future", t->listed ? "true" : "false",
-                pag__state_name(t->state));
+        fputs(t->is_task ? ", \"kind\": \"task\", \"listed\": "
+                         : ", \"kind\": \"future\", \"listed\": ",
+              out);
+        fputs(t->listed ? "true" : "false", out);
+        fputs(", \"state\": \"", out);
+        fputs(pag__state_name(t->state), out);
+        fputs("\", \"thread\": ", out);
         if (t->thread < snap->n_threads)
-            fprintf(out, "%llu", (unsigned long long)snap->threads[t->thread].native_id);
+            pag__put_u64(out, snap->threads[t->thread].native_id);
         else
             fputs("null", out);
-        fprintf(out, ", \"running\": %s,\n     \"stack\": ", t->running ? "true" : "false");
+        fputs(t->running ? ", \"running\": true,\n     \"stack\": "
+                         : ", \"running\": false,\n     \"stack\": ",
+              out);
         put_stack(out, &t->stack);
         fputs(",\n     \"running_stack\": ", out);
         put_stack(out, &t->running_stack);
