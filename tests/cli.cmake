@@ -18,7 +18,7 @@ function(pag_cli_test name labels timeout)
 endfunction()
 
 foreach(ver 3.14 3.15)
-  foreach(fx basic unicode threads blocked deadlock)
+  foreach(fx basic unicode threads blocked deadlock subinterp)
     pag_cli_test(cli.live.${fx}.${ver} cli 300 ${PAG_TESTS_DIR}/cli/live_fixture.py ${fx} ${ver})
   endforeach()
   pag_cli_test(cli.live.basic.${ver}-dbg cli 300 ${PAG_TESTS_DIR}/cli/live_fixture.py basic ${ver} --dbg)

@@ -6,7 +6,7 @@ if(NOT TARGET py-async-graph OR NOT COMMAND pag_cli_test)
 endif()
 
 foreach(ver 3.14 3.15)
-  foreach(fx basic unicode threads blocked deadlock)
+  foreach(fx basic unicode threads blocked deadlock subinterp)
     pag_cli_test(core.gcore.${fx}.${ver} core 400 ${PAG_TESTS_DIR}/cli/core_fixture.py ${fx} ${ver})
   endforeach()
   pag_cli_test(core.gcore.basic.${ver}-dbg core 400 ${PAG_TESTS_DIR}/cli/core_fixture.py basic ${ver} --dbg)

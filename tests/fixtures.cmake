@@ -28,7 +28,7 @@ set_tests_properties(fixtures.fetch-pythons PROPERTIES LABELS "fixtures" TIMEOUT
 
 set(_pag_fx_check ${PAG_TESTS_DIR}/fixtures/check_fixture.py)
 foreach(ver 3.14 3.15)
-  foreach(fx basic unicode threads blocked deadlock)
+  foreach(fx basic unicode threads blocked deadlock subinterp)
     pag_fixture_test(fixtures.${fx}.${ver} fixtures 180 ${_pag_fx_check} ${fx} ${ver})
   endforeach()
   pag_fixture_test(fixtures.demo_service.${ver} fixtures 180 ${_pag_fx_check} demo_service ${ver})

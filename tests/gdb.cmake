@@ -26,7 +26,7 @@ function(pag_gdb_test name timeout)
 endfunction()
 
 foreach(ver 3.14 3.15)
-  foreach(fixture basic unicode threads blocked deadlock)
+  foreach(fixture basic unicode threads blocked deadlock subinterp)
     foreach(mode live core)
       pag_gdb_test(gdb.${mode}.${fixture}.${ver} 300
         test_formats.py --fixture ${fixture} --version ${ver} --mode ${mode})

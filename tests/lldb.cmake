@@ -35,7 +35,7 @@ function(pag_lldb_test name timeout)
 endfunction()
 
 foreach(ver 3.14 3.15)
-  foreach(fixture basic unicode threads blocked deadlock)
+  foreach(fixture basic unicode threads blocked deadlock subinterp)
     foreach(mode live core)
       pag_lldb_test(lldb.${mode}.${fixture}.${ver} 300
         test_formats.py --fixture ${fixture} --version ${ver} --mode ${mode})

@@ -192,6 +192,25 @@ def main():
                 c.check(out.find(want_sync) < out.find(want_caller),
                         "the sync frame is inside (above) its async caller", out)
 
+        if a.fixture == "subinterp":
+            # Both interpreters' task lists are walked; CPython's own reader
+            # sees only the newest interpreter (see check_fixture.py).
+            interp_of = {}
+            for th in ours["threads"]:
+                for tid in th["tasks"]:
+                    interp_of[tid] = th["interp_id"]
+            sub = {t["id"] for t in oracle["tasks"] if t["name"].startswith("sub-")}
+            main_ = {t["id"] for t in oracle["tasks"]} - sub
+            si = {interp_of.get(i) for i in sub}
+            mi = {interp_of.get(i) for i in main_}
+            c.check(len(si) == 1 and len(mi) == 1 and si != mi and None not in si | mi,
+                    "sub and main tasks are listed under two different interpreters",
+                    "sub %s main %s" % (si, mi))
+            rc, out, err = run(["--format", "tree", pid])
+            c.check(rc == 0, "tree exit 0", err)
+            for t in oracle["tasks"]:
+                c.check("(T) %s\n" % t["name"] in out, "tree shows %r" % t["name"], out)
+
         if a.fixture == "deadlock":
             rc, out, err = run(["--format", "tree", pid])
             c.check(rc == 0, "tree exit 0 despite the cycle", err)
