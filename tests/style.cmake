@@ -7,7 +7,7 @@ file(GLOB_RECURSE _pag_style_src CONFIGURE_DEPENDS
      ${CMAKE_SOURCE_DIR}/common/*.c ${CMAKE_SOURCE_DIR}/common/*.h
      ${CMAKE_SOURCE_DIR}/cli/*.c ${CMAKE_SOURCE_DIR}/cli/*.h
      ${CMAKE_SOURCE_DIR}/lldb/*.cpp ${CMAKE_SOURCE_DIR}/tests/*.c
-     ${CMAKE_SOURCE_DIR}/bench/*.c)
+     ${CMAKE_SOURCE_DIR}/bench/*.c ${CMAKE_SOURCE_DIR}/fixtures/*.c)
 if(PAG_CLANG_FORMAT)
   add_test(NAME style.clang-format
            COMMAND ${PAG_CLANG_FORMAT} --dry-run --Werror --style=file ${_pag_style_src}
