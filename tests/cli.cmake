@@ -23,6 +23,7 @@ foreach(ver 3.14 3.15)
   endforeach()
   pag_cli_test(cli.live.basic.${ver}-dbg cli 300 ${PAG_TESTS_DIR}/cli/live_fixture.py basic ${ver} --dbg)
   pag_cli_test(cli.live.basic.${ver}-shared cli 300 ${PAG_TESTS_DIR}/cli/live_fixture.py basic ${ver} --shared)
+  pag_cli_test(cli.live.fanin.${ver} cli 300 ${PAG_TESTS_DIR}/cli/live_fixture.py fanin ${ver} --tasks 20002)
   pag_cli_test(cli.live.many.${ver} "cli;slow" 1500
                ${PAG_TESTS_DIR}/cli/live_fixture.py many ${ver} --tasks 200000)
 endforeach()

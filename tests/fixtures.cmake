@@ -35,6 +35,7 @@ foreach(ver 3.14 3.15)
   pag_fixture_test(fixtures.basic.${ver}-dbg fixtures 180 ${_pag_fx_check} basic ${ver} --dbg)
   pag_fixture_test(fixtures.basic.${ver}-shared fixtures 180 ${_pag_fx_check} basic ${ver} --shared)
   pag_fixture_test(fixtures.many.${ver} fixtures 300 ${_pag_fx_check} many ${ver} --tasks 1000)
+  pag_fixture_test(fixtures.fanin.${ver} fixtures 300 ${_pag_fx_check} fanin ${ver} --tasks 5002)
 endforeach()
 # One million tasks: the fixture itself must get there (counts + sample only).
 pag_fixture_test(fixtures.many-1m.3.14 "fixtures;slow" 900

@@ -83,6 +83,13 @@ static inline size_t pag__awaiter(const pag_snapshot_t *snap, const pag_task_t *
     return a < snap->n_tasks ? a : SIZE_MAX;
 }
 
+/* The same, in the order Python iterates the awaiters (graph format). */
+static inline size_t pag__awaiter_iter(const pag_snapshot_t *snap, const pag_task_t *t, size_t k)
+{
+    size_t a = t->awaited_by_iter ? t->awaited_by_iter[k] : t->awaited_by[k];
+    return a < snap->n_tasks ? a : SIZE_MAX;
+}
+
 const char *pag__state_name(pag_task_state_t st);
 const char *pag__kind_name(pag_frame_kind_t k);
 

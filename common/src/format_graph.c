@@ -150,7 +150,7 @@ static pag_err_t render_one(const pag_snapshot_t *snap, const pag_options_t *opt
             sp--;
             continue;
         }
-        size_t a = pag__awaiter(snap, t, top->next++);
+        size_t a = pag__awaiter_iter(snap, t, top->next++);
         if (a == SIZE_MAX) continue;
         if (++*budget > PAG_MAX_OUTPUT_LINES) {
             for (size_t q = 0; q < sp; q++)

@@ -144,7 +144,7 @@ def main():
         # Byte-identical to CPython's own tools wherever they are right: not
         # 3.14's other threads and non-ASCII names, not pstree on a cycle
         # (it refuses), not the main interpreter next to a subinterpreter.
-        same = {"basic": ("tree", "table"), "deadlock": ("table",)}
+        same = {"basic": ("tree", "table"), "deadlock": ("table",), "fanin": ("tree", "table")}
         if a.version != "3.14":
             same.update({f: ("tree", "table") for f in ("unicode", "threads", "blocked")})
         if a.fixture in same:
@@ -199,6 +199,17 @@ def main():
                 c.check(want_caller in out, "running task graph shows %r" % want_caller, out)
                 c.check(out.find(want_sync) < out.find(want_caller),
                         "the sync frame is inside (above) its async caller", out)
+
+        if a.fixture == "fanin":
+            # one awaited_by set with every waiter in it, each once
+            sh = [t for t in ours["tasks"] if t["name"] == expect.get("shared")]
+            c.check(len(sh) == 1, "the shared task is listed once")
+            for t in sh:
+                c.check(len(t["awaited_by"]) == expect["waiters"] == len(set(t["awaited_by"])),
+                        "shared is awaited by its %s waiters, each once" % expect.get("waiters"),
+                        len(t["awaited_by"]))
+            c.check(len(ours["tasks"]) == oracle["task_count"],
+                    "every task listed (%d == %d)" % (len(ours["tasks"]), oracle["task_count"]))
 
         if a.fixture == "subinterp":
             # Both interpreters' task lists are walked; CPython's own reader

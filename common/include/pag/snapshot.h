@@ -54,6 +54,11 @@ typedef struct pag_task {
      * coroutine, sync frames included, innermost first.  Empty otherwise. */
     pag_stack_t running_stack;
     size_t *awaited_by; /* indices into pag_snapshot.tasks, in set-slot order */
+    /* The same n_awaited_by awaiters in the order Python iterates
+     * fut._asyncio_awaited_by -- a frozenset copy of the set, whose table
+     * can differ from the set's -- which asyncio.format_call_graph()
+     * follows.  NULL when that order is awaited_by's. */
+    size_t *awaited_by_iter;
     size_t n_awaited_by;
     pag_err_t error;          /* PAG_OK, or why this node could not be fully decoded */
     const char *error_detail; /* NULL or a short text */
