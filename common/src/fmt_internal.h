@@ -65,6 +65,35 @@ void pag__select_closure(const pag_snapshot_t *snap, unsigned char *sel);
  * hostile or huge graph can blow up exponentially; they stop after this many
  * lines with a last line "... (output truncated after N lines)". */
 #define PAG_MAX_OUTPUT_LINES 2000000u
+/* Lines can be long too: the indentation grows with the depth, so a chain of
+ * 3,000 tasks awaiting each other drawn for every task is O(n^3) bytes (21 GB
+ * measured).  Estimated output bytes are capped as well. */
+#define PAG_MAX_OUTPUT_MIB 1024u
+
+typedef struct pag_budget {
+    uint64_t lines, bytes;
+} pag_budget_t;
+
+/* Account for one more entry of about `bytes` bytes; 1 (after writing the
+ * "... (output truncated ...)" line) when a limit is passed. */
+static inline int pag__budget_spend(pag_budget_t *b, uint64_t bytes, FILE *out)
+{
+    b->bytes += bytes;
+    if (++b->lines > PAG_MAX_OUTPUT_LINES) {
+        fprintf(out, "\n... (output truncated after %u lines)\n", PAG_MAX_OUTPUT_LINES);
+        return 1;
+    }
+    if (b->bytes > (uint64_t)PAG_MAX_OUTPUT_MIB << 20) {
+        fprintf(out, "\n... (output truncated after about %u MiB)\n", PAG_MAX_OUTPUT_MIB);
+        return 1;
+    }
+    return 0;
+}
+
+static inline int pag__budget_spent(const pag_budget_t *b)
+{
+    return b->lines > PAG_MAX_OUTPUT_LINES || b->bytes > (uint64_t)PAG_MAX_OUTPUT_MIB << 20;
+}
 
 /* A cycle of at least two nodes, all of them selected. */
 static inline int pag__cycle_selected(const pag_snapshot_t *snap, const pag_cycle_t *cy,

@@ -116,7 +116,7 @@ typedef struct {
 } gframe_t;
 
 static pag_err_t render_one(const pag_snapshot_t *snap, const pag_options_t *opts, size_t root,
-                            size_t *onpath, gframe_t *stack, size_t *budget, FILE *out)
+                            size_t *onpath, gframe_t *stack, pag_budget_t *budget, FILE *out)
 {
     size_t sp = 0;
     /* first visit of a node prints its header and stack */
@@ -152,10 +152,13 @@ static pag_err_t render_one(const pag_snapshot_t *snap, const pag_options_t *opt
         }
         size_t a = pag__awaiter_iter(snap, t, top->next++);
         if (a == SIZE_MAX) continue;
-        if (++*budget > PAG_MAX_OUTPUT_LINES) {
+        /* header, "Call stack:", its frames, "Awaited by:", indented */
+        const pag_task_t *at = &snap->tasks[a];
+        uint64_t nl = 3 + (at->stack.frames ? at->stack.n : 0) +
+                      (at->running_stack.frames ? at->running_stack.n : 0);
+        if (pag__budget_spend(budget, nl * (4 * (uint64_t)(level + 1) + 80), out)) {
             for (size_t q = 0; q < sp; q++)
                 onpath[stack[q].node]--;
-            fprintf(out, "\n... (output truncated after %u lines)\n", PAG_MAX_OUTPUT_LINES);
             return PAG_OK;
         }
         fputc('\n', out);
@@ -191,9 +194,9 @@ pag_err_t pag__render_graph(const pag_snapshot_t *snap, const pag_options_t *opt
         return PAG_ERR_NOMEM;
     }
     int first = 1;
-    size_t budget = 0;
+    pag_budget_t budget = {0, 0};
     pag_err_t err = PAG_OK;
-    for (size_t i = 0; i < n && !err && budget <= PAG_MAX_OUTPUT_LINES; i++) {
+    for (size_t i = 0; i < n && !err && !pag__budget_spent(&budget); i++) {
         const pag_task_t *t = &snap->tasks[i];
         if (!sel[i]) continue;
         if (!filtered && !(t->is_task && t->listed)) continue;

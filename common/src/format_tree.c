@@ -274,7 +274,7 @@ static int pfx_reserve(pfx_t *x, size_t more)
 
 /* Draw one root; prefix segments come from the "last" flags of ancestors. */
 static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t root,
-                       rframe_t *stack, unsigned char *lastf, size_t *onpath, size_t *budget,
+                       rframe_t *stack, unsigned char *lastf, size_t *onpath, pag_budget_t *budget,
                        pfx_t *pfx)
 {
     size_t sp = 0;
@@ -300,10 +300,9 @@ static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t 
         }
         size_t i = top->next++;
         size_t kid = t->kids[t->off[top->node] + i];
-        if (++*budget > PAG_MAX_OUTPUT_LINES) {
+        if (pag__budget_spend(budget, pfx->len + 80, out)) {
             for (size_t q = 0; q < sp; q++)
                 onpath[stack[q].node]--;
-            fprintf(out, "\n... (output truncated after %u lines)\n", PAG_MAX_OUTPUT_LINES);
             return 1;
         }
         int last = top->next == nk;
@@ -436,7 +435,7 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
     }
     /* pass 0 roots come first in node order, pass 1 roots after: CPython
      * prints roots in node order, and pass 1 only adds cycle entries */
-    size_t budget = 0;
+    pag_budget_t budget = {0, 0};
     for (size_t r = 0; r < n_roots; r++) {
         int rc = render_root(out, snap, &t, roots[r], stack, lastf, onpath, &budget, &pfx);
         if (rc == -2) goto oom;

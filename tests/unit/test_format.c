@@ -553,6 +553,25 @@ static void test_scale(void)
     CHECK(render_tail(&s, &o, &tail) == PAG_OK &&
           strstr(tail.tail, "... (output truncated after 2000000 lines)\n"));
     sb_free(&s);
+
+    /* a chain of 3,000 tasks each awaiting the next: graph for every task
+     * is O(n^3) bytes of indentation (about 21 GB); it stops near 1 GiB */
+    sb_init(&s);
+    th = sb_thread(&s, 1, 1);
+    size_t below = sb_task(&s, th, 0x10, "L0");
+    sb_frame(&s, below, "level", "deep.py", 3);
+    for (size_t i = 1; i < 3000; i++) {
+        size_t up = sb_task(&s, th, 0x10 + i * 0x100, "L");
+        sb_frame(&s, up, "level", "deep.py", 6);
+        sb_await(&s, below, up);
+        below = up;
+    }
+    sb_finish(&s);
+    o = sb_opts(PAG_FMT_GRAPH);
+    CHECK(render_tail(&s, &o, &tail) == PAG_OK &&
+          strstr(tail.tail, "... (output truncated after about 1024 MiB)\n") &&
+          tail.total > (900ull << 20) && tail.total < (1100ull << 20));
+    sb_free(&s);
 }
 
 /* garbage from the target: a self-await and an out-of-range awaiter index */
