@@ -52,6 +52,22 @@ typedef struct pag_options {
     int retries; /* --retries N for --no-stop (default 3) */
 } pag_options_t;
 
+/* Where a snapshot came from, as plain fields; the core writes the JSON
+ * "source" object from them (schema in docs/user-guide.md).  Strings are
+ * the frontend's and must live until the command returns. */
+typedef enum pag_source_kind {
+    PAG_SOURCE_NONE = 0, /* "source": null */
+    PAG_SOURCE_LIVE = 1, /* {"kind":"live","pid":N,"executable":...} */
+    PAG_SOURCE_CORE = 2, /* {"kind":"core","core":...,"pid":N,"executable":...} */
+} pag_source_kind_t;
+
+typedef struct pag_source {
+    pag_source_kind_t kind;
+    long long pid;          /* 0 when unknown */
+    const char *core;       /* the core file's path, or NULL (written as null) */
+    const char *executable; /* the executable's path, or NULL (written as null) */
+} pag_source_t;
+
 /* Parse argv (argv[0] is NOT a program name: pass only the arguments).
  * On error returns PAG_ERR_INVALID_ARG and writes one line to errbuf. */
 PAG_API pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept,
