@@ -20,13 +20,20 @@
 typedef struct cli_target {
     pag_accessors_t acc;
     void *ctx;
-    char *source_json;          /* malloc'd */
+    pag_source_t src;           /* strings owned by ctx, valid until close */
     void (*release)(void *ctx); /* resume the target (live) -- may be called twice */
     void (*close)(void *ctx);   /* free everything */
     /* Optional: files the target needed but could not find or trust, as one
      * line naming them and the option that supplies them; NULL if none. */
     const char *(*problems)(void *ctx);
 } cli_target_t;
+
+/* Open a target for these options (an entry of main.c's opener table). */
+typedef pag_err_t (*cli_opener_fn)(const pag_options_t *o, cli_target_t *t, char *msg,
+                                   size_t msglen);
+
+/* Tune the CLI's own heap for one big snapshot (glibc; see heap.c). */
+void cli_tune_heap(void);
 
 /* Open a live process / a core file.  On failure returns the error and
  * writes one line (without the "py-async-graph: " prefix) into msg. */
@@ -48,8 +55,6 @@ int cli_elf_lookup(Elf *elf, uint64_t bias, pag_lookup_kind_t kind, const char *
  * PT_LOAD that is backed by the file (p_filesz).  0 on success. */
 int cli_elf_read_image(Elf *elf, uint64_t bias, uint64_t addr, size_t len, void *dst);
 
-/* Append s to a JSON string literal (with quotes) in buf. */
-void cli_json_str(char *buf, size_t buflen, const char *s);
 
 /* Print "py-async-graph: warning: ..." on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,189 +1,88 @@
 /* py-async-graph: the standalone command.
  *
- * Parse the options (the core's parser, shared with gdb and lldb), open the
- * target -- a live PID or a core file -- behind pag_accessors_t, take one
- * snapshot, let the target go, and print what the core renders.  Every
- * failure is exactly one line on stderr and a documented exit status.
- */
-#include <errno.h>
-#include <stdarg.h>
+ * Why this file is small: the command itself -- options, help, retries,
+ * rendering, the one error or note line and the exit status -- is the
+ * core's (pag_command_main), shared with gdb and lldb.  What is left here is
+ * the CLI's part: which kind of target the options name (the opener table
+ * below; a new target kind is a new row), and printing. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#include <stdint.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#endif
 
 #include "cli.h"
 #include "pag/command.h"
-#include "pag/snapshot.h"
 
-static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(int code, const char *fmt, ...)
+static int is_core(const pag_options_t *o)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fflush(stdout);
-    fputs("py-async-graph: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return code;
+    return o->core != NULL;
 }
 
-static void describe_target(const pag_options_t *o, char *buf, size_t len)
+static int is_live(const pag_options_t *o)
 {
-    if (o->core)
-        snprintf(buf, len, "core file %s", o->core);
-    else
-        snprintf(buf, len, "process %ld", o->pid);
+    return o->pid > 0;
 }
 
-/* A snapshot and its rendering are thousands of small allocations made once
- * and freed at exit; on a 10,000-task target faulting in their pages 4 KiB
- * at a time is a tenth of the whole run.  So (glibc, this process only --
- * the debugger frontends leave their host's allocator alone): grow the heap
- * in large steps, ask for huge pages on it, and keep freed memory instead of
- * handing it back and faulting it in again. */
-static void tune_malloc(void)
+/* The target kinds, tried in order; the first that claims the options opens. */
+static const struct {
+    int (*claims)(const pag_options_t *o);
+    cli_opener_fn open;
+} openers[] = {
+    {is_core, cli_core_open},
+    {is_live, cli_live_open},
+};
+
+typedef struct cli_frontend {
+    cli_target_t t;
+    int open;
+} cli_frontend_t;
+
+static pag_err_t fe_open(void *fc, const pag_options_t *o, pag_accessors_t *acc, void **ctx,
+                         pag_source_t *src, char *msg, size_t len)
 {
-#if defined(__GLIBC__)
-    mallopt(M_TOP_PAD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    char *start = sbrk(0);
-    char *first = malloc(1);
-    char *end = sbrk(0);
-    uintptr_t huge = (uintptr_t)2 << 20;
-    char *a = (char *)(((uintptr_t)first + huge - 1) & ~(huge - 1));
-    /* only when the allocation came from the brk heap (not, say, ASan's) */
-    if (first && start != (char *)-1 && end != (char *)-1 && first >= start && a < end)
-        madvise(a, (size_t)(end - a), MADV_HUGEPAGE);
-    free(first);
-#endif
+    cli_frontend_t *f = fc;
+    for (size_t i = 0; i < sizeof openers / sizeof *openers; i++) {
+        if (!openers[i].claims(o)) continue;
+        memset(&f->t, 0, sizeof f->t);
+        pag_err_t e = openers[i].open(o, &f->t, msg, len);
+        if (e != PAG_OK) return e;
+        f->open = 1;
+        *acc = f->t.acc, *ctx = f->t.ctx, *src = f->t.src;
+        return PAG_OK;
+    }
+    snprintf(msg, len, "no target: give a PID or --core CORE (see --help)");
+    return PAG_ERR_INVALID_ARG;
+}
+
+static void fe_release(void *fc)
+{
+    cli_frontend_t *f = fc;
+    if (f->open) f->t.release(f->t.ctx);
+}
+
+static void fe_close(void *fc)
+{
+    cli_frontend_t *f = fc;
+    if (f->open) f->t.close(f->t.ctx);
+    f->open = 0;
+}
+
+static const char *fe_problems(void *fc)
+{
+    cli_frontend_t *f = fc;
+    return f->open && f->t.problems ? f->t.problems(f->t.ctx) : NULL;
 }
 
 int main(int argc, char **argv)
 {
-    tune_malloc();
-    pag_options_t o;
-    char err[1024] = "";
-    memset(&o, 0, sizeof o);
-    pag_err_t e = pag_options_parse(argc - 1, (const char *const *)argv + 1, PAG_OPT_TARGET, &o,
-                                    err, sizeof err);
-    if (e != PAG_OK) return fail(PAG_EXIT_USAGE, "%s", err[0] ? err : pag_strerror(e));
-    if (o.help) {
-        fputs(pag_usage(PAG_OPT_TARGET), stdout);
-        return fflush(stdout) == 0 ? PAG_EXIT_OK : PAG_EXIT_INTERNAL;
-    }
-    if (o.version) {
-        fputs(pag_version_text(), stdout);
-        return fflush(stdout) == 0 ? PAG_EXIT_OK : PAG_EXIT_INTERNAL;
-    }
-    if (!o.core && o.pid <= 0)
-        return fail(PAG_EXIT_USAGE, "no target: give a PID or --core FILE (see --help)");
-
-    char what[1200];
-    describe_target(&o, what, sizeof what);
-    cli_target_t t;
-    e = o.core ? cli_core_open(&o, &t, err, sizeof err) : cli_live_open(&o, &t, err, sizeof err);
-    if (e != PAG_OK) return fail(pag_exit_code(e), "%s", err[0] ? err : pag_strerror(e));
-
-    err[0] = 0;
-    pag_session_t *s = pag_session_create_ex(&t.acc, t.ctx, &e, err, sizeof err);
-    if (!s) {
-        const char *why = err[0] ? err : pag_strerror(e);
-        const char *missing = t.problems ? t.problems(t.ctx) : NULL;
-        int code = pag_exit_code(e);
-        if (e == PAG_ERR_NOT_PYTHON && missing)
-            /* Most likely the file that would hold _PyRuntime is the missing one. */
-            fail(code, "%s: %s; %s", what, why, missing);
-        else if (e == PAG_ERR_NOT_PYTHON)
-            fail(code, "%s is not a CPython process (%s)", what, why);
-        else if (missing && e == PAG_ERR_READ)
-            fail(code, "%s: %s; %s", what, why, missing);
-        else
-            fail(code, "%s: %s", what, why);
-        t.close(t.ctx);
-        free(t.source_json);
-        return code;
-    }
-
-    /* One snapshot; without stopping the target, retry while it changes
-     * (--retries).  The rules below match pag_command_run so that the CLI,
-     * gdb and lldb report the same things the same way. */
-    pag_snapshot_t *snap = NULL;
-    int tries = o.no_stop ? o.retries + 1 : 1;
-    for (int k = 0; k < tries; k++) {
-        if (snap) pag_snapshot_destroy(snap);
-        snap = NULL;
-        e = pag_snapshot_take(s, &snap);
-        if (e != PAG_OK || !snap->n_inconsistent) break;
-    }
-    t.release(t.ctx); /* let the target run again before we print */
-    if (e == PAG_OK && o.no_stop && snap->n_inconsistent) e = PAG_ERR_CHANGED;
-    if (e != PAG_OK) {
-        const char *m = pag_session_errmsg(s);
-        const char *missing = t.problems ? t.problems(t.ctx) : NULL;
-        int code = pag_exit_code(e);
-        if (e == PAG_ERR_CHANGED)
-            fail(code, "%s: %s kept changing while read (%d reads); run without --no-stop",
-                 pag_strerror(e), what, tries);
-        else if (missing && e == PAG_ERR_READ)
-            fail(code, "%s: %s; %s", what, m && m[0] ? m : pag_strerror(e), missing);
-        else if (m && m[0])
-            fail(code, "%s: %s: %s", what, pag_strerror(e), m);
-        else
-            fail(code, "%s: %s", what, pag_strerror(e));
-        if (snap) pag_snapshot_destroy(snap);
-        pag_session_destroy(s);
-        t.close(t.ctx);
-        free(t.source_json);
-        return code;
-    }
-
-    FILE *out = stdout;
-    int code = PAG_EXIT_OK;
-    if (!snap->asyncio_loaded && t.problems && t.problems(t.ctx)) {
-        /* No AsyncioDebug table, but a module file could not be used: the
-         * table may be in that file.  Do not print a silently empty graph. */
-        code = fail(pag_exit_code(PAG_ERR_READ), "%s: no asyncio state found; %s", what,
-                    t.problems(t.ctx));
-        goto done;
-    }
-    if (o.output && !(out = fopen(o.output, "w"))) {
-        code = fail(pag_exit_code(PAG_ERR_IO), "%s: cannot write '%s': %s",
-                    pag_strerror(PAG_ERR_IO), o.output, strerror(errno));
-        goto done;
-    }
-    /* a million-task render is hundreds of MB: write it in large blocks */
-    static char outbuf[64 << 10];
-    setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
-    e = pag_render(snap, &o, t.source_json ? t.source_json : "{}", out);
-    int werr = ferror(out) || fflush(out) != 0;
-    if (out != stdout && fclose(out) != 0) werr = 1;
-    if (e == PAG_OK && werr) e = PAG_ERR_IO;
-    if (e == PAG_ERR_NO_TASK) {
-        char sel[600];
-        pag_selection_text(&o, sel, sizeof sel);
-        code = fail(pag_exit_code(e), "%s: no task matches%s", pag_strerror(e), sel);
-    } else if (e == PAG_ERR_IO) {
-        code = fail(pag_exit_code(e), "%s: '%s'", pag_strerror(e), o.output ? o.output : "stdout");
-    } else if (e != PAG_OK) {
-        code = fail(pag_exit_code(e), "%s", pag_strerror(e));
-    } else {
-        /* Not errors: at most one line (warnings, --stats), as every frontend. */
-        char line[2048];
-        code = pag_snapshot_note(snap, &o, line, sizeof line);
-        if (line[0]) fprintf(stderr, "%s\n", line);
-    }
-done:
-    pag_snapshot_destroy(snap);
-    pag_session_destroy(s);
-    t.close(t.ctx);
-    free(t.source_json);
+    static char outbuf[64 << 10]; /* a million-task render is hundreds of MB */
+    cli_tune_heap();
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    cli_frontend_t f = {0};
+    pag_frontend_t fe = {.accept = PAG_OPT_TARGET, .out = stdout, .open = fe_open,
+                         .release = fe_release, .close = fe_close, .problems = fe_problems};
+    pag_result_t r;
+    int code = pag_command_main(&fe, &f, PAG_CMD_GRAPH, argc - 1, (const char *const *)argv + 1, &r);
+    fflush(stdout);
+    if (r.err_line) fprintf(stderr, "%s\n", r.err_line);
+    pag_result_free(&r);
     return code;
 }

@@ -42,7 +42,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "py-async-graph: %s\n", msg);
         return pag_exit_code(e);
     }
-    printf("source %s\n", t.source_json ? t.source_json : "");
+    printf("source {\"kind\":\"%s\",\"pid\":%lld,\"executable\":\"%s\"}\n",
+           t.src.kind == PAG_SOURCE_CORE ? "core" : "live", t.src.pid,
+           t.src.executable ? t.src.executable : "");
     for (; i < argc; i++) {
         char kind[8], name[256];
         size_t len = 8;
@@ -67,6 +69,5 @@ int main(int argc, char **argv)
     }
     t.release(t.ctx);
     t.close(t.ctx);
-    free(t.source_json);
     return 0;
 }

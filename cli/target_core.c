@@ -502,17 +502,10 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
         goto fail;
     }
 
-    const char *exe = o->exe ? o->exe : C->exe ? C->exe : "";
-    size_t jl = 6 * (strlen(exe) + strlen(o->core)) + 160;
-    t->source_json = malloc(jl);
-    if (t->source_json) {
-        snprintf(t->source_json, jl, "{\"kind\":\"core\",\"core\":");
-        cli_json_str(t->source_json, jl - 80, o->core);
-        snprintf(t->source_json + strlen(t->source_json), 40,
-                 ",\"pid\":%ld,\"executable\":", C->pid);
-        cli_json_str(t->source_json, jl - 2, exe);
-        strcat(t->source_json, "}");
-    }
+    t->src.kind = PAG_SOURCE_CORE;
+    t->src.core = o->core;
+    t->src.pid = C->pid;
+    t->src.executable = o->exe ? o->exe : C->exe ? C->exe : "";
     t->acc.read = core_read;
     t->acc.find = core_find;
     t->ctx = C;

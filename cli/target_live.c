@@ -68,6 +68,7 @@ typedef struct live {
     size_t nthr, capthr;
     int masked;
     sigset_t oldmask;
+    char exe[PATH_MAX]; /* /proc/PID/exe, for the JSON source */
 } live_t;
 
 /* ---- memory ---------------------------------------------------------- */
@@ -574,17 +575,12 @@ pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size
         live_close(L);
         return e;
     }
-    char exe[PATH_MAX] = "";
     snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
-    ssize_t n = readlink(p, exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
-    size_t jl = 6 * strlen(exe) + 128;
-    t->source_json = malloc(jl);
-    if (t->source_json) {
-        snprintf(t->source_json, jl, "{\"kind\":\"live\",\"pid\":%d,\"executable\":", (int)pid);
-        cli_json_str(t->source_json, jl - 2, exe);
-        strcat(t->source_json, "}");
-    }
+    ssize_t n = readlink(p, L->exe, sizeof L->exe - 1);
+    L->exe[n > 0 ? n : 0] = 0;
+    t->src.kind = PAG_SOURCE_LIVE;
+    t->src.pid = pid;
+    t->src.executable = L->exe;
     t->acc.read = live_read;
     t->acc.readv = live_readv;
     t->acc.find = live_find;

@@ -3,10 +3,13 @@
 #
 # Why this file exists: gdb already knows how to read the inferior's memory
 # and where every module is loaded, so the gdb frontend is only a thin layer.
-# It loads the C core (libpy-async-graph-core.so) through ctypes, hands it two
-# callbacks (read memory, find a section/symbol) and prints what the core's
-# pag_command_run() renders.  Options, help text and output formats all live
-# in the core, so this prints exactly what the standalone CLI prints.
+# It loads the C core (libpy-async-graph-core.so) through ctypes, hands it
+# its hooks (open the inferior as a target: read memory, find a section or
+# symbol; the selected thread; the --stats counters) and prints what the
+# core's pag_command_main() says.  Options, sub-commands, help text and
+# output all live in the core, so this prints exactly what the CLI prints.
+# The ABI numbers and struct layouts come from pag_abi.py, which the build
+# generates from the C headers; nothing here is typed by hand.
 #
 # Load it with:  source /usr/local/share/py-async-graph/gdb/py-async-graph.py
 # It runs in gdb's embedded Python (3.11 on gdb 13); it never runs code in the
@@ -31,12 +34,21 @@ try:
 except NameError:
     _PAG_HERE = None
 
-# pag_err_t values used here (common/include/pag/target.h).
-PAG_OK = 0
-PAG_ERR_READ = 3
-PAG_ERR_NOT_FOUND = 4
-PAG_LOOKUP_SECTION = 1
-PAG_LOOKUP_SYMBOL = 2
+
+def _load_abi():
+    """pag_abi.py, generated beside this script by the build."""
+    for d in filter(None, (_PAG_HERE, os.environ.get("PAG_CORE_LIB"))):
+        path = os.path.join(d if os.path.isdir(d) else os.path.dirname(d), "pag_abi.py")
+        if os.path.exists(path):
+            ns = {}
+            with open(path, encoding="utf-8") as f:
+                exec(compile(f.read(), path, "exec"), ns)
+            return type("abi", (), ns)
+    raise gdb.GdbError("py-async-graph: cannot find pag_abi.py beside %s" % (_PAG_HERE or "the script"))
+
+
+ABI = _load_abi()
+PAG_OK, PAG_ERR_READ, PAG_ERR_NOT_FOUND = ABI.ERR["OK"], ABI.ERR["READ"], ABI.ERR["NOT_FOUND"]
 
 _READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_size_t,
                             ctypes.c_void_p)
@@ -46,14 +58,47 @@ _FIND_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.
 
 
 class _Accessors(ctypes.Structure):
-    # The readv member is a plain pointer left NULL: gdb has no vectored read.
+    # readv stays NULL: gdb has no vectored read.
     _fields_ = [("read", _READ_FN), ("find", _FIND_FN), ("readv", ctypes.c_void_p)]
+
+
+class _Source(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_int), ("pid", ctypes.c_longlong), ("core", ctypes.c_char_p),
+                ("executable", ctypes.c_char_p)]
+
+
+_OPEN_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                            ctypes.POINTER(_Accessors), ctypes.POINTER(ctypes.c_void_p),
+                            ctypes.POINTER(_Source), ctypes.c_void_p, ctypes.c_size_t)
+_PROBLEMS_FN = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)
+_THREAD_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64),
+                              ctypes.c_void_p, ctypes.c_size_t)
+_STATS_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+
+
+class _Frontend(ctypes.Structure):
+    _fields_ = [("accept", ctypes.c_uint), ("out", ctypes.c_void_p), ("open", _OPEN_FN),
+                ("release", ctypes.c_void_p), ("close", ctypes.c_void_p),
+                ("problems", _PROBLEMS_FN), ("selected_thread", _THREAD_FN),
+                ("stats", _STATS_FN)]
 
 
 class _Result(ctypes.Structure):
     # c_void_p rather than c_char_p so that the pointers stay ours to free.
     _fields_ = [("out_text", ctypes.c_void_p), ("err_line", ctypes.c_void_p),
-                ("exit_code", ctypes.c_int)]
+                ("stats_line", ctypes.c_void_p), ("exit_code", ctypes.c_int),
+                ("failed", ctypes.c_int)]
+
+
+def _check_layouts():
+    """The ctypes mirrors above against the layouts the build wrote."""
+    for name, cls in (("pag_accessors_t", _Accessors), ("pag_source_t", _Source),
+                      ("pag_frontend_t", _Frontend), ("pag_result_t", _Result)):
+        bad = ctypes.sizeof(cls) != ABI.SIZEOF[name] or any(
+            getattr(cls, f).offset != ABI.OFFSETOF["%s.%s" % (name, f)] for f, _ in cls._fields_)
+        if bad:
+            return "%s does not match the C layout in pag_abi.py" % name
+    return None
 
 
 def _candidate_libs():
@@ -95,23 +140,21 @@ def _load_core():
     global _lib, _lib_error
     if _lib is not None:
         return _lib
-    _lib_error = None
+    _lib_error = _check_layouts()
     tried = []
     for path in _candidate_libs():
-        if path in tried:
+        if _lib_error or path in tried or not os.path.exists(path):
             continue
         tried.append(path)
-        if not os.path.exists(path):
-            continue
         try:
             lib = ctypes.CDLL(path)
-        except OSError as e:
+            _declare(lib)
+        except (OSError, AttributeError) as e:
             _lib_error = "cannot load %s: %s" % (path, e)
             continue
-        try:
-            _declare(lib)
-        except AttributeError as e:
-            _lib_error = "%s is not a py-async-graph core library: %s" % (path, e)
+        if lib.pag_abi_version() != ABI.ABI_VERSION:
+            _lib_error = ("%s has ABI %d, this script ABI %d: install both from one build"
+                          % (path, lib.pag_abi_version(), ABI.ABI_VERSION))
             continue
         _lib = lib
         return lib
@@ -121,37 +164,39 @@ def _load_core():
 
 
 def _declare(lib):
-    lib.pag_command_run.restype = ctypes.c_int
-    lib.pag_command_run.argtypes = [ctypes.POINTER(_Accessors), ctypes.c_void_p, ctypes.c_int,
-                                    ctypes.POINTER(ctypes.c_char_p), ctypes.c_uint,
-                                    ctypes.c_char_p, ctypes.POINTER(_Result)]
+    lib.pag_command_main.restype = ctypes.c_int
+    lib.pag_command_main.argtypes = [ctypes.POINTER(_Frontend), ctypes.c_void_p, ctypes.c_int,
+                                     ctypes.c_int, ctypes.POINTER(ctypes.c_char_p),
+                                     ctypes.POINTER(_Result)]
     lib.pag_result_free.restype = None
     lib.pag_result_free.argtypes = [ctypes.POINTER(_Result)]
-    lib.pag_strerror.restype = ctypes.c_char_p
-    lib.pag_strerror.argtypes = [ctypes.c_int]
-    lib.pag_usage.restype = ctypes.c_char_p
-    lib.pag_usage.argtypes = [ctypes.c_uint]
+    lib.pag_abi_version.restype = ctypes.c_int
+    for f in ("pag_command_name", "pag_command_summary", "pag_command_help"):
+        getattr(lib, f).restype = ctypes.c_char_p
+        getattr(lib, f).argtypes = [ctypes.c_int]
 
 
 _SECTION_RE = re.compile(r"^\s*0x([0-9a-fA-F]+)\s*-\s*0x([0-9a-fA-F]+)\s+is\s+(\S+)(?:\s+in\s+(.*))?$")
+
+
+def _put(dst, length, text):
+    data = text.encode("utf-8", "replace")[:max(length - 1, 0)] + b"\0"
+    ctypes.memmove(dst, data, len(data))
 
 
 class _Target:
     """The state of one command invocation: nothing here outlives it, since
     the inferior may run, load modules or be replaced between commands."""
 
-    def __init__(self, inferior):
-        self.inferior = inferior
+    def __init__(self):
+        self.inferior = None
         self.sections = None   # name -> [(addr, size)], from "info files"
         self.symbols = {}      # name -> [(addr, size)]
         self.info_target = None
-        self.reads = 0
-        self.read_bytes = 0
-        self.read_failures = 0
-        self.finds = 0
+        self.reads = self.read_bytes = self.read_failures = self.finds = 0
         self.interrupted = False
-        self.internal_error = None
-        self.exe_unknown = False
+        self.keep = []         # objects the core points into until the command returns
+        self.hint = None
 
     # -- gdb queries -----------------------------------------------------
     def _info_target(self):
@@ -221,7 +266,6 @@ class _Target:
             except (gdb.error, RuntimeError, ValueError):
                 pass
         return found
-
     # -- the callbacks -----------------------------------------------------
     def read(self, ctx, addr, length, dst):
         try:
@@ -247,11 +291,11 @@ class _Target:
         try:
             self.finds += 1
             name = name.decode("utf-8", "replace") if name else ""
-            if kind == PAG_LOOKUP_SECTION:
+            if kind == ABI.LOOKUP_SECTION:
                 if self.sections is None:
                     self._load_sections()
                 matches = self.sections.get(name, [])
-            elif kind == PAG_LOOKUP_SYMBOL:
+            elif kind == ABI.LOOKUP_SYMBOL:
                 if name not in self.symbols:
                     self.symbols[name] = self._lookup_symbol(name)
                 matches = self.symbols[name]
@@ -265,94 +309,100 @@ class _Target:
         except KeyboardInterrupt:
             self.interrupted = True
             return PAG_ERR_NOT_FOUND
-        except BaseException as e:
-            if self.internal_error is None:
-                self.internal_error = "%s: %s" % (type(e).__name__, e)
+        except BaseException:
             return PAG_ERR_NOT_FOUND
 
 
-def _source_json(target):
-    inf = target.inferior
-    exe = None
-    try:
-        exe = gdb.current_progspace().filename
-    except (gdb.error, RuntimeError):
-        pass
-    core = None
-    conn_type = None
-    try:
-        conn = inf.connection
-        conn_type = conn.type if conn is not None else None
-    except (AttributeError, gdb.error, RuntimeError):
-        pass
-    if conn_type == "core" or conn_type is None:
-        core = target.core_file()
-    target.exe_unknown = core is not None and not exe
-    if core is not None:
-        src = {"kind": "core", "core": core, "pid": inf.pid, "executable": exe}
-    else:
-        src = {"kind": "live", "pid": inf.pid, "executable": exe}
-    return json.dumps(src, ensure_ascii=False)
+    # -- the frontend hooks ------------------------------------------------
+    def open(self, fe, opts, acc, ctx, src, msg, length):
+        """Bind to the selected inferior, once the core needs a target."""
+        try:
+            inf = self.inferior = gdb.selected_inferior()
+            if inf is None or inf.pid == 0:
+                _put(msg, length, "no process: attach to a CPython process (gdb -p PID) "
+                                  "or load a core file (gdb EXE CORE)")
+                return ABI.ERR["NO_PROCESS"]
+            th = gdb.selected_thread()
+            if th is not None and th.is_running():
+                _put(msg, length, "the selected thread is running; interrupt the inferior first")
+                return ABI.ERR["INVALID_ARG"]
+            self._source(src.contents)
+            acc.contents.read = self.keep_alive(_READ_FN(self.read))
+            acc.contents.find = self.keep_alive(_FIND_FN(self.find))
+            acc.contents.readv = None
+            ctx[0] = None
+            return PAG_OK
+        except BaseException as e:
+            _put(msg, length, "internal error: %s: %s" % (type(e).__name__, e))
+            return ABI.ERR["NOMEM"]
+
+    def _source(self, src):
+        try:
+            exe = gdb.current_progspace().filename
+        except (gdb.error, RuntimeError):
+            exe = None
+        try:
+            conn = self.inferior.connection
+            conn_type = conn.type if conn is not None else None
+        except (AttributeError, gdb.error, RuntimeError):
+            conn_type = None
+        core = self.core_file() if conn_type in ("core", None) else None
+        if core is not None and not exe:
+            # "gdb -c CORE" alone: gdb 13 does not load the executable (and
+            # so no symbols or sections) from the core by itself.
+            self.hint = self.keep_alive(ctypes.create_string_buffer(
+                b"gdb has no executable for this core: use 'gdb EXE CORE' or 'file EXE'"))
+        src.kind = ABI.SOURCE_CORE if core is not None else ABI.SOURCE_LIVE
+        src.pid = self.inferior.pid
+        src.core = self.keep_alive(core.encode("utf-8", "surrogateescape")) if core else None
+        src.executable = self.keep_alive(exe.encode("utf-8", "surrogateescape")) if exe else None
+
+    def keep_alive(self, obj):
+        self.keep.append(obj)
+        return obj
+
+    def problems(self, fe):
+        return ctypes.addressof(self.hint) if self.hint is not None else None
+
+    def selected_thread(self, fe, tid, msg, length):
+        th = gdb.selected_thread()
+        if th is None:
+            _put(msg, length, "no thread selected: select one (thread N) or give a TASK")
+            return ABI.ERR["NO_TASK"]
+        tid[0] = th.ptid[1] or th.ptid[2] or th.ptid[0]
+        return PAG_OK
+
+    def stats(self, fe, buf, length):
+        # Every read is one gdb read_memory (the core's cache makes them page-sized).
+        _put(buf, length, "gdb: %d read_memory calls, %d bytes, %d failed; %d lookups"
+             % (self.reads, self.read_bytes, self.read_failures, self.finds))
 
 
-def _run(args, from_tty=False):
-    """Run the core's command with these arguments and print its output."""
+def _run(cmd, args):
+    """Run the core's sub-command cmd with these arguments and print what it says."""
     lib = _load_core()
-    inf = gdb.selected_inferior()
-    wants_help = any(a in ("-h", "--help", "-V", "--version") for a in args)
-    if not wants_help:
-        if inf is None or inf.pid == 0:
-            raise gdb.GdbError("py-async-graph: no process: attach to a CPython process "
-                               "(gdb -p PID) or load a core file (gdb EXE CORE)")
-        if gdb.selected_thread() is not None and gdb.selected_thread().is_running():
-            raise gdb.GdbError("py-async-graph: the selected thread is running; "
-                               "interrupt the inferior first")
-    target = _Target(inf)
-    acc = _Accessors(_READ_FN(target.read), _FIND_FN(target.find), None)
+    target = _Target()
+    fe = _Frontend(0, None, _OPEN_FN(target.open), None, None, _PROBLEMS_FN(target.problems),
+                   _THREAD_FN(target.selected_thread), _STATS_FN(target.stats))
     enc = [a.encode("utf-8", "surrogateescape") for a in args]
     argv = (ctypes.c_char_p * (len(enc) + 1))(*enc, None)
-    src = _source_json(target) if not wants_help else "{}"
     res = _Result()
-    lib.pag_command_run(ctypes.byref(acc), None, len(enc), argv, 0, src.encode("utf-8"),
-                        ctypes.byref(res))
-    try:
-        out = ctypes.string_at(res.out_text).decode("utf-8", "replace") if res.out_text else ""
-        err = ctypes.string_at(res.err_line).decode("utf-8", "replace") if res.err_line else ""
-        code = res.exit_code
-    finally:
-        lib.pag_result_free(ctypes.byref(res))
+    lib.pag_command_main(ctypes.byref(fe), None, cmd, len(enc), argv, ctypes.byref(res))
+    text = [ctypes.string_at(p).decode("utf-8", "replace") if p else ""
+            for p in (res.out_text, res.err_line, res.stats_line)]
+    failed = res.failed
+    lib.pag_result_free(ctypes.byref(res))
+    out, err, stats = text
     if out:
         gdb.write(out)
         gdb.flush()
-    if "--stats" in args:
-        # The frontend's own counter, next to the core's "stats:" note: every
-        # call here is one gdb read_memory (the core's page cache makes them
-        # page-sized).
-        stats = ("gdb: %d read_memory calls, %d bytes, %d failed; %d lookups\n"
-                 % (target.reads, target.read_bytes, target.read_failures, target.finds))
-    else:
-        stats = ""
     if target.interrupted:
-        gdb.write(stats, gdb.STDERR)
+        gdb.write(stats + "\n" if stats else "", gdb.STDERR)
         raise gdb.GdbError("py-async-graph: interrupted")
-    if err:
-        err = err.splitlines()[0] if err.strip() else err
-        if code in (0, 10):
-            # A note, not a failure: the --stats counters, or warnings that
-            # came with output (PAG_EXIT_PARTIAL: some tasks undecodable).
-            gdb.write(err + "\n" + stats, gdb.STDERR)
-        else:
-            gdb.write(stats, gdb.STDERR)
-            if code == 5 and target.exe_unknown:
-                # "gdb -c CORE" alone: gdb 13 does not load the executable
-                # (and so no symbols or sections) from the core by itself.
-                err += " (gdb has no executable for this core: use 'gdb EXE CORE' or 'file EXE')"
-            raise gdb.GdbError(err)
-    else:
-        gdb.write(stats, gdb.STDERR)
-    if not err and code != 0:
-        detail = target.internal_error or "exit code %d" % code
-        raise gdb.GdbError("py-async-graph: failed (%s)" % detail)
+    if failed:
+        gdb.write(stats + "\n" if stats else "", gdb.STDERR)
+        raise gdb.GdbError(err)
+    gdb.write("".join(line + "\n" for line in (err, stats) if line), gdb.STDERR)
 
 
 def _one_line_errors(invoke):
@@ -372,74 +422,28 @@ def _one_line_errors(invoke):
     return wrapper
 
 
-def _usage_text():
+def _make_command(cmd):
+    """One gdb command per core sub-command, with the core's name and help."""
     try:
-        u = _load_core().pag_usage(0)
-        return u.decode("utf-8", "replace") if u else ""
-    except gdb.GdbError:
-        return "(the options are listed once libpy-async-graph-core.so can be loaded)"
+        lib = _load_core()
+        name = lib.pag_command_name(cmd).decode()
+        doc = lib.pag_command_summary(cmd).decode() + "\n" + lib.pag_command_help(cmd).decode()
+    except gdb.GdbError as e:
+        name, doc = list(ABI.CMD)[cmd], str(e)
+
+    class _Command(gdb.Command):
+        __doc__ = doc
+
+        def __init__(self):
+            super().__init__(name, gdb.COMMAND_STACK)
+
+        @_one_line_errors
+        def invoke(self, arg, from_tty):
+            self.dont_repeat()
+            _run(cmd, gdb.string_to_argv(arg))
+
+    return _Command()
 
 
-_SUMMARY = ("Print the asyncio task graph of the CPython 3.14/3.15 inferior (live or core).\n"
-            "Read-only: reads memory, never runs code in the inferior.\n"
-            "Same options and output as the py-async-graph CLI (without PID/--core).\n"
-            "See also: py-async-tasks (one line per task), py-async-bt [TASK] (one task's graph;\n"
-            "default: the task running on the selected thread).\n\n")
-
-
-class PyAsyncGraph(gdb.Command):
-    __doc__ = _SUMMARY + _usage_text()
-
-    def __init__(self):
-        super().__init__("py-async-graph", gdb.COMMAND_STACK)
-
-    @_one_line_errors
-    def invoke(self, arg, from_tty):
-        self.dont_repeat()
-        _run(gdb.string_to_argv(arg), from_tty)
-
-
-class PyAsyncTasks(gdb.Command):
-    """List the asyncio tasks of the CPython inferior, one line each.
-Usage: py-async-tasks [OPTIONS]
-The same as "py-async-graph --format tasks [OPTIONS]"."""
-
-    def __init__(self):
-        super().__init__("py-async-tasks", gdb.COMMAND_STACK)
-
-    @_one_line_errors
-    def invoke(self, arg, from_tty):
-        self.dont_repeat()
-        _run(["--format", "tasks"] + gdb.string_to_argv(arg), from_tty)
-
-
-class PyAsyncBt(gdb.Command):
-    """Print the await graph of one asyncio task (asyncio.format_call_graph style).
-Usage: py-async-bt [TASK] [OPTIONS]
-Without TASK: the task running on the selected thread
-  (py-async-graph --format graph --running --thread <its native id>).
-With TASK (an id such as 0x7f... or a task name):
-  py-async-graph --format graph --task TASK."""
-
-    def __init__(self):
-        super().__init__("py-async-bt", gdb.COMMAND_STACK)
-
-    @_one_line_errors
-    def invoke(self, arg, from_tty):
-        self.dont_repeat()
-        argv = gdb.string_to_argv(arg)
-        if argv and not argv[0].startswith("-"):
-            _run(["--format", "graph", "--task", argv[0]] + argv[1:], from_tty)
-            return
-        th = gdb.selected_thread()
-        if th is None:
-            if gdb.selected_inferior().pid == 0:
-                _run(["--format", "graph", "--running"] + argv, from_tty)  # gives the no-process error
-            raise gdb.GdbError("py-async-bt: no thread selected")
-        tid = th.ptid[1] or th.ptid[2] or th.ptid[0]
-        _run(["--format", "graph", "--running", "--thread", str(tid)] + argv, from_tty)
-
-
-PyAsyncGraph()
-PyAsyncTasks()
-PyAsyncBt()
+for _cmd in sorted(ABI.CMD.values()):
+    _make_command(_cmd)

@@ -59,6 +59,7 @@ namespace
 // State of one command invocation.  Nothing outlives it: between commands
 // the process may run, load modules, or be replaced.
 struct Target {
+    lldb::SBDebugger debugger;
     lldb::SBTarget target;
     lldb::SBProcess process;
     bool is_core = false;
@@ -67,6 +68,7 @@ struct Target {
     int direct = -1;
     unsigned long long pid = 0;
     unsigned long direct_calls = 0, direct_bytes = 0;
+    std::string exe; // for the JSON source
 };
 
 #ifdef __linux__
@@ -243,46 +245,85 @@ pag_err_t find_cb(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned 
     }
 }
 
-void json_str(std::string &out, const char *s)
+// Bind to the selected target, once the core asks (never for --help).
+pag_err_t open_cb(void *fe, const pag_options_t *, pag_accessors_t *acc, void **ctx,
+                  pag_source_t *src, char *msg, size_t len) noexcept
 {
-    if (!s) {
-        out += "null";
-        return;
-    }
-    out += '"';
-    for (; *s; s++) {
-        unsigned char c = static_cast<unsigned char>(*s);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
+    try {
+        Target *t = static_cast<Target *>(fe);
+        t->target = t->debugger.GetSelectedTarget();
+        if (t->target.IsValid()) t->process = t->target.GetProcess();
+        lldb::StateType st = t->process.IsValid() ? t->process.GetState() : lldb::eStateInvalid;
+        if (st == lldb::eStateInvalid || st == lldb::eStateExited || st == lldb::eStateDetached) {
+            std::snprintf(msg, len, "no process: attach to a CPython process (lldb -p PID) or "
+                                    "load a core file (lldb EXE -c CORE)");
+            return PAG_ERR_NO_PROCESS;
         }
+        if (st == lldb::eStateRunning || st == lldb::eStateStepping ||
+            st == lldb::eStateLaunching || st == lldb::eStateAttaching) {
+            std::snprintf(msg, len, "the process is running; interrupt it first "
+                                    "(process interrupt)");
+            return PAG_ERR_INVALID_ARG;
+        }
+        const char *plugin = t->process.GetPluginName();
+        t->is_core = plugin && std::strstr(plugin, "core") != nullptr;
+        lldb::SBFileSpec fs = t->target.GetExecutable();
+        char path[4096];
+        if (fs.IsValid() && fs.GetPath(path, sizeof path) > 0) t->exe = path;
+        // lldb 16's SB API does not tell which core file was loaded: "core" is null.
+        src->kind = t->is_core ? PAG_SOURCE_CORE : PAG_SOURCE_LIVE;
+        src->pid = static_cast<long long>(t->process.GetProcessID());
+        src->executable = t->exe.empty() ? nullptr : t->exe.c_str();
+        acc->read = read_cb;
+        acc->find = find_cb;
+        acc->readv = nullptr; // lldb has no vectored read; the core falls back
+#ifdef __linux__
+        // Only for a process on this machine (not a remote lldb-server), and
+        // not when PAG_LLDB_NO_DIRECT is set (tests of the lldb read path).
+        lldb::SBPlatform platform = t->target.GetPlatform();
+        const char *pn = platform.IsValid() ? platform.GetName() : nullptr;
+        const char *off = std::getenv("PAG_LLDB_NO_DIRECT");
+        if (!t->is_core && pn && std::strcmp(pn, "host") == 0 && !(off && *off)) {
+            t->pid = t->process.GetProcessID();
+            t->direct = t->pid ? 0 : -1;
+            acc->readv = readv_cb;
+        }
+#endif
+        *ctx = t;
+        return PAG_OK;
+    } catch (...) {
+        std::snprintf(msg, len, "internal error");
+        return PAG_ERR_NOMEM;
     }
-    out += '"';
 }
 
-// How the target was reached, for the JSON "source" object.  lldb 16's SB
-// API does not tell which core file was loaded, so "core" is null there.
-std::string source_json(lldb::SBTarget &target, lldb::SBProcess &process, bool core)
+// py-async-bt without a TASK: the selected thread's native id (the Linux
+// TID), as the core's --thread expects.
+pag_err_t thread_cb(void *fe, uint64_t *tid, char *msg, size_t len) noexcept
 {
-    std::string exe_path;
-    lldb::SBFileSpec fs = target.GetExecutable();
-    if (fs.IsValid()) {
-        char buf[4096];
-        if (fs.GetPath(buf, sizeof buf) > 0) exe_path = buf;
+    try {
+        lldb::SBThread th = static_cast<Target *>(fe)->process.GetSelectedThread();
+        if (!th.IsValid()) {
+            std::snprintf(msg, len, "no thread selected: select one (thread N) or give a TASK");
+            return PAG_ERR_NO_TASK;
+        }
+        *tid = th.GetThreadID();
+        return PAG_OK;
+    } catch (...) {
+        return PAG_ERR_NO_TASK;
     }
-    std::string j =
-        core ? "{\"kind\":\"core\",\"core\":null,\"pid\":" : "{\"kind\":\"live\",\"pid\":";
-    j += std::to_string(static_cast<unsigned long long>(process.GetProcessID()));
-    j += ",\"executable\":";
-    json_str(j, exe_path.empty() ? nullptr : exe_path.c_str());
-    j += "}";
-    return j;
+}
+
+// --stats: lldb's own count of SBProcess::ReadMemory calls (the core's page
+// cache makes them page-sized) and of direct reads.
+void stats_cb(void *fe, char *buf, size_t len) noexcept
+{
+    const Target *t = static_cast<Target *>(fe);
+    std::snprintf(buf, len,
+                  "lldb: %lu ReadMemory calls, %lu bytes, %lu failed; %lu direct reads, "
+                  "%lu bytes; %lu lookups",
+                  t->reads, t->read_bytes, t->read_failures, t->direct_calls, t->direct_bytes,
+                  t->finds);
 }
 
 bool fail(lldb::SBCommandReturnObject &result, const std::string &line)
@@ -292,182 +333,59 @@ bool fail(lldb::SBCommandReturnObject &result, const std::string &line)
     return false;
 }
 
-// Run the core's command with `args` and put its output into `result`.
-bool run(lldb::SBDebugger &debugger, const std::vector<std::string> &args,
-         lldb::SBCommandReturnObject &result)
+// Run the core's sub-command cmd and put what it says into `result`.
+bool run(lldb::SBDebugger &debugger, int cmd, char **command, lldb::SBCommandReturnObject &result)
 {
-    bool wants_help = false, wants_stats = false;
-    for (auto &a : args) {
-        wants_help = wants_help || a == "-h" || a == "--help" || a == "-V" || a == "--version";
-        wants_stats = wants_stats || a == "--stats";
-    }
     Target t;
-    t.target = debugger.GetSelectedTarget();
-    if (t.target.IsValid()) t.process = t.target.GetProcess();
-    std::string src = "{}";
-    if (!wants_help) {
-        if (!t.process.IsValid() || t.process.GetState() == lldb::eStateInvalid ||
-            t.process.GetState() == lldb::eStateExited ||
-            t.process.GetState() == lldb::eStateDetached)
-            return fail(result, "py-async-graph: no process: attach to a CPython process "
-                                "(lldb -p PID) or load a core file (lldb EXE -c CORE)");
-        lldb::StateType st = t.process.GetState();
-        if (st == lldb::eStateRunning || st == lldb::eStateStepping ||
-            st == lldb::eStateLaunching || st == lldb::eStateAttaching)
-            return fail(result, "py-async-graph: the process is running; interrupt it first "
-                                "(process interrupt)");
-        const char *plugin = t.process.GetPluginName();
-        t.is_core = plugin && std::strstr(plugin, "core") != nullptr;
-        src = source_json(t.target, t.process, t.is_core);
-    }
-
-    pag_accessors_t acc;
-    std::memset(&acc, 0, sizeof acc);
-    acc.read = read_cb;
-    acc.find = find_cb;
-    acc.readv = nullptr; // lldb has no vectored read; the core falls back
-#ifdef __linux__
-    if (!wants_help && !t.is_core) {
-        // Only for a process on this machine (not a remote lldb-server), and
-        // not when PAG_LLDB_NO_DIRECT is set (tests of the lldb read path).
-        lldb::SBPlatform platform = t.target.GetPlatform();
-        const char *pn = platform.IsValid() ? platform.GetName() : nullptr;
-        const char *off = std::getenv("PAG_LLDB_NO_DIRECT");
-        if (pn && std::strcmp(pn, "host") == 0 && !(off && *off)) {
-            t.pid = t.process.GetProcessID();
-            t.direct = t.pid ? 0 : -1;
-            acc.readv = readv_cb;
-        }
-    }
-#endif
-
-    std::vector<const char *> argv;
-    for (auto &a : args)
-        argv.push_back(a.c_str());
-    argv.push_back(nullptr);
+    t.debugger = debugger;
+    pag_frontend_t fe;
+    std::memset(&fe, 0, sizeof fe);
+    fe.open = open_cb;
+    fe.selected_thread = thread_cb;
+    fe.stats = stats_cb;
+    int argc = 0;
+    while (command && command[argc])
+        argc++;
     pag_result_t res;
-    std::memset(&res, 0, sizeof res);
-    int code =
-        pag_command_run(&acc, &t, static_cast<int>(args.size()), argv.data(), 0, src.c_str(), &res);
+    pag_command_main(&fe, &t, cmd, argc, command, &res);
     std::string out = res.out_text ? res.out_text : "";
     std::string err = res.err_line ? res.err_line : "";
+    std::string stats = res.stats_line ? res.stats_line : "";
+    bool failed = res.failed, partial = res.exit_code == PAG_EXIT_PARTIAL;
     pag_result_free(&res);
-    size_t nl = err.find('\n');
-    if (nl != std::string::npos) err.resize(nl);
-
     // Printf, not PutCString/AppendMessage: those trim trailing whitespace,
     // and the table format's last line legitimately ends in spaces.
     if (!out.empty()) result.Printf("%s", out.c_str());
-    std::string stats;
-    if (wants_stats) {
-        // Next to the core's "stats:" note: lldb's own count of
-        // SBProcess::ReadMemory calls (the core's page cache makes them
-        // page-sized).
-        char buf[256];
-        std::snprintf(buf, sizeof buf,
-                      "lldb: %lu ReadMemory calls, %lu bytes, %lu failed; %lu direct reads, "
-                      "%lu bytes; %lu lookups",
-                      t.reads, t.read_bytes, t.read_failures, t.direct_calls, t.direct_bytes,
-                      t.finds);
-        stats = buf;
-    }
-    if (code == PAG_EXIT_OK || code == PAG_EXIT_PARTIAL) {
-        // Output was printed; the line is a note (--stats) or a warning
-        // (partial: some tasks could not be decoded).
-        if (!err.empty()) {
-            if (code == PAG_EXIT_PARTIAL)
-                result.AppendWarning(err.c_str());
-            else
-                result.AppendMessage(err.c_str());
-        }
-        if (!stats.empty()) result.AppendMessage(stats.c_str());
-        result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
-        return true;
+    if (!failed && !err.empty()) {
+        // A note that came with the output (--stats), or a warning (partial).
+        if (partial)
+            result.AppendWarning(err.c_str());
+        else
+            result.AppendMessage(err.c_str());
     }
     if (!stats.empty()) result.AppendMessage(stats.c_str());
-    if (err.empty()) err = "py-async-graph: failed (exit code " + std::to_string(code) + ")";
-    return fail(result, err);
+    if (failed) return fail(result, err);
+    result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
+    return true;
 }
 
-std::vector<std::string> to_args(char **command)
-{
-    std::vector<std::string> v;
-    for (char **p = command; p && *p; p++)
-        v.emplace_back(*p);
-    return v;
-}
-
-// Short help (one line in lldb's command list) and the long help shown by
-// "help py-async-graph", which ends with the core's option list.
-const char GRAPH_HELP[] =
-    "Print the asyncio task graph of the CPython 3.14/3.15 process (live or core).";
-const char GRAPH_LONG[] =
-    "Read-only: reads memory, never runs code in the process.\n"
-    "Same options and output as the py-async-graph CLI (without PID/--core).\n"
-    "See also: py-async-tasks (one line per task), py-async-bt [TASK] (one task's\n"
-    "graph; default: the task running on the selected thread).\n\n";
-
-class GraphCommand : public lldb::SBCommandPluginInterface
+// One lldb command per core sub-command.
+class Command : public lldb::SBCommandPluginInterface
 {
   public:
+    explicit Command(int cmd) : cmd_(cmd) {}
     bool DoExecute(lldb::SBDebugger debugger, char **command,
                    lldb::SBCommandReturnObject &result) override
     {
         try {
-            return run(debugger, to_args(command), result);
+            return run(debugger, cmd_, command, result);
         } catch (...) {
             return fail(result, "py-async-graph: internal error");
         }
     }
-};
 
-class TasksCommand : public lldb::SBCommandPluginInterface
-{
-  public:
-    bool DoExecute(lldb::SBDebugger debugger, char **command,
-                   lldb::SBCommandReturnObject &result) override
-    {
-        try {
-            std::vector<std::string> args{"--format", "tasks"};
-            for (auto &a : to_args(command))
-                args.push_back(a);
-            return run(debugger, args, result);
-        } catch (...) {
-            return fail(result, "py-async-graph: internal error");
-        }
-    }
-};
-
-class BtCommand : public lldb::SBCommandPluginInterface
-{
-  public:
-    bool DoExecute(lldb::SBDebugger debugger, char **command,
-                   lldb::SBCommandReturnObject &result) override
-    {
-        try {
-            std::vector<std::string> in = to_args(command);
-            std::vector<std::string> args{"--format", "graph"};
-            if (!in.empty() && in[0].size() > 0 && in[0][0] != '-') {
-                args.push_back("--task");
-                args.insert(args.end(), in.begin(), in.end());
-                return run(debugger, args, result);
-            }
-            args.push_back("--running");
-            // The selected thread's native id (the Linux TID), as the core's
-            // --thread expects.  Without a process, run() says so.
-            lldb::SBProcess proc = debugger.GetSelectedTarget().GetProcess();
-            if (proc.IsValid()) {
-                lldb::SBThread th = proc.GetSelectedThread();
-                if (!th.IsValid()) return fail(result, "py-async-bt: no thread selected");
-                args.push_back("--thread");
-                args.push_back(std::to_string(static_cast<unsigned long long>(th.GetThreadID())));
-            }
-            args.insert(args.end(), in.begin(), in.end());
-            return run(debugger, args, result);
-        } catch (...) {
-            return fail(result, "py-async-graph: internal error");
-        }
-    }
+  private:
+    int cmd_;
 };
 
 } // namespace
@@ -480,29 +398,13 @@ __attribute__((visibility("default"))) bool PluginInitialize(lldb::SBDebugger de
 bool lldb::PluginInitialize(lldb::SBDebugger debugger)
 {
     try {
+        // Names, one-line help, syntax and long help all come from the core.
         lldb::SBCommandInterpreter ci = debugger.GetCommandInterpreter();
-        // The option list comes from the core.  lldb's "help" keeps the
-        // indentation of long-help lines and re-wraps the others.
-        static const std::string graph_long = std::string(GRAPH_LONG) + pag_usage(0);
-        lldb::SBCommand graph = ci.AddCommand("py-async-graph", new GraphCommand(), GRAPH_HELP,
-                                              "py-async-graph [OPTIONS]");
-        if (graph.IsValid()) graph.SetHelpLong(graph_long.c_str());
-        lldb::SBCommand tasks =
-            ci.AddCommand("py-async-tasks", new TasksCommand(),
-                          "List the asyncio tasks of the CPython process, one line each.",
-                          "py-async-tasks [OPTIONS]");
-        if (tasks.IsValid())
-            tasks.SetHelpLong("The same as \"py-async-graph --format tasks [OPTIONS]\".\n");
-        lldb::SBCommand bt =
-            ci.AddCommand("py-async-bt", new BtCommand(),
-                          "Print the await graph of one asyncio task (format_call_graph style).",
-                          "py-async-bt [TASK] [OPTIONS]");
-        if (bt.IsValid())
-            bt.SetHelpLong("Without TASK: the task running on the selected thread\n"
-                           "  (py-async-graph --format graph --running --thread <its native id>).\n"
-                           "With TASK (an id such as 0x7f... or a task name):\n"
-                           "  py-async-graph --format graph --task TASK.\n"
-                           "Other options as for py-async-graph.\n");
+        for (int cmd = 0; cmd < PAG_CMD__COUNT; cmd++) {
+            lldb::SBCommand c = ci.AddCommand(pag_command_name(cmd), new Command(cmd),
+                                              pag_command_summary(cmd), pag_command_syntax(cmd));
+            if (c.IsValid()) c.SetHelpLong(pag_command_help(cmd));
+        }
         return true;
     } catch (...) {
         return false;

@@ -12,7 +12,8 @@
 int pag__cache_init(pag_cache_t *c, const pag_accessors_t *acc, void *ctx)
 {
     memset(c, 0, sizeof *c);
-    c->acc = acc;
+    c->acc_copy = *acc;
+    c->acc = &c->acc_copy;
     c->ctx = ctx;
     c->tags = calloc(PAG_CACHE_SLOTS, sizeof *c->tags);
     /* 2 MiB-aligned and huge-page backed: faulting in an 8 MiB cache 4 KiB

@@ -38,6 +38,9 @@ void pag__put_pyrepr(FILE *out, const char *s);
 void pag__put_ljust(FILE *out, const char *s, size_t width);
 /* A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD. */
 void pag__put_json_str(FILE *out, const char *s);
+/* The JSON "source" object for src (malloc'd; "" for PAG_SOURCE_NONE,
+ * which the json format writes as null), or NULL when out of memory. */
+char *pag__source_json(const pag_source_t *src);
 /* A DOT double-quoted string, quotes included. */
 void pag__put_dot_str(FILE *out, const char *s);
 /* "0x..." lowercase hex of v, as printf's %#llx would (but 0 is "0x0"). */
@@ -122,17 +125,24 @@ static inline size_t pag__awaiter_iter(const pag_snapshot_t *snap, const pag_tas
 const char *pag__state_name(pag_task_state_t st);
 const char *pag__kind_name(pag_frame_kind_t k);
 
-pag_err_t pag__render_graph(const pag_snapshot_t *snap, const pag_options_t *opts,
-                            const unsigned char *sel, FILE *out);
-pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts,
-                           const unsigned char *sel, FILE *out);
-pag_err_t pag__render_table(const pag_snapshot_t *snap, const pag_options_t *opts,
-                            const unsigned char *sel, FILE *out);
-pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts,
-                           const unsigned char *sel, const char *source_json, FILE *out);
-pag_err_t pag__render_dot(const pag_snapshot_t *snap, const pag_options_t *opts,
-                          const unsigned char *sel, FILE *out);
-pag_err_t pag__render_tasks(const pag_snapshot_t *snap, const pag_options_t *opts,
-                            const unsigned char *sel, FILE *out);
+/* One renderer per row of PAG_FORMATS (pag/formats.h): format_<name>.c
+ * defines pag__render_<name>.  sel marks the tasks to show (the closure of
+ * the selection already taken for formats whose row says so). */
+typedef pag_err_t (*pag__renderer_t)(const pag_snapshot_t *snap, const pag_options_t *opts,
+                                     const unsigned char *sel, const char *source_json, FILE *out);
+#define PAG__FMT_PROTO(ID, name, closure, pad, help)                                               \
+    pag_err_t pag__render_##name(const pag_snapshot_t *snap, const pag_options_t *opts,            \
+                                 const unsigned char *sel, const char *source_json, FILE *out);
+PAG_FORMATS(PAG__FMT_PROTO)
+#undef PAG__FMT_PROTO
+
+/* The format table, expanded from PAG_FORMATS, indexed by pag_format_t. */
+struct pag__format_row {
+    const char *name;
+    int closure;
+    const char *help;
+    pag__renderer_t render;
+};
+extern const struct pag__format_row pag__formats[PAG_FMT__COUNT];
 
 #endif

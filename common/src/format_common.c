@@ -414,6 +414,16 @@ out:
     free(adj);
 }
 
+#define PAG__FMT_ROW(ID, name_, closure_, pad, help_)                                              \
+    [PAG_FMT_##ID] = {.name = #name_, .closure = closure_, .help = help_, .render = pag__render_##name_},
+const struct pag__format_row pag__formats[PAG_FMT__COUNT] = {PAG_FORMATS(PAG__FMT_ROW)};
+#undef PAG__FMT_ROW
+
+const char *pag_format_name(int format)
+{
+    return format >= 0 && format < PAG_FMT__COUNT ? pag__formats[format].name : NULL;
+}
+
 pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts, const char *source_json,
                      FILE *out)
 {
@@ -427,31 +437,14 @@ pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts, cons
         free(sel);
         return PAG_ERR_NO_TASK;
     }
-    flockfile(out);
-    switch (opts->format) {
-    case PAG_FMT_GRAPH:
-        err = pag__render_graph(snap, opts, sel, out);
-        break;
-    case PAG_FMT_TABLE:
-        err = pag__render_table(snap, opts, sel, out);
-        break;
-    case PAG_FMT_TASKS:
-        err = pag__render_tasks(snap, opts, sel, out);
-        break;
-    case PAG_FMT_TREE:
-    case PAG_FMT_JSON:
-    case PAG_FMT_DOT:
-        if (filtered) pag__select_closure(snap, sel);
-        if (opts->format == PAG_FMT_TREE)
-            err = pag__render_tree(snap, opts, sel, out);
-        else if (opts->format == PAG_FMT_JSON)
-            err = pag__render_json(snap, opts, sel, source_json, out);
-        else
-            err = pag__render_dot(snap, opts, sel, out);
-        break;
-    default:
-        err = PAG_ERR_INVALID_ARG;
+    if ((unsigned)opts->format >= PAG_FMT__COUNT) {
+        free(sel);
+        return PAG_ERR_INVALID_ARG;
     }
+    const struct pag__format_row *row = &pag__formats[opts->format];
+    flockfile(out);
+    if (filtered && row->closure) pag__select_closure(snap, sel);
+    err = row->render(snap, opts, sel, source_json, out);
     funlockfile(out);
     free(sel);
     if (!err && (fflush(out) != 0 || ferror(out))) err = PAG_ERR_IO;

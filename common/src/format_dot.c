@@ -27,8 +27,9 @@ static int on_cycle(const pag_snapshot_t *snap, size_t child, size_t awaiter)
 }
 
 pag_err_t pag__render_dot(const pag_snapshot_t *snap, const pag_options_t *opts,
-                          const unsigned char *sel, FILE *out)
+                          const unsigned char *sel, const char *source_json, FILE *out)
 {
+    (void)source_json; /* only json writes the source object */
     (void)opts;
     size_t n = snap->n_tasks;
     fputs("digraph asyncio {\n  node [fontname=\"monospace\"];\n", out);

@@ -182,8 +182,9 @@ static pag_err_t render_one(const pag_snapshot_t *snap, const pag_options_t *opt
 }
 
 pag_err_t pag__render_graph(const pag_snapshot_t *snap, const pag_options_t *opts,
-                            const unsigned char *sel, FILE *out)
+                            const unsigned char *sel, const char *source_json, FILE *out)
 {
+    (void)source_json; /* only json writes the source object */
     size_t n = snap->n_tasks;
     int filtered = opts->task || opts->have_thread || opts->running;
     size_t *onpath = calloc(n ? n : 1, sizeof *onpath);

@@ -4,9 +4,10 @@
  *
  * {
  *   "schema": "py-async-graph/1",
- *   "source": <the frontend's source fragment, verbatim> | null,
- *            e.g. {"kind": "live", "pid": 123, "executable": ...} or
- *            {"kind": "core", "core": ..., "pid": 123, "executable": ...}
+ *   "source": {"kind": "live", "pid": 123, "executable": "..." | null} |
+ *             {"kind": "core", "core": "..." | null, "pid": 123,
+ *              "executable": "..." | null} | null
+ *            written by pag__source_json from the frontend's pag_source_t
  *   "python": {"version": "3.14.10", "hex": "0x30e0af0",
  *              "free_threaded": false, "asyncio_loaded": true},
  *   "threads": [ {                       one per task list, walk order
@@ -44,6 +45,7 @@
  * selected tasks and everything connected to them; "threads" stays whole.
  * Strings are escaped per RFC 8259 (control characters as \u00XX) and any
  * invalid UTF-8 from the target becomes U+FFFD, so the output always parses. */
+#include <stdlib.h>
 #include "fmt_internal.h"
 
 static void put_id(FILE *out, uint64_t v)
@@ -90,6 +92,38 @@ static void put_version(FILE *out, uint64_t hex)
     else if (level == 0xc)
         fprintf(out, "rc%u", serial);
     fputc('"', out);
+}
+
+static void put_json_or_null(FILE *f, const char *s)
+{
+    if (s)
+        pag__put_json_str(f, s);
+    else
+        fputs("null", f);
+}
+
+char *pag__source_json(const pag_source_t *src)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    if (src && src->kind == PAG_SOURCE_CORE) {
+        fputs("{\"kind\":\"core\",\"core\":", f);
+        put_json_or_null(f, src->core);
+        fprintf(f, ",\"pid\":%lld,\"executable\":", src->pid);
+    } else if (src && src->kind == PAG_SOURCE_LIVE) {
+        fprintf(f, "{\"kind\":\"live\",\"pid\":%lld,\"executable\":", src->pid);
+    }
+    if (src && (src->kind == PAG_SOURCE_CORE || src->kind == PAG_SOURCE_LIVE)) {
+        put_json_or_null(f, src->executable);
+        fputc('}', f);
+    }
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }
 
 pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts,

@@ -44,8 +44,9 @@ static void row(FILE *out, const char *const cols[7])
 }
 
 pag_err_t pag__render_table(const pag_snapshot_t *snap, const pag_options_t *opts,
-                            const unsigned char *sel, FILE *out)
+                            const unsigned char *sel, const char *source_json, FILE *out)
 {
+    (void)source_json; /* only json writes the source object */
     (void)opts;
     static const char *const head[7] = {
         "tid",           "task id",      "task name", "coroutine stack",

@@ -14,8 +14,9 @@
 #include "fmt_internal.h"
 
 pag_err_t pag__render_tasks(const pag_snapshot_t *snap, const pag_options_t *opts,
-                            const unsigned char *sel, FILE *out)
+                            const unsigned char *sel, const char *source_json, FILE *out)
 {
+    (void)source_json; /* only json writes the source object */
     (void)opts;
     pag__put_ljust(out, "ID", 18);
     fputc(' ', out);

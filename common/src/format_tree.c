@@ -345,8 +345,9 @@ static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t 
 }
 
 pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts,
-                           const unsigned char *sel, FILE *out)
+                           const unsigned char *sel, const char *source_json, FILE *out)
 {
+    (void)source_json; /* only json writes the source object */
     (void)opts;
     size_t n = snap->n_tasks;
     tree_t t = {0};

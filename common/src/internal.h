@@ -42,6 +42,9 @@ void pag__seterr(struct pag_errbuf *eb, const char *fmt, ...) __attribute__((for
 #endif
 
 typedef struct pag_cache {
+    /* The frontend's accessors, copied (the contract in pag/target.h: the
+     * caller's struct need not outlive session creation); acc points here. */
+    pag_accessors_t acc_copy;
     const pag_accessors_t *acc;
     void *ctx;
     uint64_t *tags; /* page number + 1 per slot; 0 = empty */

@@ -44,13 +44,30 @@ static int parse_u64(const char *s, uint64_t *out)
     return 1;
 }
 
-static const struct fmt_name {
-    const char *name;
-    pag_format_t fmt;
-} formats[] = {
-    {"tree", PAG_FMT_TREE}, {"table", PAG_FMT_TABLE}, {"graph", PAG_FMT_GRAPH},
-    {"json", PAG_FMT_JSON}, {"dot", PAG_FMT_DOT},     {"tasks", PAG_FMT_TASKS},
-};
+/* --format NAME through the one format table (pag/formats.h). */
+static pag_err_t parse_format(const char *val, pag_format_t *out)
+{
+    for (int k = 0; k < PAG_FMT__COUNT; k++) {
+        if (strcmp(val, pag__formats[k].name) == 0) {
+            *out = (pag_format_t)k;
+            return PAG_OK;
+        }
+    }
+    return PAG_ERR_INVALID_ARG;
+}
+
+/* "tree, table, ..., dot or tasks", for the unknown-format line. */
+static void format_names(char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < PAG_FMT__COUNT && at < len; k++) {
+        const char *sep = k == 0 ? "" : k == PAG_FMT__COUNT - 1 ? " or " : ", ";
+        int n = snprintf(buf + at, len - at, "%s%s", sep, pag__formats[k].name);
+        if (n < 0) break;
+        at += (size_t)n;
+    }
+}
 
 enum opt_id {
     O_FORMAT,
@@ -153,20 +170,13 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
             val = argv[++i];
         }
         switch (op->id) {
-        case O_FORMAT: {
-            int found = 0;
-            for (size_t k = 0; k < sizeof formats / sizeof formats[0]; k++) {
-                if (strcmp(val, formats[k].name) == 0) {
-                    o->format = formats[k].fmt;
-                    found = 1;
-                }
+        case O_FORMAT:
+            if (parse_format(val, &o->format) != PAG_OK) {
+                char names[256];
+                format_names(names, sizeof names);
+                return fail(errbuf, errlen, "unknown format '%.100s' (%s)", val, names);
             }
-            if (!found)
-                return fail(errbuf, errlen,
-                            "unknown format '%.100s' (tree, table, graph, json, dot or tasks)",
-                            val);
             break;
-        }
         case O_TASK:
             if (!*val) return fail(errbuf, errlen, "--task needs a task id or name");
             o->task = val;
@@ -236,14 +246,12 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     return PAG_OK;
 }
 
+/* One --help line per row of the format table. */
+#define USAGE_FORMAT(ID, name, closure, pad, help) "                       " #name pad help "\n"
+
 #define USAGE_COMMON                                                                               \
     "Output:\n"                                                                                    \
-    "  -f, --format FMT     tree   like `python -m asyncio pstree` (default)\n"                    \
-    "                       table  like `python -m asyncio ps`\n"                                  \
-    "                       graph  like asyncio.format_call_graph(task), per task\n"               \
-    "                       json   the whole snapshot (schema py-async-graph/1)\n"                 \
-    "                       dot    the await graph for Graphviz\n"                                 \
-    "                       tasks  one line per task\n"                                            \
+    "  -f, --format FMT\n" PAG_FORMATS(USAGE_FORMAT)                                                \
     "  -o, --output FILE    write to FILE instead of standard output\n"                            \
     "      --stats          also report target read counters (in JSON: \"stats\")\n"               \
     "\n"                                                                                           \
@@ -310,4 +318,50 @@ void pag_selection_text(const pag_options_t *o, char *buf, size_t len)
     if (o->have_thread) snprintf(tid, sizeof tid, " --thread %llu", (unsigned long long)o->thread);
     snprintf(buf, len, "%s%s%s%s", o->task ? " --task " : "", o->task ? o->task : "", tid,
              o->running ? " --running" : "");
+}
+
+/* The sub-commands and their help, as the debuggers list them. */
+#define GRAPH_DETAILS                                                                              \
+    "Read-only: reads memory, never runs code in the process.\n"                                   \
+    "Same options and output as the py-async-graph CLI (without PID/--core).\n"                    \
+    "See also: py-async-tasks (one line per task), py-async-bt [TASK] (one task's\n"               \
+    "graph; default: the task running on the selected thread).\n\n"
+
+static const struct {
+    const char *name, *syntax, *summary, *help;
+} commands[PAG_CMD__COUNT] = {
+    [PAG_CMD_GRAPH] = {"py-async-graph", "py-async-graph [OPTIONS]",
+                       "Print the asyncio task graph of the CPython " PAG_PY_VERSIONS
+                       " process (live or core).",
+                       GRAPH_DETAILS USAGE_DEBUGGER USAGE_COMMON},
+    [PAG_CMD_TASKS] = {"py-async-tasks", "py-async-tasks [OPTIONS]",
+                       "List the asyncio tasks of the CPython process, one line each.",
+                       "The same as \"py-async-graph --format tasks [OPTIONS]\".\n"},
+    [PAG_CMD_BT] = {"py-async-bt", "py-async-bt [TASK] [OPTIONS]",
+                    "Print the await graph of one asyncio task (format_call_graph style).",
+                    "Without TASK: the task running on the selected thread\n"
+                    "  (py-async-graph --format graph --running --thread <its native id>).\n"
+                    "With TASK (an id such as 0x7f... or a task name):\n"
+                    "  py-async-graph --format graph --task TASK.\n"
+                    "Other options as for py-async-graph.\n"},
+};
+
+const char *pag_command_name(int cmd)
+{
+    return cmd >= 0 && cmd < PAG_CMD__COUNT ? commands[cmd].name : NULL;
+}
+
+const char *pag_command_syntax(int cmd)
+{
+    return cmd >= 0 && cmd < PAG_CMD__COUNT ? commands[cmd].syntax : NULL;
+}
+
+const char *pag_command_summary(int cmd)
+{
+    return cmd >= 0 && cmd < PAG_CMD__COUNT ? commands[cmd].summary : NULL;
+}
+
+const char *pag_command_help(int cmd)
+{
+    return cmd >= 0 && cmd < PAG_CMD__COUNT ? commands[cmd].help : NULL;
 }

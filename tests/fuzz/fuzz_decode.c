@@ -62,10 +62,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f.mem = data + 16;
     f.len = size - 16;
     pag_accessors_t acc = {fz_read, fz_find, data[10] & 1 ? fz_readv : NULL};
-    static const char *const fmts[] = {"tree", "table", "graph", "json", "dot", "tasks"};
-    const char *argv[] = {"--format", fmts[data[8] % 6], "--limit", data[9] & 1 ? "2" : "-1"};
+    const char *argv[] = {"--format", pag_format_name(data[8] % PAG_FMT__COUNT), "--limit",
+                          data[9] & 1 ? "2" : "-1"};
     pag_result_t res;
-    pag_command_run(&acc, &f, data[9] & 2 ? 4 : 2, argv, 0, NULL, &res);
+    pag_command_run(&acc, &f, data[9] & 2 ? 4 : 2, argv, &res);
     pag_result_free(&res);
     return 0;
 }

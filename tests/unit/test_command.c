@@ -66,7 +66,7 @@ static int run(sy_image_t *im, pag_result_t *r, const char *a0, const char *a1, 
     int argc = 0;
     while (argc < 3 && argv[argc])
         argc++;
-    int rc = pag_command_run(&sy_accessors, im, argc, argv, 0, NULL, r);
+    int rc = pag_command_run(&sy_accessors, im, argc, argv, r);
     printf("     rc=%d err=%s\n", rc, r->err_line ? r->err_line : "(none)");
     return rc;
 }

@@ -233,7 +233,7 @@ static void one(const pag_snapshot_t *s, const char *dir, int k)
                           : "0");
         render_to(s, &o, dir ? p : NULL);
     }
-    for (pag_format_t fm = PAG_FMT_JSON; fm <= PAG_FMT_TASKS; fm++) {
+    for (pag_format_t fm = PAG_FMT_JSON; fm < PAG_FMT__COUNT; fm++) {
         o = sb_opts(fm);
         render_to(s, &o, NULL);
     }

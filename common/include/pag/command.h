@@ -7,6 +7,7 @@
 #define PAG_COMMAND_H
 
 #include <stdio.h>
+#include "pag/formats.h"
 #include "pag/snapshot.h"
 
 #ifdef __cplusplus
@@ -15,15 +16,6 @@ extern "C" {
 
 #define PAG_VERSION "0.1.0"
 #define PAG_PY_VERSIONS "3.14, 3.15"
-
-typedef enum pag_format {
-    PAG_FMT_TREE = 0, /* python -m asyncio pstree */
-    PAG_FMT_TABLE,    /* python -m asyncio ps */
-    PAG_FMT_GRAPH,    /* asyncio.format_call_graph() */
-    PAG_FMT_JSON,
-    PAG_FMT_DOT,
-    PAG_FMT_TASKS, /* one line per task (py-async-tasks) */
-} pag_format_t;
 
 /* Which options the caller accepts beyond the common ones. */
 enum {
@@ -93,21 +85,82 @@ PAG_API pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *op
 PAG_API int pag_snapshot_note(const pag_snapshot_t *snap, const pag_options_t *opts, char *line,
                               size_t len);
 
-/* The whole command for debugger frontends: parse, bind, snapshot, render.
- * Output goes to *out_text (malloc'd, NUL-terminated, may be empty); an
- * error goes to *err_line (malloc'd, one line, no newline) or NULL.
- * Returns the exit code (PAG_EXIT_*).  -o FILE writes the file instead and
- * leaves *out_text empty. */
+/* The name of format f (pag/formats.h), or NULL past PAG_FMT__COUNT. */
+PAG_API const char *pag_format_name(int f);
+
+/* ---- The command -------------------------------------------------------
+ *
+ * Every frontend runs the same command through pag_command_main(): the
+ * core parses the options (including --help, --version and --stats), opens
+ * the target through the frontend's hooks only once it needs one, takes the
+ * snapshot (with the --no-stop retries), lets the target go, renders, and
+ * writes the one error or note line.  A frontend supplies memory access and
+ * prints what comes back. */
+
+/* The sub-commands, by the name the user types. */
+typedef enum pag_command {
+    PAG_CMD_GRAPH = 0, /* py-async-graph [OPTIONS] */
+    PAG_CMD_TASKS,     /* py-async-tasks: --format tasks */
+    PAG_CMD_BT,        /* py-async-bt [TASK]: --format graph of one task, by
+                          default the one running on the selected thread */
+    PAG_CMD__COUNT
+} pag_command_t;
+
+PAG_API const char *pag_command_name(int cmd);    /* "py-async-bt", or NULL */
+PAG_API const char *pag_command_syntax(int cmd);  /* "py-async-bt [TASK] [OPTIONS]" */
+PAG_API const char *pag_command_summary(int cmd); /* one line, no newline */
+/* The long help of a debugger command (what the command is, then the
+ * options), as "help py-async-bt" shows it. */
+PAG_API const char *pag_command_help(int cmd);
+
+/* What a frontend gives the command besides memory access.  Every hook but
+ * open may be NULL.  fe_ctx (pag_command_main's) is passed to each hook. */
+typedef struct pag_frontend {
+    unsigned accept; /* PAG_OPT_TARGET: the standalone CLI's target options */
+    FILE *out;       /* output stream; NULL collects it in pag_result_t.out_text */
+    /* Bind to the target, called once the command knows it needs one (never
+     * for --help/--version).  Fill *acc (the core copies it), *ctx (passed to
+     * the accessors) and *src (its strings must live until close).  On
+     * failure return the error and write one line (no prefix) into msg. */
+    pag_err_t (*open)(void *fe_ctx, const pag_options_t *opts, pag_accessors_t *acc, void **ctx,
+                      pag_source_t *src, char *msg, size_t len);
+    /* The snapshot is taken: let a live target run again before printing. */
+    void (*release)(void *fe_ctx);
+    /* The command is done with the target (after output). */
+    void (*close)(void *fe_ctx);
+    /* Files the target needed but could not find or trust, as one line
+     * naming them and how to supply them; NULL if none. */
+    const char *(*problems)(void *fe_ctx);
+    /* The native id of the debugger's selected thread, for py-async-bt
+     * without a TASK.  On failure return an error with one line in msg. */
+    pag_err_t (*selected_thread)(void *fe_ctx, uint64_t *tid, char *msg, size_t len);
+    /* --stats: the frontend's own counters as one line (no newline). */
+    void (*stats)(void *fe_ctx, char *buf, size_t len);
+} pag_frontend_t;
+
+/* What the command produced.  out_text: the output when pag_frontend_t.out
+ * is NULL and no -o FILE was given (malloc'd, may be empty).  err_line: one
+ * line or NULL -- an error when failed is set, else a note that comes with
+ * the output (warnings, partial result, --stats).  stats_line: the
+ * frontend's --stats counters, or NULL.  exit_code: PAG_EXIT_*. */
 typedef struct pag_result {
     char *out_text;
     char *err_line;
+    char *stats_line;
     int exit_code;
+    int failed;
 } pag_result_t;
 
-PAG_API int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc,
-                            const char *const *argv, unsigned accept, const char *source_json,
-                            pag_result_t *res);
+/* Run sub-command cmd with argv (arguments only, no program name).
+ * Returns res->exit_code.  Free the result with pag_result_free. */
+PAG_API int pag_command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int argc,
+                             const char *const *argv, pag_result_t *res);
 PAG_API void pag_result_free(pag_result_t *res);
+
+/* pag_command_main for a caller that already holds its accessors (tests,
+ * the fuzzer, embedders): py-async-graph with the debuggers' options. */
+PAG_API int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc,
+                            const char *const *argv, pag_result_t *res);
 
 #ifdef __cplusplus
 }
