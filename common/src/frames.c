@@ -1,0 +1,319 @@
+/* Frames and code objects: what a task's coroutine chain and a thread's
+ * real stack are made of.  Kept apart from the task lists because this is
+ * the part that knows CPython's frame and generator layout (owner, stack
+ * pointer, the awaited-object slot, frame states) and keeps the caches per
+ * type, per code object and per instruction pointer, while tasks.c reads
+ * only task objects and list links.  The type classification lives here
+ * too: only frames and chains ask what kind of object something is.
+ *
+ * Target memory is untrusted: a chain is bounded by PAG_MAX_CORO_CHAIN and
+ * checked for a coroutine seen twice, a stack by PAG_MAX_THREAD_FRAMES. */
+#include <stdlib.h>
+
+#include "walk.h"
+
+enum type_kind {
+    TK_OTHER = 1,
+    TK_COROUTINE,
+    TK_ASEND, /* async_generator_asend / _athrow: wrapper around an async generator */
+    TK_ASYNC_GEN,
+    TK_GENERATOR,
+    TK_CODE,
+    TK_HEAP, /* a heap type: never coroutine-like */
+};
+
+/* A coroutine chain that revisits a coroutine is corrupt (or torn). */
+static int chain_seen(const walker_t *w, size_t n, uint64_t coro)
+{
+    (void)n;
+    for (size_t i = 0; i < w->chain_n; i++)
+        if (w->chain[i] == coro) return 1;
+    return 0;
+}
+
+/* ---- types ---- */
+
+static int type_kind(walker_t *w, uint64_t type)
+{
+    size_t k = pag__map_get(&w->types, type);
+    if (k != SIZE_MAX) return (int)k;
+    pag_session_t *s = w->s;
+    uint64_t flags;
+    int kind = TK_OTHER;
+    if (pag__read_u64(&s->cache, type + s->off.type.tp_flags, &flags) != PAG_OK) return 0;
+    if (flags & PAG_TPFLAGS_HEAPTYPE) {
+        kind = TK_HEAP;
+    } else {
+        char name[40];
+        if (pag__read_type_name(s, type, name, sizeof name) != PAG_OK) return 0;
+        if (!strcmp(name, "coroutine"))
+            kind = TK_COROUTINE;
+        else if (!strcmp(name, "async_generator_asend") || !strcmp(name, "async_generator_athrow"))
+            kind = TK_ASEND;
+        else if (!strcmp(name, "async_generator"))
+            kind = TK_ASYNC_GEN;
+        else if (!strcmp(name, "generator"))
+            kind = TK_GENERATOR;
+        else if (!strcmp(name, "code"))
+            kind = TK_CODE;
+    }
+    if (pag__map_put(&w->types, type, (size_t)kind) != 0) w->oom = 1;
+    return kind;
+}
+
+static int obj_kind(walker_t *w, uint64_t obj)
+{
+    uint64_t type;
+    if (pag__read_u64(&w->s->cache, obj + w->s->off.pyobject.ob_type, &type) != PAG_OK || !type)
+        return 0;
+    return type_kind(w, type);
+}
+
+/* ---- code objects and lines ---- */
+
+static const code_info_t *get_code(walker_t *w, uint64_t code)
+{
+    size_t i = pag__map_get(&w->codes, code);
+    if (i != SIZE_MAX) return &w->code_infos[i];
+    if (w->n_codes == w->codes_cap) {
+        size_t cap = w->codes_cap ? w->codes_cap * 2 : 256;
+        code_info_t *n = realloc(w->code_infos, cap * sizeof *n);
+        if (!n) {
+            w->oom = 1;
+            return NULL;
+        }
+        w->code_infos = n;
+        w->codes_cap = cap;
+    }
+    code_info_t *ci = &w->code_infos[w->n_codes];
+    memset(ci, 0, sizeof *ci);
+    pag_session_t *s = w->s;
+    const pag_offsets_t *o = &s->off;
+    uint8_t buf[PAG_MAX_OBJECT_SIZE > 4096 ? 4096 : PAG_MAX_OBJECT_SIZE];
+    ci->qualname = "<unknown>";
+    ci->filename = "<unknown>";
+    ci->firstlineno = -1;
+    if (o->code.size > sizeof buf || pag__read(&s->cache, code, o->code.size, buf) != PAG_OK) {
+        ci->bad = 1;
+    } else {
+        int trunc;
+        uint64_t q = pag__u64(buf, o->code.qualname) & s->k.tag_mask;
+        uint64_t f = pag__u64(buf, o->code.filename) & s->k.tag_mask;
+        uint64_t lt = pag__u64(buf, o->code.linetable) & s->k.tag_mask;
+        ci->firstlineno = (int32_t)pag__u32(buf, o->code.firstlineno);
+        ci->base = code + o->code.co_code_adaptive;
+        if (q && pag__read_str(s, q, 4096, &w->sb, &trunc) == PAG_OK)
+            ci->qualname = pag__walk_intern(w, w->sb.p, w->sb.n);
+        else
+            ci->bad = 1;
+        if (f && pag__read_str(s, f, 4096, &w->sb, &trunc) == PAG_OK)
+            ci->filename = pag__walk_intern(w, w->sb.p, w->sb.n);
+        else
+            ci->bad = 1;
+        if (lt && pag__read_bytes(s, lt, PAG_MAX_LINETABLE, &w->sb) == PAG_OK) {
+            uint8_t *copy = pag__arena_alloc(w->arena, w->sb.n ? w->sb.n : 1);
+            if (copy) {
+                memcpy(copy, w->sb.p, w->sb.n);
+                ci->linetable = copy;
+                ci->linetable_len = w->sb.n;
+            }
+        }
+    }
+    if (pag__map_put(&w->codes, code, w->n_codes) != 0) {
+        w->oom = 1;
+        return NULL;
+    }
+    return &w->code_infos[w->n_codes++];
+}
+
+/* Decode one interpreter frame whose bytes are in fb.  Returns 1 and fills
+ * *out for a Python frame, 0 for a frame that is skipped (C entry/shim),
+ * -1 when it cannot be decoded. */
+static int decode_frame(walker_t *w, uint64_t faddr, const uint8_t *fb, pag_frame_t *out)
+{
+    pag_session_t *s = w->s;
+    const pag_offsets_t *o = &s->off;
+    uint64_t exe = pag__u64(fb, o->frame.executable) & s->k.tag_mask;
+    int owner = (int8_t)fb[o->frame.owner];
+    if (!exe || owner >= s->k.owner_interp || owner < 0) return 0;
+    if (obj_kind(w, exe) != TK_CODE) return 0; /* e.g. a shim or a corrupt frame */
+    const code_info_t *ci = get_code(w, exe);
+    if (!ci) return -1;
+    uint64_t ip = pag__u64(fb, o->frame.instr_ptr);
+    int line = -1;
+    size_t memo = pag__map_get(&w->lines, ip);
+    if (memo != SIZE_MAX) {
+        line = (int)memo - 2;
+    } else if (ci->linetable && ip >= ci->base) {
+        line = pag__linetable_line(ci->linetable, ci->linetable_len, ci->firstlineno,
+                                   (ip - ci->base) / 2);
+        if (pag__map_put(&w->lines, ip, (size_t)(line + 2)) != 0) w->oom = 1;
+    }
+    out->qualname = ci->qualname;
+    out->filename = ci->filename;
+    out->lineno = line;
+    out->kind = PAG_FRAME_SYNC;
+    if (owner == s->k.owner_generator) {
+        int k = obj_kind(w, faddr - o->gen.gi_iframe);
+        out->kind = k == TK_ASYNC_GEN   ? PAG_FRAME_ASYNC_GEN
+                    : k == TK_GENERATOR ? PAG_FRAME_GEN
+                                        : PAG_FRAME_ASYNC;
+    }
+    return 1;
+}
+
+static int push_frame(walker_t *w, size_t *n, const pag_frame_t *f)
+{
+    if (*n == w->fscratch_cap) {
+        size_t cap = w->fscratch_cap ? w->fscratch_cap * 2 : 64;
+        pag_frame_t *p = realloc(w->fscratch, cap * sizeof *p);
+        if (!p) {
+            w->oom = 1;
+            return -1;
+        }
+        w->fscratch = p;
+        w->fscratch_cap = cap;
+    }
+    w->fscratch[(*n)++] = *f;
+    return 0;
+}
+
+static int commit_stack(walker_t *w, size_t n, int reverse, pag_stack_t *st)
+{
+    st->n = 0;
+    st->frames = NULL;
+    if (!n) return 0;
+    pag_frame_t *f = pag__arena_alloc(w->arena, n * sizeof *f);
+    if (!f) {
+        w->oom = 1;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        f[i] = w->fscratch[reverse ? n - 1 - i : i];
+    st->frames = f;
+    st->n = n;
+    return 0;
+}
+
+/* Follow a task's coroutine through what each suspended frame awaits.
+ * Result: innermost first.  Returns PAG_OK or the reason the chain broke. */
+pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const char **detail)
+{
+    pag_session_t *s = w->s;
+    const pag_offsets_t *o = &s->off;
+    const pag_consts_t *k = &s->k;
+    size_t n = 0;
+    pag_err_t err = PAG_OK;
+    uint8_t gen[4096];
+    /* every early return must leave an empty stack, never the caller's garbage */
+    st->n = 0;
+    st->frames = NULL;
+    *detail = NULL;
+    w->chain_n = 0;
+    if (o->gen.size > sizeof gen) return PAG_ERR_CORRUPT;
+    for (unsigned depth = 0; coro; depth++) {
+        if (depth >= PAG_MAX_CORO_CHAIN) {
+            pag__walk_warn(w, "truncated: a coroutine chain longer than %u (PAG_MAX_CORO_CHAIN)",
+                           PAG_MAX_CORO_CHAIN);
+            break;
+        }
+        int kind = obj_kind(w, coro);
+        if (kind == TK_ASEND) {
+            uint64_t g;
+            if (pag__read_u64(&s->cache, coro + o->pyobject.size, &g) != PAG_OK) {
+                err = PAG_ERR_READ;
+                *detail = "unreadable async generator wrapper";
+                break;
+            }
+            coro = g & k->tag_mask;
+            if (!coro) break;
+            kind = obj_kind(w, coro);
+            if (kind != TK_ASYNC_GEN) break;
+        } else if (kind != TK_COROUTINE && !(kind == TK_ASYNC_GEN && depth > 0)) {
+            if (kind == 0 && depth == 0) {
+                err = PAG_ERR_READ;
+                *detail = "unreadable coroutine";
+            }
+            break;
+        }
+        if (pag__read(&s->cache, coro, o->gen.size, gen) != PAG_OK) {
+            err = PAG_ERR_READ;
+            *detail = "unreadable coroutine object";
+            break;
+        }
+        int st8 = (int8_t)gen[o->gen.gi_frame_state];
+        if (st8 == k->frame_cleared) break;
+        const uint8_t *fb = gen + o->gen.gi_iframe;
+        pag_frame_t f;
+        int r = decode_frame(w, coro + o->gen.gi_iframe, fb, &f);
+        if (r <= 0) {
+            if (r < 0) err = PAG_ERR_NOMEM;
+            break;
+        }
+        f.kind = kind == TK_ASYNC_GEN ? PAG_FRAME_ASYNC_GEN : PAG_FRAME_ASYNC;
+        if (push_frame(w, &n, &f) != 0) return PAG_ERR_NOMEM;
+        if (st8 != k->frame_yield_from && st8 != k->frame_yield_from_locked) break;
+        if ((int8_t)fb[o->frame.owner] != k->owner_generator) {
+            err = PAG_ERR_CORRUPT;
+            *detail = "a suspended coroutine does not own its frame";
+            break;
+        }
+        uint64_t sp = pag__u64(fb, o->frame.stackpointer) & k->tag_mask;
+        uint64_t stack_lo = coro + o->gen.gi_iframe + o->frame.localsplus;
+        if (!sp || sp < stack_lo + 8 * (uint64_t)k->await_slot) break;
+        uint64_t next;
+        if (pag__read_u64(&s->cache, sp - 8 * (uint64_t)k->await_slot, &next) != PAG_OK) {
+            err = PAG_ERR_READ;
+            *detail = "unreadable frame stack";
+            break;
+        }
+        next &= k->tag_mask;
+        if (w->chain_n < PAG_MAX_CORO_CHAIN) w->chain[w->chain_n++] = coro;
+        if (chain_seen(w, n, next)) {
+            err = PAG_ERR_CORRUPT;
+            *detail = "coroutines await each other in a loop";
+            break;
+        }
+        coro = next;
+    }
+    /* Collected outermost first: the task's coroutine, then what it awaits. */
+    if (commit_stack(w, n, 1, st) != 0) return PAG_ERR_NOMEM;
+    return err;
+}
+
+/* The real frame stack of a thread, down to (and including) the frame of
+ * the running task's coroutine.  Innermost first. */
+void pag__thread_stack(walker_t *w, uint64_t tstate, uint64_t current_frame, uint64_t coro,
+                       pag_stack_t *st)
+{
+    pag_session_t *s = w->s;
+    const pag_offsets_t *o = &s->off;
+    uint8_t fb[1024];
+    uint64_t target = coro ? coro + o->gen.gi_iframe : 0;
+    uint64_t base = s->k.has_base_frame ? tstate + o->tstate.base_frame : 0;
+    size_t n = 0;
+    int found = 0;
+    st->n = 0;
+    st->frames = NULL;
+    if (o->frame.size > sizeof fb) return;
+    uint64_t f = current_frame;
+    for (unsigned i = 0; f && f != base; i++) {
+        if (i >= PAG_MAX_THREAD_FRAMES) {
+            pag__walk_warn(
+                w, "truncated: a thread stack deeper than %u frames (PAG_MAX_THREAD_FRAMES)",
+                PAG_MAX_THREAD_FRAMES);
+            break;
+        }
+        if (pag__read(&s->cache, f, o->frame.size, fb) != PAG_OK) break;
+        pag_frame_t fr;
+        if (decode_frame(w, f, fb, &fr) > 0 && push_frame(w, &n, &fr) != 0) return;
+        if (f == target) {
+            found = 1;
+            break;
+        }
+        f = pag__u64(fb, o->frame.previous);
+    }
+    if (!found)
+        return; /* the task's coroutine is not on this stack: show nothing rather than garbage */
+    commit_stack(w, n, 0, st);
+}
