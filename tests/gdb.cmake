@@ -57,3 +57,5 @@ endforeach()
 foreach(ver 3.14 3.15)
   pag_gdb_test(gdb.corrupt.${ver} 300 test_corrupt.py --version ${ver})
 endforeach()
+# the ABI the script reads from the generated pag_abi.py agrees with the library
+pag_gdb_test(gdb.abi 60 test_abi.py)

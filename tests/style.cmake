@@ -19,3 +19,11 @@ else()
   set_tests_properties(style.clang-format PROPERTIES WILL_FAIL TRUE)
 endif()
 set_tests_properties(style.clang-format PROPERTIES LABELS "style" TIMEOUT 120)
+
+# Thin frontends and short functions (issue 13): code lines of the gdb
+# script, the lldb plugin and the CLI's main.c, and no C function in
+# common/ or cli/ over 100 lines.
+find_package(Python3 COMPONENTS Interpreter)
+add_test(NAME style.sizes COMMAND ${Python3_EXECUTABLE} ${PAG_TESTS_DIR}/style/sizes.py
+         --source ${CMAKE_SOURCE_DIR})
+set_tests_properties(style.sizes PROPERTIES LABELS "style" TIMEOUT 60)
