@@ -35,3 +35,5 @@ pag_docs_test(docs.version 120 ${_pag_docs}/version.py ${PROJECT_VERSION})
 pag_docs_test(docs.install 600 ${_pag_docs}/install.py --lldb ${_pag_docs_lldb})
 # README command 1, bounded
 pag_docs_test(docs.demo 900 ${_pag_docs}/demo.py --lldb ${_pag_docs_lldb})
+# every row of the format table has a test labelled format-<name>
+pag_docs_test(docs.formats-tested 120 ${_pag_docs}/formats_tested.py)

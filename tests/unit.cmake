@@ -11,6 +11,7 @@ foreach(src ${PAG_UNIT_SOURCES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/common/src)
   add_test(NAME unit_${name} COMMAND ${name})
   set_tests_properties(unit_${name} PROPERTIES LABELS "unit" TIMEOUT 120)
+  pag_format_labels(${src} unit_${name})
 endforeach()
 
 if(TARGET test_format_oracle)

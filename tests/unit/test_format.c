@@ -3,7 +3,8 @@
  * points, pstree drawing of Futures and cycles, JSON validity (parsed by
  * python3 -m json.tool), DOT validity (dot -Tsvg), filters and option
  * parsing.  The byte-for-byte comparison with CPython's own tools.py is in
- * test_format_oracle.c / format_oracle.py. */
+ * test_format_oracle.c / format_oracle.py.
+ * pag-test-formats: tree table graph json dot tasks */
 #define _GNU_SOURCE
 #include "snapbuild.h"
 
