@@ -5,12 +5,10 @@
  * mapped into the target.  This is where one file is searched and where a
  * file's load bias is computed, so both targets agree exactly.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "elf_lookup.h"
 
 int cli_elf_bias(Elf *elf, uint64_t base, uint64_t *bias)
 {
@@ -120,40 +118,4 @@ int cli_elf_read_image(Elf *elf, uint64_t bias, uint64_t addr, size_t len, void 
         return 0;
     }
     return -1;
-}
-
-void cli_json_str(char *buf, size_t buflen, const char *s)
-{
-    size_t o = strlen(buf);
-#define PUT(c)                                                                                     \
-    do {                                                                                           \
-        if (o + 1 < buflen) buf[o++] = (c);                                                        \
-    } while (0)
-    PUT('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            PUT('\\');
-            PUT((char)*p);
-        } else if (*p < 0x20) {
-            char tmp[8];
-            snprintf(tmp, sizeof tmp, "\\u%04x", *p);
-            for (char *t = tmp; *t; t++)
-                PUT(*t);
-        } else {
-            PUT((char)*p);
-        }
-    }
-    PUT('"');
-#undef PUT
-    buf[o < buflen ? o : buflen - 1] = 0;
-}
-
-void cli_warn(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("py-async-graph: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
 }

@@ -17,9 +17,9 @@
 #include <unistd.h>
 #endif
 
-#include "cli.h"
 #include "pag/command.h"
 #include "pag/snapshot.h"
+#include "target.h"
 
 static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(int code, const char *fmt, ...)
@@ -40,6 +40,42 @@ static void describe_target(const pag_options_t *o, char *buf, size_t len)
         snprintf(buf, len, "core file %s", o->core);
     else
         snprintf(buf, len, "process %ld", o->pid);
+}
+
+/* A JSON string literal of s (null for NULL) at o, which has room for
+ * 6 * strlen(s) + 3 bytes; returns the end. */
+static char *json_str(char *o, const char *s)
+{
+    if (!s) return o + sprintf(o, "null");
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            *o++ = '\\';
+            *o++ = (char)*p;
+        } else if (*p < 0x20) {
+            o += sprintf(o, "\\u%04x", *p);
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o++ = '"';
+    *o = 0;
+    return o;
+}
+
+/* The JSON "source" object from the target's plain fields (malloc'd, NULL
+ * when out of memory).  Until the core writes it from a pag_source_t. */
+static char *source_json(const pag_source_t *src)
+{
+    const char *core = src->core, *exe = src->executable;
+    char *j = malloc(6 * ((core ? strlen(core) : 0) + (exe ? strlen(exe) : 0)) + 96), *o = j;
+    if (!j) return NULL;
+    int is_core = src->kind == PAG_SOURCE_CORE;
+    o += sprintf(o, "{\"kind\":\"%s\"", is_core ? "core" : "live");
+    if (is_core) o = json_str(o + sprintf(o, ",\"core\":"), core);
+    o = json_str(o + sprintf(o, ",\"pid\":%lld,\"executable\":", src->pid), exe);
+    strcpy(o, "}");
+    return j;
 }
 
 /* A snapshot and its rendering are thousands of small allocations made once
@@ -108,7 +144,6 @@ int main(int argc, char **argv)
         else
             fail(code, "%s: %s", what, why);
         t.close(t.ctx);
-        free(t.source_json);
         return code;
     }
 
@@ -141,7 +176,6 @@ int main(int argc, char **argv)
         if (snap) pag_snapshot_destroy(snap);
         pag_session_destroy(s);
         t.close(t.ctx);
-        free(t.source_json);
         return code;
     }
 
@@ -162,7 +196,9 @@ int main(int argc, char **argv)
     /* a million-task render is hundreds of MB: write it in large blocks */
     static char outbuf[64 << 10];
     setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
-    e = pag_render(snap, &o, t.source_json ? t.source_json : "{}", out);
+    char *source = source_json(&t.src);
+    e = pag_render(snap, &o, source ? source : "{}", out);
+    free(source);
     int werr = ferror(out) || fflush(out) != 0;
     if (out != stdout && fclose(out) != 0) werr = 1;
     if (e == PAG_OK && werr) e = PAG_ERR_IO;
@@ -184,6 +220,5 @@ done:
     pag_snapshot_destroy(snap);
     pag_session_destroy(s);
     t.close(t.ctx);
-    free(t.source_json);
     return code;
 }
