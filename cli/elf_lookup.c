@@ -5,12 +5,10 @@
  * mapped into the target.  This is where one file is searched and where a
  * file's load bias is computed, so both targets agree exactly.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "elf_lookup.h"
 
 int cli_elf_bias(Elf *elf, uint64_t base, uint64_t *bias)
 {
@@ -120,14 +118,4 @@ int cli_elf_read_image(Elf *elf, uint64_t bias, uint64_t addr, size_t len, void 
         return 0;
     }
     return -1;
-}
-
-void cli_warn(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("py-async-graph: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
 }

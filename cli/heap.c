@@ -14,7 +14,7 @@
 #include <unistd.h>
 #endif
 
-#include "cli.h"
+#include "target.h"
 
 void cli_tune_heap(void)
 {

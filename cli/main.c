@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "target.h"
 #include "pag/command.h"
 
 static int is_core(const pag_options_t *o)

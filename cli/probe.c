@@ -5,13 +5,15 @@
  * LOOKUP is sym:NAME or sec:NAME[:LEN]; for each match it prints
  * "KIND NAME #i 0xADDR size=N bytes=HEX" reading LEN (default 8) bytes there,
  * so a test can compare the same lookups on a live process and its core
- * without the decoder.  Exit status as the CLI's.
+ * without the decoder.  First it prints the target's source fields, one
+ * "source FIELD VALUE" line each (kind, pid, then core and executable
+ * unless NULL).  Exit status as the CLI's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "target.h"
 
 int main(int argc, char **argv)
 {
@@ -42,9 +44,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "py-async-graph: %s\n", msg);
         return pag_exit_code(e);
     }
-    printf("source {\"kind\":\"%s\",\"pid\":%lld,\"executable\":\"%s\"}\n",
-           t.src.kind == PAG_SOURCE_CORE ? "core" : "live", t.src.pid,
-           t.src.executable ? t.src.executable : "");
+    static const char *const kinds[] = {"none", "live", "core"};
+    printf("source kind %s\nsource pid %lld\n", kinds[t.src.kind % 3], t.src.pid);
+    if (t.src.core) printf("source core %s\n", t.src.core);
+    if (t.src.executable) printf("source executable %s\n", t.src.executable);
     for (; i < argc; i++) {
         char kind[8], name[256];
         size_t len = 8;

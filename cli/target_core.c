@@ -24,29 +24,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "elf_lookup.h"
+#include "modules.h"
+#include "target.h"
 
 typedef struct core_seg {
     uint64_t vaddr, memsz, filesz, offset;
 } core_seg_t;
-
-/* One file mapped in the process (grouped from NT_FILE, like live maps). */
-typedef struct core_mod {
-    char *path;
-    uint64_t base;  /* lowest mapping at file offset 0; 0 if none */
-    int dwfl_known; /* libdwfl found an ELF image here */
-    unsigned char bid[64];
-    int bidlen; /* build-id as found in the core's memory, 0 if unknown */
-    int tried;
-    int fd;
-    Elf *elf;
-    uint64_t bias;
-} core_mod_t;
-
-typedef struct core_map {
-    uint64_t start, end, pgoff; /* pgoff in bytes */
-    size_t mod;
-} core_map_t;
 
 typedef struct core {
     const pag_options_t *o;
@@ -59,12 +43,11 @@ typedef struct core {
     size_t nsegs;
     long pid;
     uint64_t at_phdr;
-    char *exe; /* main executable path (the NT_FILE entry holding AT_PHDR) */
+    char *exe;     /* main executable path (the NT_FILE entry holding AT_PHDR) */
+    char *src_exe; /* the source object's executable: --exe, else exe, else "" */
     Dwfl *dwfl;
-    core_mod_t *mods;
-    size_t nmods;
-    core_map_t *maps;
-    size_t nmaps;
+    int have_files;      /* an NT_FILE note was taken (later ones are ignored) */
+    cli_modtab_t mods;   /* grouped from NT_FILE, like live maps */
     char problems[2048]; /* files missing or not matching, for the error line */
 } core_t;
 
@@ -82,21 +65,21 @@ static void add_problem(core_t *C, const char *fmt, const char *a, const char *b
 /* Without a build-id in the core, check the file against the core's
  * NT_FILE record instead: every mapping of it must fall on a PT_LOAD of the
  * file at the same offset and address. */
-static int layout_matches(core_t *C, size_t mi, Elf *elf, uint64_t bias)
+static int layout_matches(core_t *C, const cli_mod_t *m, Elf *elf, uint64_t bias)
 {
     size_t n;
     if (elf_getphdrnum(elf, &n) != 0) return 0;
     long pg = sysconf(_SC_PAGESIZE);
     uint64_t mask = ~(uint64_t)((pg > 0 ? pg : 4096) - 1);
-    for (size_t k = 0; k < C->nmaps; k++) {
-        if (C->maps[k].mod != mi) continue;
+    for (size_t k = m->maps; k != CLI_NONE; k = C->mods.maps[k].next) {
+        const cli_map_t *mp = &C->mods.maps[k];
         int ok = 0;
         for (size_t i = 0; i < n && !ok; i++) {
             GElf_Phdr ph;
             if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD) continue;
             uint64_t va = (ph.p_vaddr & mask) + bias, off = ph.p_offset & mask;
-            if (C->maps[k].start >= va && C->maps[k].start - va == C->maps[k].pgoff - off &&
-                C->maps[k].pgoff >= off && C->maps[k].pgoff - off < ph.p_memsz + (uint64_t)pg)
+            if (mp->start >= va && mp->start - va == mp->pgoff - off && mp->pgoff >= off &&
+                mp->pgoff - off < ph.p_memsz + (uint64_t)pg)
                 ok = 1;
         }
         if (!ok) return 0;
@@ -104,15 +87,13 @@ static int layout_matches(core_t *C, size_t mi, Elf *elf, uint64_t bias)
     return 1;
 }
 
-/* Find the file of module mi: --exe (main executable), --sysroot prefix,
- * the recorded path, --lib-search-path dirs by basename; take the first
- * whose build-id (or, lacking one, load layout) matches the core. */
-static Elf *mod_elf(core_t *C, size_t mi)
+/* cli_mod_open_fn: the file of module m: --exe (main executable), --sysroot
+ * prefix, the recorded path, --lib-search-path dirs by basename; take the
+ * first whose build-id (or, lacking one, load layout) matches the core. */
+static void open_mod(void *owner, cli_mod_t *m, size_t mi)
 {
-    core_mod_t *m = &C->mods[mi];
-    if (m->tried) return m->elf;
-    m->tried = 1;
-    if (!m->base) return NULL;
+    (void)mi;
+    core_t *C = owner;
     const pag_options_t *o = C->o;
     int main_mod = C->exe && strcmp(m->path, C->exe) == 0;
     const char *bn = strrchr(m->path, '/');
@@ -149,7 +130,7 @@ static Elf *mod_elf(core_t *C, size_t mi)
             ssize_t l = dwelf_elf_gnu_build_id(elf, &id);
             ok = l == m->bidlen && memcmp(id, m->bid, (size_t)l) == 0;
         } else {
-            ok = layout_matches(C, mi, elf, bias);
+            ok = layout_matches(C, m, elf, bias);
         }
         if (!ok) {
             if (!mismatch) {
@@ -177,7 +158,6 @@ static Elf *mod_elf(core_t *C, size_t mi)
     }
     for (int i = 0; i < nc; i++)
         free(cands[i]);
-    return m->elf;
 }
 
 static int no_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -209,9 +189,9 @@ static int collect_mod(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 {
     (void)userdata, (void)name;
     core_t *C = arg;
-    for (size_t i = 0; i < C->nmods; i++) {
-        core_mod_t *m = &C->mods[i];
-        if (!m->base || m->base != start) continue;
+    for (size_t i = 0; i < C->mods.nmods; i++) {
+        cli_mod_t *m = &C->mods.mods[i];
+        if (!m->have_base || m->base != start) continue;
         m->dwfl_known = 1;
         const unsigned char *bits;
         GElf_Addr vaddr;
@@ -227,13 +207,7 @@ static int collect_mod(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 static pag_err_t core_find(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned index,
                            uint64_t *addr, uint64_t *size)
 {
-    core_t *C = ctx;
-    for (size_t i = 0; i < C->nmods; i++) {
-        Elf *elf = mod_elf(C, i);
-        if (!elf) continue;
-        if (cli_elf_lookup(elf, C->mods[i].bias, kind, name, &index, addr, size)) return PAG_OK;
-    }
-    return PAG_ERR_NOT_FOUND;
+    return cli_modtab_find(&((core_t *)ctx)->mods, kind, name, index, addr, size);
 }
 
 static const core_seg_t *seg_for(const core_t *C, uint64_t addr)
@@ -276,32 +250,18 @@ static pag_err_t core_read(void *ctx, uint64_t addr, size_t len, void *dst)
          * that page from the file mapped there. */
         size_t n = 4096 - (size_t)(addr & 4095);
         if (n > len) n = len;
-        const core_map_t *mp = NULL;
-        for (size_t i = 0; i < C->nmaps && !mp; i++)
-            if (addr >= C->maps[i].start && addr < C->maps[i].end) mp = &C->maps[i];
-        Elf *elf = mp ? mod_elf(C, mp->mod) : NULL;
-        if (!elf || cli_elf_read_image(elf, C->mods[mp->mod].bias, addr, n, out) != 0)
+        size_t mi = cli_modtab_mod_at(&C->mods, addr);
+        Elf *elf = mi != CLI_NONE ? cli_modtab_elf(&C->mods, mi) : NULL;
+        if (!elf || cli_elf_read_image(elf, C->mods.mods[mi].bias, addr, n, out) != 0)
             return PAG_ERR_READ;
         out += n, addr += n, len -= n;
     }
     return PAG_OK;
 }
 
-static size_t mod_for_path(core_t *C, const char *path, size_t len)
-{
-    for (size_t i = 0; i < C->nmods; i++)
-        if (strlen(C->mods[i].path) == len && memcmp(C->mods[i].path, path, len) == 0) return i;
-    core_mod_t *nm = realloc(C->mods, (C->nmods + 1) * sizeof *nm);
-    if (!nm) return SIZE_MAX;
-    C->mods = nm;
-    core_mod_t *m = &C->mods[C->nmods];
-    memset(m, 0, sizeof *m);
-    m->fd = -1;
-    m->path = strndup(path, len);
-    if (!m->path) return SIZE_MAX;
-    return C->nmods++;
-}
-
+/* NT_FILE: count, page size, count (start, end, page offset) triples, then
+ * count NUL-terminated paths.  Linear in count (modules.c hashes the paths);
+ * at most CLI_MAX_MAPPINGS entries are taken. */
 static void parse_nt_file(core_t *C, const char *desc, size_t descsz)
 {
     uint64_t count, pagesz;
@@ -309,21 +269,19 @@ static void parse_nt_file(core_t *C, const char *desc, size_t descsz)
     memcpy(&count, desc, 8);
     memcpy(&pagesz, desc + 8, 8);
     if (count > (descsz - 16) / 24) return;
-    C->maps = calloc(count + 1, sizeof *C->maps);
-    if (!C->maps) return;
+    C->have_files = 1;
+    if (count > CLI_MAX_MAPPINGS)
+        cli_warn("core file %s lists %llu mapped files; only the first %u are used", C->o->core,
+                 (unsigned long long)count, CLI_MAX_MAPPINGS);
     const char *names = desc + 16 + 24 * count, *end = desc + descsz;
-    for (uint64_t k = 0; k < count && names < end; k++) {
+    for (uint64_t k = 0; k < count && k < CLI_MAX_MAPPINGS && names < end; k++) {
         uint64_t st, en, off;
         memcpy(&st, desc + 16 + 24 * k, 8);
         memcpy(&en, desc + 16 + 24 * k + 8, 8);
         memcpy(&off, desc + 16 + 24 * k + 16, 8);
         size_t l = strnlen(names, (size_t)(end - names));
-        size_t mi = mod_for_path(C, names, l);
-        if (mi != SIZE_MAX) {
-            C->maps[C->nmaps++] = (core_map_t){st, en, off * pagesz, mi};
-            core_mod_t *m = &C->mods[mi];
-            if (off == 0 && (!m->base || st < m->base)) m->base = st;
-        }
+        size_t mi = cli_modtab_intern(&C->mods, names, l, 0, 0, 0);
+        if (mi != CLI_NONE) cli_modtab_add_map(&C->mods, mi, st, en, off * pagesz);
         names += l + 1;
     }
 }
@@ -354,31 +312,27 @@ static void parse_notes(core_t *C)
                     memcpy(&val, desc + k + 8, 8);
                     if (key == 3 /* AT_PHDR */) C->at_phdr = val;
                 }
-            } else if (nh.n_type == 0x46494c45 /* NT_FILE */ && !C->maps) {
+            } else if (nh.n_type == 0x46494c45 /* NT_FILE */ && !C->have_files) {
                 parse_nt_file(C, desc, nh.n_descsz);
             }
         }
     }
-    for (size_t k = 0; k < C->nmaps && !C->exe; k++)
-        if (C->at_phdr >= C->maps[k].start && C->at_phdr < C->maps[k].end)
-            C->exe = strdup(C->mods[C->maps[k].mod].path);
+    const cli_modtab_t *t = &C->mods;
+    for (size_t k = 0; k < t->nmaps && !C->exe; k++)
+        if (C->at_phdr >= t->maps[k].start && C->at_phdr < t->maps[k].end)
+            C->exe = strdup(t->mods[t->maps[k].mod].path);
 }
 
 static void core_close(void *ctx)
 {
     core_t *C = ctx;
     if (C->dwfl) dwfl_end(C->dwfl);
-    for (size_t i = 0; i < C->nmods; i++) {
-        if (C->mods[i].elf) elf_end(C->mods[i].elf);
-        if (C->mods[i].fd >= 0) close(C->mods[i].fd);
-        free(C->mods[i].path);
-    }
+    cli_modtab_free(&C->mods);
     if (C->elf) elf_end(C->elf);
     if (C->fd >= 0) close(C->fd);
     free(C->segs);
-    free(C->mods);
-    free(C->maps);
     free(C->exe);
+    free(C->src_exe);
     free(C->path);
     free(C);
 }
@@ -400,6 +354,98 @@ static const char *core_problems(void *ctx)
     return C->problems[0] ? C->problems : NULL;
 }
 
+/* Open the core file, check that it is a whole ELF core, and index its
+ * PT_LOAD segments. */
+static pag_err_t open_core_file(core_t *C, const char *core, char *msg, size_t msglen)
+{
+    struct stat st;
+    C->fd = open(core, O_RDONLY | O_CLOEXEC);
+    if (C->fd < 0 || fstat(C->fd, &st) != 0) {
+        int er = errno;
+        snprintf(msg, msglen, "cannot open core file %s: %s", core, strerror(er));
+        return er == ENOENT                    ? PAG_ERR_NO_PROCESS
+               : (er == EACCES || er == EPERM) ? PAG_ERR_PERMISSION
+                                               : PAG_ERR_READ;
+    }
+    C->fsize = (size_t)st.st_size;
+    C->elf = elf_begin(C->fd, ELF_C_READ_MMAP, NULL);
+    GElf_Ehdr eh;
+    if (!C->elf || elf_kind(C->elf) != ELF_K_ELF || !gelf_getehdr(C->elf, &eh)) {
+        if (C->fsize < 64)
+            snprintf(msg, msglen, "core file %s is truncated (%zu bytes, not even an ELF header)",
+                     core, C->fsize);
+        else
+            snprintf(msg, msglen, "%s is not an ELF core file", core);
+        return C->fsize < 64 ? PAG_ERR_TRUNCATED : PAG_ERR_INVALID_ARG;
+    }
+    if (eh.e_type != ET_CORE) {
+        snprintf(msg, msglen, "%s is not a core file (ELF type %u)", core, (unsigned)eh.e_type);
+        return PAG_ERR_INVALID_ARG;
+    }
+    size_t nph;
+    if (elf_getphdrnum(C->elf, &nph) != 0) {
+        snprintf(msg, msglen, "core file %s is truncated (program headers missing)", core);
+        return PAG_ERR_TRUNCATED;
+    }
+    /* Everything the headers promise must be in the file. */
+    uint64_t need = eh.e_phoff + (uint64_t)nph * eh.e_phentsize;
+    if (eh.e_shoff && eh.e_shnum) {
+        uint64_t sh = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
+        if (sh > need) need = sh;
+    }
+    C->segs = calloc(nph + 1, sizeof *C->segs);
+    if (!C->segs) {
+        snprintf(msg, msglen, "out of memory");
+        return PAG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(C->elf, (int)i, &ph)) continue;
+        if (ph.p_filesz && ph.p_offset + ph.p_filesz > need) need = ph.p_offset + ph.p_filesz;
+        if (ph.p_type == PT_LOAD && ph.p_memsz)
+            C->segs[C->nsegs++] = (core_seg_t){ph.p_vaddr, ph.p_memsz, ph.p_filesz, ph.p_offset};
+    }
+    if (need > C->fsize) {
+        snprintf(msg, msglen, "core file %s is truncated (%zu of %llu bytes present)", core,
+                 C->fsize, (unsigned long long)need);
+        return PAG_ERR_TRUNCATED;
+    }
+    qsort(C->segs, C->nsegs, sizeof *C->segs, seg_cmp);
+    C->raw = elf_rawfile(C->elf, NULL);
+    if (!C->raw) {
+        snprintf(msg, msglen, "cannot map core file %s: %s", core, elf_errmsg(-1));
+        return PAG_ERR_READ;
+    }
+    return PAG_OK;
+}
+
+/* The modules: NT_FILE (ours), then libdwfl's view of the core for their
+ * build-ids. */
+static pag_err_t read_modules(core_t *C, const pag_options_t *o, char *msg, size_t msglen)
+{
+    parse_notes(C);
+    C->dwfl = dwfl_begin(&core_callbacks);
+    if (!C->dwfl) {
+        snprintf(msg, msglen, "libdwfl: %s", dwfl_errmsg(-1));
+        return PAG_ERR_NOMEM;
+    }
+    dwfl_report_begin(C->dwfl);
+    int nm = dwfl_core_file_report(C->dwfl, C->elf, o->exe);
+    dwfl_report_end(C->dwfl, NULL, NULL);
+    if (nm < 0) {
+        snprintf(msg, msglen, "cannot read the module list of core file %s: %s", o->core,
+                 dwfl_errmsg(-1));
+        return PAG_ERR_CORRUPT;
+    }
+    dwfl_getmodules(C->dwfl, collect_mod, C, 0);
+    if (!C->mods.nmods) {
+        snprintf(msg, msglen, "core file %s has no NT_FILE note: no record of the mapped files",
+                 o->core);
+        return PAG_ERR_CORRUPT;
+    }
+    return PAG_OK;
+}
+
 pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size_t msglen)
 {
     memset(t, 0, sizeof *t);
@@ -412,100 +458,18 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     C->o = o;
     C->fd = -1;
     C->path = strdup(o->core);
-    pag_err_t e = PAG_OK;
-    struct stat st;
-    C->fd = open(o->core, O_RDONLY | O_CLOEXEC);
-    if (C->fd < 0 || fstat(C->fd, &st) != 0) {
-        int er = errno;
-        snprintf(msg, msglen, "cannot open core file %s: %s", o->core, strerror(er));
-        e = er == ENOENT                    ? PAG_ERR_NO_PROCESS
-            : (er == EACCES || er == EPERM) ? PAG_ERR_PERMISSION
-                                            : PAG_ERR_READ;
-        goto fail;
+    cli_modtab_init(&C->mods, open_mod, C);
+    pag_err_t e = open_core_file(C, o->core, msg, msglen);
+    if (e == PAG_OK) e = read_modules(C, o, msg, msglen);
+    if (e != PAG_OK) {
+        core_close(C);
+        return e;
     }
-    C->fsize = (size_t)st.st_size;
-    C->elf = elf_begin(C->fd, ELF_C_READ_MMAP, NULL);
-    GElf_Ehdr eh;
-    if (!C->elf || elf_kind(C->elf) != ELF_K_ELF || !gelf_getehdr(C->elf, &eh)) {
-        if (C->fsize < 64)
-            snprintf(msg, msglen, "core file %s is truncated (%zu bytes, not even an ELF header)",
-                     o->core, C->fsize);
-        else
-            snprintf(msg, msglen, "%s is not an ELF core file", o->core);
-        e = C->fsize < 64 ? PAG_ERR_TRUNCATED : PAG_ERR_INVALID_ARG;
-        goto fail;
-    }
-    if (eh.e_type != ET_CORE) {
-        snprintf(msg, msglen, "%s is not a core file (ELF type %u)", o->core, (unsigned)eh.e_type);
-        e = PAG_ERR_INVALID_ARG;
-        goto fail;
-    }
-    size_t nph;
-    if (elf_getphdrnum(C->elf, &nph) != 0) {
-        snprintf(msg, msglen, "core file %s is truncated (program headers missing)", o->core);
-        e = PAG_ERR_TRUNCATED;
-        goto fail;
-    }
-    /* Everything the headers promise must be in the file. */
-    uint64_t need = eh.e_phoff + (uint64_t)nph * eh.e_phentsize;
-    if (eh.e_shoff && eh.e_shnum) {
-        uint64_t sh = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
-        if (sh > need) need = sh;
-    }
-    C->segs = calloc(nph + 1, sizeof *C->segs);
-    if (!C->segs) {
-        snprintf(msg, msglen, "out of memory");
-        e = PAG_ERR_NOMEM;
-        goto fail;
-    }
-    for (size_t i = 0; i < nph; i++) {
-        GElf_Phdr ph;
-        if (!gelf_getphdr(C->elf, (int)i, &ph)) continue;
-        if (ph.p_filesz && ph.p_offset + ph.p_filesz > need) need = ph.p_offset + ph.p_filesz;
-        if (ph.p_type == PT_LOAD && ph.p_memsz)
-            C->segs[C->nsegs++] = (core_seg_t){ph.p_vaddr, ph.p_memsz, ph.p_filesz, ph.p_offset};
-    }
-    if (need > C->fsize) {
-        snprintf(msg, msglen, "core file %s is truncated (%zu of %llu bytes present)", o->core,
-                 C->fsize, (unsigned long long)need);
-        e = PAG_ERR_TRUNCATED;
-        goto fail;
-    }
-    qsort(C->segs, C->nsegs, sizeof *C->segs, seg_cmp);
-    C->raw = elf_rawfile(C->elf, NULL);
-    if (!C->raw) {
-        snprintf(msg, msglen, "cannot map core file %s: %s", o->core, elf_errmsg(-1));
-        e = PAG_ERR_READ;
-        goto fail;
-    }
-    parse_notes(C);
-    C->dwfl = dwfl_begin(&core_callbacks);
-    if (!C->dwfl) {
-        snprintf(msg, msglen, "libdwfl: %s", dwfl_errmsg(-1));
-        e = PAG_ERR_NOMEM;
-        goto fail;
-    }
-    dwfl_report_begin(C->dwfl);
-    int nm = dwfl_core_file_report(C->dwfl, C->elf, o->exe);
-    dwfl_report_end(C->dwfl, NULL, NULL);
-    if (nm < 0) {
-        snprintf(msg, msglen, "cannot read the module list of core file %s: %s", o->core,
-                 dwfl_errmsg(-1));
-        e = PAG_ERR_CORRUPT;
-        goto fail;
-    }
-    dwfl_getmodules(C->dwfl, collect_mod, C, 0);
-    if (!C->nmods) {
-        snprintf(msg, msglen, "core file %s has no NT_FILE note: no record of the mapped files",
-                 o->core);
-        e = PAG_ERR_CORRUPT;
-        goto fail;
-    }
-
-    t->src.kind = PAG_SOURCE_CORE;
-    t->src.core = o->core;
-    t->src.pid = C->pid;
-    t->src.executable = o->exe ? o->exe : C->exe ? C->exe : "";
+    /* an unknown executable is "" (not null), as the source object always said */
+    const char *exe = o->exe ? o->exe : C->exe ? C->exe : "";
+    C->src_exe = strdup(exe);
+    t->src = (pag_source_t){PAG_SOURCE_CORE, C->pid, C->path ? C->path : o->core,
+                            C->src_exe ? C->src_exe : exe};
     t->acc.read = core_read;
     t->acc.find = core_find;
     t->ctx = C;
@@ -513,7 +477,4 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     t->problems = core_problems;
     t->close = core_close;
     return PAG_OK;
-fail:
-    core_close(C);
-    return e;
 }

@@ -3,12 +3,14 @@
  * Modules come from /proc/PID/maps; their ELF files are opened through
  * /proc/PID/map_files or /proc/PID/root so that containers work, and a file
  * is trusted only when its device/inode match the maps line or its notes
- * (build-id) match the ones mapped in memory.  Memory is read with
- * process_vm_readv, or /proc/PID/mem where that syscall is refused.  To read
- * a consistent picture every thread is stopped with PTRACE_SEIZE +
- * PTRACE_INTERRUPT for the read window only, and always detached again;
- * SIGINT/SIGTERM are held back meanwhile so they cannot leave it stopped
- * (and if we die anyway, the kernel detaches and resumes every thread).
+ * (build-id) match the ones mapped in memory (the module table is shared
+ * with the core target: modules.c).  Memory is read by the shared provider
+ * (os/procmem.c): process_vm_readv, or /proc/PID/mem where that syscall is
+ * refused.  To read a consistent picture every thread is stopped with
+ * PTRACE_SEIZE + PTRACE_INTERRUPT for the read window only, and always
+ * detached again; SIGINT/SIGTERM are held back meanwhile so they cannot
+ * leave it stopped (and if we die anyway, the kernel detaches and resumes
+ * every thread).
  *
  * Another tracer (gdb) makes PTRACE_SEIZE fail with EPERM; we then name the
  * tracer.  With --no-stop no ptrace is needed: process_vm_readv only needs
@@ -28,29 +30,14 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-
-#ifndef IOV_MAX
-#define IOV_MAX 1024
-#endif
-
-typedef struct live_mod {
-    char *path; /* as written in maps, " (deleted)" stripped */
-    int deleted;
-    unsigned dmaj, dmin;
-    uint64_t ino;
-    int have_base;
-    uint64_t base, base_end; /* the lowest mapping at file offset 0 */
-    int tried;
-    int fd;
-    Elf *elf;
-    uint64_t bias;
-} live_mod_t;
+#include "elf_lookup.h"
+#include "modules.h"
+#include "procmem.h"
+#include "target.h"
 
 typedef struct live_thread {
     pid_t tid;
@@ -60,80 +47,25 @@ typedef struct live_thread {
 
 typedef struct live {
     pid_t pid;
-    live_mod_t *mods;
-    size_t nmods;
-    int memfd;
-    int use_mem;
+    pag_procmem_t *pm;
+    cli_modtab_t mods;
+    char exe[PATH_MAX]; /* /proc/PID/exe, for the source object */
     live_thread_t *thr;
     size_t nthr, capthr;
     int masked;
     sigset_t oldmask;
-    char exe[PATH_MAX]; /* /proc/PID/exe, for the JSON source */
 } live_t;
 
 /* ---- memory ---------------------------------------------------------- */
 
-static pag_err_t mem_pread(live_t *L, uint64_t addr, size_t len, void *dst)
-{
-    if (L->memfd < 0) {
-        char p[64];
-        snprintf(p, sizeof p, "/proc/%d/mem", (int)L->pid);
-        L->memfd = open(p, O_RDONLY | O_CLOEXEC);
-        if (L->memfd < 0) return PAG_ERR_READ;
-    }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(L->memfd, (char *)dst + done, len - done, (off_t)(addr + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return PAG_ERR_READ;
-        done += (size_t)n;
-    }
-    return PAG_OK;
-}
-
 static pag_err_t live_read(void *ctx, uint64_t addr, size_t len, void *dst)
 {
-    live_t *L = ctx;
-    if (len == 0) return PAG_OK;
-    if (!L->use_mem) {
-        struct iovec l = {dst, len}, r = {(void *)(uintptr_t)addr, len};
-        ssize_t n = process_vm_readv(L->pid, &l, 1, &r, 1, 0);
-        if (n == (ssize_t)len) return PAG_OK;
-        if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return PAG_ERR_READ;
-        L->use_mem = 1; /* refused (seccomp, old kernel): the mem file may still work */
-    }
-    return mem_pread(L, addr, len, dst);
+    return pag_procmem_read(((live_t *)ctx)->pm, addr, len, dst);
 }
 
 static pag_err_t live_readv(void *ctx, const pag_iov_t *iov, size_t n)
 {
-    live_t *L = ctx;
-    struct iovec l[IOV_MAX], r[IOV_MAX];
-    size_t i = 0;
-    while (i < n) {
-        if (L->use_mem) {
-            for (; i < n; i++)
-                if (mem_pread(L, iov[i].addr, iov[i].len, iov[i].dst) != PAG_OK)
-                    return PAG_ERR_READ;
-            return PAG_OK;
-        }
-        size_t k = 0, total = 0;
-        for (; i + k < n && k < IOV_MAX; k++) {
-            l[k].iov_base = iov[i + k].dst;
-            l[k].iov_len = iov[i + k].len;
-            r[k].iov_base = (void *)(uintptr_t)iov[i + k].addr;
-            r[k].iov_len = iov[i + k].len;
-            total += iov[i + k].len;
-        }
-        ssize_t got = process_vm_readv(L->pid, l, (unsigned long)k, r, (unsigned long)k, 0);
-        if (got < 0 && (errno == ENOSYS || errno == EPERM)) {
-            L->use_mem = 1;
-            continue;
-        }
-        if (got != (ssize_t)total) return PAG_ERR_READ;
-        i += k;
-    }
-    return PAG_OK;
+    return pag_procmem_readv(((live_t *)ctx)->pm, iov, n);
 }
 
 /* ---- modules --------------------------------------------------------- */
@@ -161,7 +93,6 @@ static pag_err_t read_maps(live_t *L, char *msg, size_t msglen)
     }
     char *line = NULL;
     size_t cap = 0;
-    size_t capm = 0;
     while (getline(&line, &cap, f) > 0) {
         unsigned long long start, end, off, ino;
         unsigned maj, min;
@@ -174,42 +105,10 @@ static pag_err_t read_maps(live_t *L, char *msg, size_t msglen)
         char *path = line + pos;
         path[strcspn(path, "\n")] = 0;
         if (path[0] != '/' || ino == 0) continue;
-        int deleted = 0;
         size_t pl = strlen(path);
-        if (pl > 10 && strcmp(path + pl - 10, " (deleted)") == 0) {
-            path[pl - 10] = 0;
-            deleted = 1;
-        }
-        live_mod_t *m = NULL;
-        for (size_t i = 0; i < L->nmods; i++)
-            if (L->mods[i].ino == ino && L->mods[i].dmaj == maj && L->mods[i].dmin == min &&
-                strcmp(L->mods[i].path, path) == 0)
-                m = &L->mods[i];
-        if (!m) {
-            if (L->nmods == capm) {
-                capm = capm ? capm * 2 : 32;
-                live_mod_t *nm = realloc(L->mods, capm * sizeof *nm);
-                if (!nm) break;
-                L->mods = nm;
-            }
-            m = &L->mods[L->nmods++];
-            memset(m, 0, sizeof *m);
-            m->path = strdup(path);
-            m->deleted = deleted;
-            m->dmaj = maj;
-            m->dmin = min;
-            m->ino = ino;
-            m->fd = -1;
-            if (!m->path) {
-                L->nmods--;
-                break;
-            }
-        }
-        if (off == 0 && (!m->have_base || start < m->base)) {
-            m->have_base = 1;
-            m->base = start;
-            m->base_end = end;
-        }
+        if (pl > 10 && strcmp(path + pl - 10, " (deleted)") == 0) path[pl -= 10] = 0;
+        size_t mi = cli_modtab_intern(&L->mods, path, pl, maj, min, ino);
+        if (mi == CLI_NONE || cli_modtab_add_map(&L->mods, mi, start, end, off) != 0) break;
     }
     free(line);
     fclose(f);
@@ -240,11 +139,12 @@ static int notes_match(live_t *L, Elf *elf, uint64_t bias)
     return compared;
 }
 
-static Elf *mod_elf(live_t *L, live_mod_t *m)
+/* cli_mod_open_fn: the file mapped as module m, through map_files, the
+ * process's root or the path itself, if it is the one mapped. */
+static void open_mod(void *owner, cli_mod_t *m, size_t mi)
 {
-    if (m->tried) return m->elf;
-    m->tried = 1;
-    if (!m->have_base) return NULL;
+    (void)mi;
+    live_t *L = owner;
     char cand[3][PATH_MAX + 64];
     snprintf(cand[0], sizeof cand[0], "/proc/%d/map_files/%llx-%llx", (int)L->pid,
              (unsigned long long)m->base, (unsigned long long)m->base_end);
@@ -261,7 +161,7 @@ static Elf *mod_elf(live_t *L, live_mod_t *m)
             if (elf) elf_end(elf);
             close(fd);
             if (c == 0) continue;
-            return NULL; /* not an ELF file (locale archive, data mmap) */
+            return; /* not an ELF file (locale archive, data mmap) */
         }
         uint64_t bias;
         if (cli_elf_bias(elf, m->base, &bias) != 0) {
@@ -281,25 +181,18 @@ static Elf *mod_elf(live_t *L, live_mod_t *m)
         m->fd = fd;
         m->elf = elf;
         m->bias = bias;
-        return elf;
+        return;
     }
     if (mismatch)
         cli_warn("ignoring %s: the file on disk is not the one mapped into process %d "
                  "(different inode and build-id)",
                  m->path, (int)L->pid);
-    return NULL;
 }
 
 static pag_err_t live_find(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned index,
                            uint64_t *addr, uint64_t *size)
 {
-    live_t *L = ctx;
-    for (size_t i = 0; i < L->nmods; i++) {
-        Elf *elf = mod_elf(L, &L->mods[i]);
-        if (!elf) continue;
-        if (cli_elf_lookup(elf, L->mods[i].bias, kind, name, &index, addr, size)) return PAG_OK;
-    }
-    return PAG_ERR_NOT_FOUND;
+    return cli_modtab_find(&((live_t *)ctx)->mods, kind, name, index, addr, size);
 }
 
 /* ---- stopping -------------------------------------------------------- */
@@ -521,14 +414,9 @@ static void live_close(void *ctx)
 {
     live_t *L = ctx;
     live_release(L);
-    for (size_t i = 0; i < L->nmods; i++) {
-        if (L->mods[i].elf) elf_end(L->mods[i].elf);
-        if (L->mods[i].fd >= 0) close(L->mods[i].fd);
-        free(L->mods[i].path);
-    }
-    free(L->mods);
+    cli_modtab_free(&L->mods);
     free(L->thr);
-    if (L->memfd >= 0) close(L->memfd);
+    pag_procmem_destroy(L->pm);
     free(L);
 }
 
@@ -548,22 +436,24 @@ pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size
         return PAG_ERR_NO_PROCESS;
     }
     live_t *L = calloc(1, sizeof *L);
-    if (!L) {
+    if (L) L->pm = pag_procmem_create(pid, 0);
+    if (!L || !L->pm) {
+        free(L);
         snprintf(msg, msglen, "out of memory");
         return PAG_ERR_NOMEM;
     }
     L->pid = pid;
-    L->memfd = -1;
+    cli_modtab_init(&L->mods, open_mod, L);
     elf_version(EV_CURRENT);
     pag_err_t e = read_maps(L, msg, msglen);
     if (e == PAG_OK && !o->no_stop) e = live_stop(L, msg, msglen);
     if (e == PAG_OK) {
         /* Probe once so that a refused read is reported as such, not as
          * "not a Python process". */
-        for (size_t i = 0; i < L->nmods; i++) {
-            if (!L->mods[i].have_base) continue;
+        for (size_t i = 0; i < L->mods.nmods; i++) {
+            if (!L->mods.mods[i].have_base) continue;
             char b[16];
-            if (live_read(L, L->mods[i].base, sizeof b, b) != PAG_OK &&
+            if (live_read(L, L->mods.mods[i].base, sizeof b, b) != PAG_OK &&
                 (errno == EPERM || errno == EACCES)) {
                 explain_eperm(pid, msg, msglen);
                 e = PAG_ERR_PERMISSION;
@@ -578,9 +468,8 @@ pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
     ssize_t n = readlink(p, L->exe, sizeof L->exe - 1);
     L->exe[n > 0 ? n : 0] = 0;
-    t->src.kind = PAG_SOURCE_LIVE;
-    t->src.pid = pid;
-    t->src.executable = L->exe;
+    /* an unreadable link is "" (not null), as the source object always said */
+    t->src = (pag_source_t){PAG_SOURCE_LIVE, pid, NULL, L->exe};
     t->acc.read = live_read;
     t->acc.readv = live_readv;
     t->acc.find = live_find;

@@ -3,18 +3,19 @@
  *
  * Why this file exists: lldb already reads the target's memory and knows
  * where every module is loaded, so this frontend only adapts the stable SB
- * API to the core's pag_accessors_t and prints what pag_command_run()
- * renders.  Options, help and output live in the core, so the bytes are the
- * CLI's.  Read-only: memory reads and section/symbol lookups only -- no
+ * API to the core's hooks (pag_frontend_t, pag_accessors_t) and prints
+ * what pag_command_main() says.  Options, sub-commands, help and output live
+ * in the core, so the bytes are the CLI's.  Read-only: memory reads and section/symbol lookups only -- no
  * expression evaluation, no memory writes.  No C++ exception or type
  * crosses into the C core: every callback catches everything.
  *
  * Live processes on Linux: lldb reads memory through lldb-server, one
  * round trip per read (~160 us), which makes a million-task graph take
  * 20 s.  When the process is local and the kernel lets us, reads go
- * straight to its memory with process_vm_readv (read-only, like every
- * other read here) -- but only after one read agreed byte for byte with
- * lldb's own; otherwise, and on every other platform, lldb reads.
+ * straight to its memory through os/procmem.c (process_vm_readv, the
+ * CLI's reader; read-only, like every other read here) -- but only after
+ * one read agreed byte for byte with lldb's own; otherwise, and on every
+ * other platform, lldb reads.
  *
  * Tested on Linux (Debian, lldb-16, ELF processes and gcore cores).  The
  * Mach-O section names are handled in find_sections() but untested.
@@ -27,13 +28,7 @@
 #include <utility>
 #include <vector>
 
-#ifdef __linux__
-#include <cerrno>
 #include <cstdlib>
-#include <sys/types.h>
-#include <sys/uio.h>
-#include <climits>
-#endif
 
 #include <lldb/API/SBAddress.h>
 #include <lldb/API/SBCommandInterpreter.h>
@@ -52,6 +47,7 @@
 #include <lldb/API/SBThread.h>
 
 #include "pag/command.h"
+#include "procmem.h"
 
 namespace
 {
@@ -66,32 +62,10 @@ struct Target {
     unsigned long reads = 0, read_bytes = 0, read_failures = 0, finds = 0;
     // Direct reads (Linux, local live process): 0 not tried yet, 1 on, -1 off.
     int direct = -1;
-    unsigned long long pid = 0;
-    unsigned long direct_calls = 0, direct_bytes = 0;
+    pag_procmem_t *pm = nullptr; // the direct reader (os/procmem.c)
+    ~Target() { pag_procmem_destroy(pm); }
     std::string exe; // for the JSON source
 };
-
-#ifdef __linux__
-// process_vm_readv of n ranges (at most IOV_MAX); true if all of it came.
-bool direct_read(Target *t, const pag_iov_t *iov, size_t n)
-{
-    struct iovec l[IOV_MAX], r[IOV_MAX];
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        l[i].iov_base = iov[i].dst;
-        l[i].iov_len = iov[i].len;
-        r[i].iov_base = reinterpret_cast<void *>(static_cast<uintptr_t>(iov[i].addr));
-        r[i].iov_len = iov[i].len;
-        total += iov[i].len;
-    }
-    t->direct_calls++;
-    ssize_t got = process_vm_readv(static_cast<pid_t>(t->pid), l, n, r, n, 0);
-    if (got < 0 && (errno == EPERM || errno == ENOSYS || errno == ESRCH)) t->direct = -1;
-    if (got != static_cast<ssize_t>(total)) return false;
-    t->direct_bytes += total;
-    return true;
-}
-#endif
 
 pag_err_t sb_read(Target *t, uint64_t addr, size_t len, void *dst);
 
@@ -100,38 +74,31 @@ pag_err_t read_cb(void *ctx, uint64_t addr, size_t len, void *dst) noexcept
     try {
         Target *t = static_cast<Target *>(ctx);
         if (len == 0) return PAG_OK;
-#ifdef __linux__
         if (t->direct == 1) {
-            pag_iov_t one = {addr, len, dst};
-            if (direct_read(t, &one, 1)) return PAG_OK;
+            if (pag_procmem_read(t->pm, addr, len, dst) == PAG_OK) return PAG_OK;
+            if (pag_procmem_stats(t->pm)->refused) t->direct = -1;
         } else if (t->direct == 0) {
             // Enable direct reads only if they see what lldb sees.
             pag_err_t e = sb_read(t, addr, len, dst);
             if (e != PAG_OK) return e;
             std::vector<unsigned char> mine(len);
-            pag_iov_t one = {addr, len, mine.data()};
-            t->direct = direct_read(t, &one, 1) && std::memcmp(mine.data(), dst, len) == 0 ? 1 : -1;
+            bool same = pag_procmem_read(t->pm, addr, len, mine.data()) == PAG_OK &&
+                        std::memcmp(mine.data(), dst, len) == 0;
+            t->direct = same ? 1 : -1;
             return PAG_OK;
         }
-#endif
         return sb_read(t, addr, len, dst);
     } catch (...) {
         return PAG_ERR_READ;
     }
 }
 
-#ifdef __linux__
 pag_err_t readv_cb(void *ctx, const pag_iov_t *iov, size_t n) noexcept
 {
     Target *t = static_cast<Target *>(ctx);
-    if (t->direct != 1) return PAG_ERR_READ; // the core falls back to read_cb
-    for (size_t i = 0; i < n; i += IOV_MAX) {
-        size_t k = std::min(n - i, static_cast<size_t>(IOV_MAX));
-        if (!direct_read(t, iov + i, k)) return PAG_ERR_READ;
-    }
-    return PAG_OK;
+    // Anything but an enabled direct reader: the core falls back to read_cb.
+    return t->direct == 1 ? pag_procmem_readv(t->pm, iov, n) : PAG_ERR_READ;
 }
-#endif
 
 // A read through lldb (SBProcess, or for a core the module files).
 pag_err_t sb_read(Target *t, uint64_t addr, size_t len, void *dst)
@@ -147,10 +114,8 @@ pag_err_t sb_read(Target *t, uint64_t addr, size_t len, void *dst)
             // libraries.  SBTarget::ReadMemory resolves the address to a
             // module section and reads it from the file, as the CLI's --exe.
             lldb::SBAddress where(static_cast<lldb::addr_t>(addr), t->target);
-            lldb::SBError err2;
-            got = where.IsValid() ? t->target.ReadMemory(where, dst, len, err2) : 0;
-            err = err2;
-            if (!where.IsValid()) err.SetErrorString("unmapped");
+            err.Clear();
+            got = where.IsValid() ? t->target.ReadMemory(where, dst, len, err) : 0;
         }
         if (err.Fail() || got != len) {
             t->read_failures++;
@@ -216,10 +181,8 @@ std::vector<std::pair<uint64_t, uint64_t>> find_symbols(lldb::SBTarget &target, 
         if (a == LLDB_INVALID_ADDRESS || a == 0) continue;
         lldb::addr_t e = sym.GetEndAddress().GetLoadAddress(target);
         uint64_t size = (e != LLDB_INVALID_ADDRESS && e > a) ? e - a : 0;
-        bool dup = false;
-        for (auto &p : out)
-            dup = dup || p.first == a;
-        if (!dup) out.emplace_back(a, size);
+        auto same = [a](const std::pair<uint64_t, uint64_t> &p) { return p.first == a; };
+        if (std::none_of(out.begin(), out.end(), same)) out.emplace_back(a, size);
     }
     return out;
 }
@@ -277,18 +240,18 @@ pag_err_t open_cb(void *fe, const pag_options_t *, pag_accessors_t *acc, void **
         acc->read = read_cb;
         acc->find = find_cb;
         acc->readv = nullptr; // lldb has no vectored read; the core falls back
-#ifdef __linux__
         // Only for a process on this machine (not a remote lldb-server), and
         // not when PAG_LLDB_NO_DIRECT is set (tests of the lldb read path).
+        // Elsewhere than Linux pag_procmem_create gives NULL.
         lldb::SBPlatform platform = t->target.GetPlatform();
         const char *pn = platform.IsValid() ? platform.GetName() : nullptr;
         const char *off = std::getenv("PAG_LLDB_NO_DIRECT");
-        if (!t->is_core && pn && std::strcmp(pn, "host") == 0 && !(off && *off)) {
-            t->pid = t->process.GetProcessID();
-            t->direct = t->pid ? 0 : -1;
+        if (!t->is_core && pn && std::strcmp(pn, "host") == 0 && !(off && *off) &&
+            (t->pm = pag_procmem_create(static_cast<long>(t->process.GetProcessID()),
+                                        PAG_PROCMEM_NO_FALLBACK))) {
+            t->direct = 0;
             acc->readv = readv_cb;
         }
-#endif
         *ctx = t;
         return PAG_OK;
     } catch (...) {
@@ -322,8 +285,9 @@ void stats_cb(void *fe, char *buf, size_t len) noexcept
     std::snprintf(buf, len,
                   "lldb: %lu ReadMemory calls, %lu bytes, %lu failed; %lu direct reads, "
                   "%lu bytes; %lu lookups",
-                  t->reads, t->read_bytes, t->read_failures, t->direct_calls, t->direct_bytes,
-                  t->finds);
+                  t->reads, t->read_bytes, t->read_failures,
+                  static_cast<unsigned long>(pag_procmem_stats(t->pm)->calls),
+                  static_cast<unsigned long>(pag_procmem_stats(t->pm)->bytes), t->finds);
 }
 
 bool fail(lldb::SBCommandReturnObject &result, const std::string &line)

@@ -28,3 +28,12 @@ foreach(ver 3.14 3.15)
                ${PAG_TESTS_DIR}/cli/live_fixture.py many ${ver} --tasks 200000)
 endforeach()
 pag_cli_test(cli.errors cli 300 ${PAG_TESTS_DIR}/cli/errors.py 3.14)
+# The process-memory provider alone (os/procmem.c, shared with lldb): a
+# child's memory read and readv, batching, ESRCH, and the /proc/PID/mem
+# fallback under a seccomp filter that refuses process_vm_readv.
+if(TARGET pag_procmem)
+  add_executable(test_procmem ${PAG_TESTS_DIR}/cli/test_procmem.c)
+  target_link_libraries(test_procmem PRIVATE pag_procmem)
+  add_test(NAME cli.procmem COMMAND test_procmem)
+  set_tests_properties(cli.procmem PROPERTIES LABELS "cli" TIMEOUT 60 SKIP_RETURN_CODE 77)
+endif()

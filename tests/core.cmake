@@ -25,3 +25,6 @@ if(TARGET pag-target-probe)
     pag_cli_test(core.target_probe.${ver} core 300 ${PAG_TESTS_DIR}/cli/target_probe.py ${ver})
   endforeach()
 endif()
+# A crafted core listing ~160,000 mapped files (NT_FILE) is read in seconds,
+# with the output of the intact core (module table building is linear).
+pag_cli_test(core.many_files core 600 ${PAG_TESTS_DIR}/cli/core_many_files.py 3.14)

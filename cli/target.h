@@ -1,0 +1,45 @@
+/* py-async-graph CLI: the target interface.
+ *
+ * The CLI's only job is to give the core a pag_accessors_t for a process or
+ * a core file and to print what the core renders.  A target is opened by
+ * one of a small table of openers (live, core; a compressed-core or Mach-O
+ * reader would be one more) and handed back as a cli_target_t: the
+ * callbacks, their context, where it came from, and how to let it go.
+ */
+#ifndef PAG_CLI_TARGET_H
+#define PAG_CLI_TARGET_H
+
+#include <stddef.h>
+
+#include "pag/command.h"
+#include "pag/target.h"
+
+/* An opened target. */
+typedef struct cli_target {
+    pag_accessors_t acc;
+    void *ctx;
+    /* Where it came from, for the JSON "source" object.  The strings belong
+     * to ctx and stay valid until close. */
+    pag_source_t src;
+    void (*release)(void *ctx); /* resume the target (live) -- may be called twice */
+    void (*close)(void *ctx);   /* free everything, src's strings included */
+    /* Optional: files the target needed but could not find or trust, as one
+     * line naming them and the option that supplies them; NULL if none. */
+    const char *(*problems)(void *ctx);
+} cli_target_t;
+
+/* Open the target the options name.  On failure returns the error and
+ * writes one line (without the "py-async-graph: " prefix) into msg. */
+typedef pag_err_t (*cli_opener_fn)(const pag_options_t *o, cli_target_t *t, char *msg, size_t len);
+
+/* Tune the CLI's own heap for one big snapshot (glibc; see heap.c). */
+void cli_tune_heap(void);
+
+/* A live process (o->pid) / a core file (o->core). */
+pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size_t msglen);
+pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size_t msglen);
+
+/* Print "py-async-graph: warning: ..." on stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
