@@ -290,7 +290,9 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     return (accept & PAG_OPT_TARGET) ? check_target(&p) : PAG_OK;
 }
 
-/* One --help line per row of the format table. */
+/* One --help line per row of the format table.  The help text below is
+ * kept one output line per source line: clang-format 14 would reflow it. */
+// clang-format off
 #define USAGE_FORMAT(ID, name, closure, pad, help) "                       " #name pad help "\n"
 
 #define USAGE_COMMON                                                                               \
@@ -317,6 +319,7 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     "\n"                                                                                           \
     "  -h, --help           show this help\n"                                                      \
     "  -V, --version        show the version\n"
+// clang-format on
 
 #define USAGE_TARGET                                                                               \
     "usage: py-async-graph [OPTIONS] PID\n"                                                        \
