@@ -126,10 +126,20 @@ char *pag__source_json(const pag_source_t *src)
     return buf;
 }
 
-pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts,
-                           const unsigned char *sel, const char *source_json, FILE *out)
+/* What every section of the document reads, passed by one pointer: the
+ * per-task loops below run a million times on large targets, so they take
+ * no more arguments than this. */
+typedef struct json_ctx {
+    const pag_snapshot_t *snap;
+    const unsigned char *sel; /* the tasks to write */
+    FILE *out;
+} json_ctx_t;
+
+/* "schema", "source" and "python": the document's opening lines. */
+static void put_header(const json_ctx_t *c, const char *source_json)
 {
-    size_t n = snap->n_tasks;
+    const pag_snapshot_t *snap = c->snap;
+    FILE *out = c->out;
     fputs("{\n  \"schema\": \"py-async-graph/1\",\n  \"source\": ", out);
     fputs(source_json && *source_json ? source_json : "null", out);
     fputs(",\n  \"python\": {\"version\": ", out);
@@ -137,100 +147,143 @@ pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts
     fprintf(out, ", \"hex\": \"0x%llx\", \"free_threaded\": %s, \"asyncio_loaded\": %s},\n",
             (unsigned long long)snap->py_version, snap->free_threaded ? "true" : "false",
             snap->asyncio_loaded ? "true" : "false");
+}
 
-    fputs("  \"threads\": [", out);
-    for (size_t i = 0; i < snap->n_threads; i++) {
-        const pag_thread_t *th = &snap->threads[i];
-        fputs(i ? ",\n    " : "\n    ", out);
-        fprintf(out, "{\"index\": %zu, \"interp_id\": %lld, \"native_id\": %llu, \"tstate\": ", i,
-                (long long)th->interp_id, (unsigned long long)th->native_id);
-        if (th->tstate)
-            put_id(out, th->tstate);
-        else
-            fputs("null", out);
-        fprintf(out, ", \"main\": %s, \"running_loop\": ", th->is_main ? "true" : "false");
-        if (th->running_loop)
-            put_id(out, th->running_loop);
-        else
-            fputs("null", out);
-        fputs(", \"running_task\": ", out);
-        if (th->running_task < n)
-            put_id(out, snap->tasks[th->running_task].addr);
-        else
-            fputs("null", out);
-        fputs(", \"tasks\": [", out);
-        int first = 1;
-        for (size_t k = 0; k < th->n_tasks; k++) {
-            size_t ti = th->first_task + k;
-            if (ti >= n || th->first_task > n) break;
-            fputs(first ? "" : ", ", out);
-            first = 0;
-            put_id(out, snap->tasks[ti].addr);
-        }
-        fputs("]}", out);
+/* One "threads" entry.  Its task range comes from the target, so it is
+ * clipped to the snapshot rather than trusted. */
+static void put_thread(const json_ctx_t *c, size_t i)
+{
+    const pag_snapshot_t *snap = c->snap;
+    const pag_thread_t *th = &snap->threads[i];
+    size_t n = snap->n_tasks;
+    FILE *out = c->out;
+    fprintf(out, "{\"index\": %zu, \"interp_id\": %lld, \"native_id\": %llu, \"tstate\": ", i,
+            (long long)th->interp_id, (unsigned long long)th->native_id);
+    if (th->tstate)
+        put_id(out, th->tstate);
+    else
+        fputs("null", out);
+    fprintf(out, ", \"main\": %s, \"running_loop\": ", th->is_main ? "true" : "false");
+    if (th->running_loop)
+        put_id(out, th->running_loop);
+    else
+        fputs("null", out);
+    fputs(", \"running_task\": ", out);
+    if (th->running_task < n)
+        put_id(out, snap->tasks[th->running_task].addr);
+    else
+        fputs("null", out);
+    fputs(", \"tasks\": [", out);
+    int first = 1;
+    for (size_t k = 0; k < th->n_tasks; k++) {
+        size_t ti = th->first_task + k;
+        if (ti >= n || th->first_task > n) break;
+        fputs(first ? "" : ", ", out);
+        first = 0;
+        put_id(out, snap->tasks[ti].addr);
     }
-    fputs(snap->n_threads ? "\n  ],\n" : "],\n", out);
+    fputs("]}", out);
+}
 
+/* "threads" stays whole whatever the selection: it describes the target,
+ * not the tasks shown. */
+static void put_threads(const json_ctx_t *c)
+{
+    FILE *out = c->out;
+    fputs("  \"threads\": [", out);
+    for (size_t i = 0; i < c->snap->n_threads; i++) {
+        fputs(i ? ",\n    " : "\n    ", out);
+        put_thread(c, i);
+    }
+    fputs(c->snap->n_threads ? "\n  ],\n" : "],\n", out);
+}
+
+/* A task's "error": null, or why it could not be fully decoded. */
+static void put_task_error(FILE *out, const pag_task_t *t)
+{
+    if (t->error == PAG_OK) {
+        fputs("null", out);
+        return;
+    }
+    fputs("{\"message\": ", out);
+    pag__put_json_str(out, pag_strerror(t->error));
+    fputs(", \"detail\": ", out);
+    if (t->error_detail)
+        pag__put_json_str(out, t->error_detail);
+    else
+        fputs("null", out);
+    fputc('}', out);
+}
+
+/* One "tasks" entry.  Per task, so fixed text goes out in as few fputs as
+ * possible and numbers through pag__put_u64 (see put_stack). */
+static void put_task(const json_ctx_t *c, const pag_task_t *t)
+{
+    const pag_snapshot_t *snap = c->snap;
+    FILE *out = c->out;
+    fputs("{\"id\": ", out);
+    put_id(out, t->addr);
+    fputs(", \"name\": ", out);
+    if (t->is_task && t->name)
+        pag__put_json_str(out, t->name);
+    else
+        fputs("null", out);
+    fputs(t->is_task ? ", \"kind\": \"task\", \"listed\": "
+                     : ", \"kind\": \"future\", \"listed\": ",
+          out);
+    fputs(t->listed ? "true" : "false", out);
+    fputs(", \"state\": \"", out);
+    fputs(pag__state_name(t->state), out);
+    fputs("\", \"thread\": ", out);
+    if (t->thread < snap->n_threads)
+        pag__put_u64(out, snap->threads[t->thread].native_id);
+    else
+        fputs("null", out);
+    fputs(t->running ? ", \"running\": true,\n     \"stack\": "
+                     : ", \"running\": false,\n     \"stack\": ",
+          out);
+    put_stack(out, &t->stack);
+    fputs(",\n     \"running_stack\": ", out);
+    put_stack(out, &t->running_stack);
+    /* every awaiter, selected or not: the entry describes the task itself;
+     * "edges" is what keeps to the selection */
+    fputs(",\n     \"awaited_by\": [", out);
+    int first = 1;
+    for (size_t k = 0; t->awaited_by && k < t->n_awaited_by; k++) {
+        size_t a = pag__awaiter(snap, t, k);
+        if (a == SIZE_MAX) continue;
+        if (!first) fputs(", ", out);
+        first = 0;
+        put_id(out, snap->tasks[a].addr);
+    }
+    fputs("], \"error\": ", out);
+    put_task_error(out, t);
+    fputc('}', out);
+}
+
+static void put_tasks(const json_ctx_t *c)
+{
+    FILE *out = c->out;
     fputs("  \"tasks\": [", out);
     int first = 1;
-    for (size_t i = 0; i < n; i++) {
-        const pag_task_t *t = &snap->tasks[i];
-        if (!sel[i]) continue;
+    for (size_t i = 0; i < c->snap->n_tasks; i++) {
+        if (!c->sel[i]) continue;
         fputs(first ? "\n    " : ",\n    ", out);
         first = 0;
-        fputs("{\"id\": ", out);
-        put_id(out, t->addr);
-        fputs(", \"name\": ", out);
-        if (t->is_task && t->name)
-            pag__put_json_str(out, t->name);
-        else
-            fputs("null", out);
-        fputs(t->is_task ? ", \"kind\": \"task\", \"listed\": "
-                         : ", \"kind\": \"future\", \"listed\": ",
-              out);
-        fputs(t->listed ? "true" : "false", out);
-        fputs(", \"state\": \"", out);
-        fputs(pag__state_name(t->state), out);
-        fputs("\", \"thread\": ", out);
-        if (t->thread < snap->n_threads)
-            pag__put_u64(out, snap->threads[t->thread].native_id);
-        else
-            fputs("null", out);
-        fputs(t->running ? ", \"running\": true,\n     \"stack\": "
-                         : ", \"running\": false,\n     \"stack\": ",
-              out);
-        put_stack(out, &t->stack);
-        fputs(",\n     \"running_stack\": ", out);
-        put_stack(out, &t->running_stack);
-        fputs(",\n     \"awaited_by\": [", out);
-        int firsta = 1;
-        for (size_t k = 0; t->awaited_by && k < t->n_awaited_by; k++) {
-            size_t a = pag__awaiter(snap, t, k);
-            if (a == SIZE_MAX) continue;
-            if (!firsta) fputs(", ", out);
-            firsta = 0;
-            put_id(out, snap->tasks[a].addr);
-        }
-        fputs("], \"error\": ", out);
-        if (t->error == PAG_OK) {
-            fputs("null", out);
-        } else {
-            fputs("{\"message\": ", out);
-            pag__put_json_str(out, pag_strerror(t->error));
-            fputs(", \"detail\": ", out);
-            if (t->error_detail)
-                pag__put_json_str(out, t->error_detail);
-            else
-                fputs("null", out);
-            fputc('}', out);
-        }
-        fputc('}', out);
+        put_task(c, &c->snap->tasks[i]);
     }
     fputs(first ? "],\n" : "\n  ],\n", out);
+}
 
+/* "edges": one per awaited_by entry whose two ends are both selected. */
+static void put_edges(const json_ctx_t *c)
+{
+    const pag_snapshot_t *snap = c->snap;
+    const unsigned char *sel = c->sel;
+    FILE *out = c->out;
     fputs("  \"edges\": [", out);
-    first = 1;
-    for (size_t i = 0; i < n; i++) {
+    int first = 1;
+    for (size_t i = 0; i < snap->n_tasks; i++) {
         const pag_task_t *t = &snap->tasks[i];
         if (!sel[i]) continue;
         for (size_t k = 0; t->awaited_by && k < t->n_awaited_by; k++) {
@@ -246,12 +299,19 @@ pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts
         }
     }
     fputs(first ? "],\n" : "\n  ],\n", out);
+}
 
+/* "cycles": a cycle lists awaited_by order (each node awaited by the next),
+ * so it is written backwards to read "each id awaits the next one". */
+static void put_cycles(const json_ctx_t *c)
+{
+    const pag_snapshot_t *snap = c->snap;
+    FILE *out = c->out;
     fputs("  \"cycles\": [", out);
-    first = 1;
-    for (size_t c = 0; c < snap->n_cycles; c++) {
-        const pag_cycle_t *cy = &snap->cycles[c];
-        if (!pag__cycle_selected(snap, cy, sel)) continue;
+    int first = 1;
+    for (size_t k = 0; k < snap->n_cycles; k++) {
+        const pag_cycle_t *cy = &snap->cycles[k];
+        if (!pag__cycle_selected(snap, cy, c->sel)) continue;
         fputs(first ? "\n    [" : ",\n    [", out);
         first = 0;
         for (size_t q = cy->n; q-- > 0;) {
@@ -261,7 +321,13 @@ pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts
         fputc(']', out);
     }
     fputs(first ? "],\n" : "\n  ],\n", out);
+}
 
+/* "warnings", the counters and, with --stats, "stats"; then the end. */
+static void put_trailer(const json_ctx_t *c, const pag_options_t *opts)
+{
+    const pag_snapshot_t *snap = c->snap;
+    FILE *out = c->out;
     fputs("  \"warnings\": [", out);
     for (size_t w = 0; w < snap->n_warnings; w++) {
         if (w) fputs(", ", out);
@@ -276,5 +342,18 @@ pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts
             (unsigned long long)snap->stats.read_calls, (unsigned long long)snap->stats.bytes_read,
             (unsigned long long)snap->stats.cache_hits);
     fputs("\n}\n", out);
+}
+
+/* The document, section by section in schema order (see the top). */
+pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts,
+                           const unsigned char *sel, const char *source_json, FILE *out)
+{
+    const json_ctx_t c = {snap, sel, out};
+    put_header(&c, source_json);
+    put_threads(&c);
+    put_tasks(&c);
+    put_edges(&c);
+    put_cycles(&c);
+    put_trailer(&c, opts);
     return PAG_OK;
 }

@@ -344,32 +344,59 @@ static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t 
     return 0;
 }
 
-pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts,
-                           const unsigned char *sel, const char *source_json, FILE *out)
-{
-    (void)source_json; /* only json writes the source object */
-    (void)opts;
-    size_t n = snap->n_tasks;
-    tree_t t = {0};
-    pag_err_t err = PAG_OK;
-    size_t *tnode = malloc((n ? n : 1) * sizeof *tnode);
-    size_t *chain_end = malloc((n ? n : 1) * sizeof *chain_end); /* per awaiter */
-    unsigned char *awaiter = calloc(n ? n : 1, 1);
-    rframe_t *stack = NULL;
-    unsigned char *lastf = NULL, *reached = NULL;
-    size_t *onpath = NULL, *roots = NULL, n_roots = 0;
-    pfx_t pfx = {0};
-    if (!tnode || !chain_end || !awaiter) goto oom;
+/* One render's state, shared by its phases through one pointer and freed
+ * in one place whichever phase fails.  Build phase: tnode, chain_end and
+ * awaiter (per snapshot index) fill t.  Draw phase: stack, lastf, onpath,
+ * reached and roots (per tree node) are allocated once t is complete. */
+typedef struct render {
+    const pag_snapshot_t *snap;
+    const unsigned char *sel;
+    tree_t t;
+    size_t *tnode;          /* the task node of a selected task, else NONE */
+    size_t *chain_end;      /* an awaiter's innermost frame node, once walked */
+    unsigned char *awaiter; /* 1: some selected task awaits it */
+    rframe_t *stack;        /* the DFS stack: roots search, then drawing */
+    unsigned char *lastf, *reached;
+    size_t *onpath, *roots, n_roots;
+    pfx_t pfx;
+} render_t;
 
+/* Hang a stack's frames, outermost first, below node cur as a chain of
+ * coroutine nodes (shared with earlier chains by label).  Returns the
+ * innermost one (cur itself for an empty stack), or NONE out of memory. */
+static size_t add_frames(tree_t *t, size_t cur, const pag_stack_t *st)
+{
+    size_t sn = st->frames ? st->n : 0;
+    for (size_t f = sn; f-- > 0;) {
+        const char *l = label_of(t, &st->frames[f]);
+        cur = l ? get_or_create(t, cur, l) : NONE;
+        if (cur == NONE) return NONE;
+    }
+    return cur;
+}
+
+/* CPython's _build_tree: a node per selected task, in snapshot order; then
+ * every (awaiter, child) edge in snapshot order, the child below the
+ * awaiter's frames; then the own frames of tasks that await nobody. */
+static pag_err_t build_tree(render_t *r)
+{
+    const pag_snapshot_t *snap = r->snap;
+    const unsigned char *sel = r->sel;
+    tree_t *t = &r->t;
+    size_t n = snap->n_tasks;
+    /* per-task loops: the arrays in locals, not reloaded through r */
+    size_t *tnode = r->tnode = malloc((n ? n : 1) * sizeof *tnode);
+    size_t *chain_end = r->chain_end = malloc((n ? n : 1) * sizeof *chain_end);
+    unsigned char *awaiter = r->awaiter = calloc(n ? n : 1, 1);
+    if (!tnode || !chain_end || !awaiter) return PAG_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
         tnode[i] = chain_end[i] = NONE;
         if (!sel[i]) continue;
-        tnode[i] = new_node(&t);
-        if (tnode[i] == NONE) goto oom;
-        t.nodes[tnode[i]].is_task = 1;
-        t.nodes[tnode[i]].task = i;
+        tnode[i] = new_node(t);
+        if (tnode[i] == NONE) return PAG_ERR_NOMEM;
+        t->nodes[tnode[i]].is_task = 1;
+        t->nodes[tnode[i]].task = i;
     }
-    /* the awaits edges, in snapshot order */
     for (size_t i = 0; i < n; i++) {
         const pag_task_t *c = &snap->tasks[i];
         if (!sel[i] || !c->awaited_by) continue;
@@ -377,76 +404,84 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
             size_t a = pag__awaiter(snap, c, k);
             if (a == SIZE_MAX || !sel[a]) continue;
             awaiter[a] = 1;
-            /* the awaiter's frames, outermost first, are the same nodes for
-             * every child it has: walk them once */
+            /* the awaiter's frames are the same nodes for every child it
+             * has: walk them once */
             if (chain_end[a] == NONE) {
-                size_t cur = tnode[a];
-                const pag_stack_t *st = &snap->tasks[a].stack;
-                size_t sn = st->frames ? st->n : 0;
-                for (size_t f = sn; f-- > 0;) {
-                    const char *l = label_of(&t, &st->frames[f]);
-                    cur = l ? get_or_create(&t, cur, l) : NONE;
-                    if (cur == NONE) goto oom;
-                }
-                chain_end[a] = cur;
+                chain_end[a] = add_frames(t, tnode[a], &snap->tasks[a].stack);
+                if (chain_end[a] == NONE) return PAG_ERR_NOMEM;
             }
-            add_task_kid(&t, chain_end[a], tnode[i], i);
-            if (t.oom) goto oom;
+            add_task_kid(t, chain_end[a], tnode[i], i);
+            if (t->oom) return PAG_ERR_NOMEM;
         }
     }
-    /* tasks awaiting nobody show their own frames */
     for (size_t i = 0; i < n; i++) {
         if (!sel[i] || awaiter[i]) continue;
-        const pag_stack_t *st = &snap->tasks[i].stack;
-        size_t cur = tnode[i];
-        size_t sn = st->frames ? st->n : 0;
-        for (size_t f = sn; f-- > 0;) {
-            const char *l = label_of(&t, &st->frames[f]);
-            cur = l ? get_or_create(&t, cur, l) : NONE;
-            if (cur == NONE) goto oom;
-        }
+        if (add_frames(t, tnode[i], &snap->tasks[i].stack) == NONE) return PAG_ERR_NOMEM;
     }
-    if (build_kids(&t) != 0) goto oom;
+    return build_kids(t) != 0 ? PAG_ERR_NOMEM : PAG_OK;
+}
 
-    size_t nn = t.n;
-    stack = malloc((nn ? nn : 1) * sizeof *stack);
-    lastf = malloc(nn ? nn : 1);
-    onpath = calloc(nn ? nn : 1, sizeof *onpath);
-    reached = calloc(nn ? nn : 1, 1);
-    roots = malloc((nn ? nn : 1) * sizeof *roots);
-    if (!stack || !lastf || !onpath || !reached || !roots) goto oom;
-    /* roots: nodes nobody points to; then, for what a cycle leaves
-     * unreachable, its first task in order */
+/* CPython's _roots: the task nodes nobody points to, in node order.  A
+ * cycle that no root reaches would vanish, so a second pass adds, for
+ * what is still unreached, its first task in node order as a root.  Pass 0
+ * roots come first, pass 1 roots after: CPython prints roots in node
+ * order, and pass 1 only adds cycle entries. */
+static pag_err_t find_roots(render_t *r)
+{
+    const tree_t *t = &r->t;
+    size_t nn = t->n;
+    r->stack = malloc((nn ? nn : 1) * sizeof *r->stack);
+    r->lastf = malloc(nn ? nn : 1);
+    r->onpath = calloc(nn ? nn : 1, sizeof *r->onpath);
+    r->reached = calloc(nn ? nn : 1, 1);
+    r->roots = malloc((nn ? nn : 1) * sizeof *r->roots);
+    if (!r->stack || !r->lastf || !r->onpath || !r->reached || !r->roots) return PAG_ERR_NOMEM;
+    const tnode_t *nodes = t->nodes;
+    const size_t *off = t->off, *kids = t->kids;
+    rframe_t *stack = r->stack;
+    unsigned char *reached = r->reached;
+    size_t *roots = r->roots, n_roots = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t v = 0; v < nn; v++) {
-            if (!t.nodes[v].is_task || reached[v]) continue;
-            if (pass == 0 && t.nodes[v].is_child) continue;
+            if (!nodes[v].is_task || reached[v]) continue;
+            if (pass == 0 && nodes[v].is_child) continue;
             roots[n_roots++] = v;
             size_t sp = 0;
             reached[v] = 1;
             stack[sp++].node = v;
             while (sp > 0) {
                 size_t u = stack[--sp].node;
-                for (size_t q = t.off[u]; q < t.off[u + 1]; q++) {
-                    size_t w = t.kids[q];
+                for (size_t q = off[u]; q < off[u + 1]; q++) {
+                    size_t w = kids[q];
                     if (!reached[w]) reached[w] = 1, stack[sp++].node = w;
                 }
             }
         }
     }
-    /* pass 0 roots come first in node order, pass 1 roots after: CPython
-     * prints roots in node order, and pass 1 only adds cycle entries */
+    r->n_roots = n_roots;
+    return PAG_OK;
+}
+
+/* Each root's tree, until the output budget runs out (which still leaves
+ * the cycle lines to write). */
+static pag_err_t draw_roots(render_t *r, FILE *out)
+{
     pag_budget_t budget = {0, 0};
-    for (size_t r = 0; r < n_roots; r++) {
-        int rc = render_root(out, snap, &t, roots[r], stack, lastf, onpath, &budget, &pfx);
-        if (rc == -2) goto oom;
-        if (rc < 0) {
-            err = PAG_ERR_CORRUPT;
-            goto done;
-        }
+    for (size_t k = 0; k < r->n_roots; k++) {
+        int rc = render_root(out, r->snap, &r->t, r->roots[k], r->stack, r->lastf, r->onpath,
+                             &budget, &r->pfx);
+        if (rc == -2) return PAG_ERR_NOMEM;
+        if (rc < 0) return PAG_ERR_CORRUPT;
         if (rc > 0) break;
     }
+    return PAG_OK;
+}
 
+/* After the trees: an empty line, then one line per selected cycle,
+ * written backwards (a cycle lists awaited_by order) so that each name
+ * awaits the next. */
+static void put_cycles(FILE *out, const pag_snapshot_t *snap, const unsigned char *sel)
+{
     int header = 0;
     for (size_t c = 0; c < snap->n_cycles; c++) {
         const pag_cycle_t *cy = &snap->cycles[c];
@@ -460,24 +495,39 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
         }
         fputc('\n', out);
     }
-    goto done;
-oom:
-    err = PAG_ERR_NOMEM;
-done:
-    free(t.nodes);
-    free(t.edges);
-    free(t.off);
-    free(t.kids);
-    free(t.ls);
-    pag__arena_fini(&t.arena);
-    free(chain_end);
-    free(tnode);
-    free(awaiter);
-    free(stack);
-    free(lastf);
-    free(onpath);
-    free(reached);
-    free(roots);
-    free(pfx.p);
+}
+
+static void render_free(render_t *r)
+{
+    free(r->t.nodes);
+    free(r->t.edges);
+    free(r->t.off);
+    free(r->t.kids);
+    free(r->t.ls);
+    pag__arena_fini(&r->t.arena);
+    free(r->chain_end);
+    free(r->tnode);
+    free(r->awaiter);
+    free(r->stack);
+    free(r->lastf);
+    free(r->onpath);
+    free(r->reached);
+    free(r->roots);
+    free(r->pfx.p);
+}
+
+/* Build the tree, find its roots, draw them, then the cycle lines; the
+ * first phase that fails ends the render with its error. */
+pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts,
+                           const unsigned char *sel, const char *source_json, FILE *out)
+{
+    (void)source_json; /* only json writes the source object */
+    (void)opts;
+    render_t r = {.snap = snap, .sel = sel};
+    pag_err_t err = build_tree(&r);
+    if (err == PAG_OK) err = find_roots(&r);
+    if (err == PAG_OK) err = draw_roots(&r, out);
+    if (err == PAG_OK) put_cycles(out, snap, sel);
+    render_free(&r);
     return err;
 }

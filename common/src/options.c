@@ -113,6 +113,145 @@ static const struct opt {
     {"--retries", 0, 1, 1, O_RETRIES},
 };
 
+/* The parse in progress, shared by the helpers below. */
+typedef struct parser {
+    pag_options_t *o;
+    unsigned accept; /* PAG_OPT_* */
+    int have_pid;
+    char *errbuf;
+    size_t errlen;
+} parser_t;
+
+/* A positional argument: the PID of the standalone CLI's target. */
+static pag_err_t take_pid(parser_t *p, const char *a)
+{
+    if (!(p->accept & PAG_OPT_TARGET))
+        return fail(p->errbuf, p->errlen, "unexpected argument '%s' (see --help)", a);
+    long pid;
+    if (!parse_long(a, &pid) || pid <= 0)
+        return fail(p->errbuf, p->errlen, "'%s' is not a process id (see --help)", a);
+    if (p->have_pid) return fail(p->errbuf, p->errlen, "only one PID can be given");
+    p->o->pid = pid;
+    p->have_pid = 1;
+    return PAG_OK;
+}
+
+/* The table row of option a ("--name", "--name=VALUE", "-x" or "-xVALUE"),
+ * with *val set to an attached value (else left NULL).  Rows are tried in
+ * table order and the first that matches wins, as does the first that
+ * refuses an attached value. */
+static pag_err_t find_option(parser_t *p, const char *a, const struct opt **op, const char **val)
+{
+    *op = NULL;
+    *val = NULL;
+    for (size_t k = 0; k < sizeof opts_table / sizeof opts_table[0] && !*op; k++) {
+        const struct opt *c = &opts_table[k];
+        size_t l = strlen(c->lng);
+        if (a[1] == '-') {
+            if (strncmp(a, c->lng, l) == 0 && (a[l] == '\0' || (a[l] == '=' && c->arg))) {
+                *op = c;
+                if (a[l] == '=') *val = a + l + 1;
+            } else if (strncmp(a, c->lng, l) == 0 && a[l] == '=' && !c->arg) {
+                return fail(p->errbuf, p->errlen, "%s takes no value", c->lng);
+            }
+        } else if (c->shrt && a[1] == c->shrt) {
+            if (a[2] != '\0' && !c->arg) continue;
+            *op = c;
+            if (a[2] != '\0') *val = a + 2;
+        }
+    }
+    if (!*op) return fail(p->errbuf, p->errlen, "unknown option '%.200s' (see --help)", a);
+    return PAG_OK;
+}
+
+/* Check and store one option's value (val: NULL for a flag). */
+static pag_err_t set_option(parser_t *p, enum opt_id id, const char *val)
+{
+    pag_options_t *o = p->o;
+    char *eb = p->errbuf;
+    size_t el = p->errlen;
+    switch (id) {
+    case O_FORMAT:
+        if (parse_format(val, &o->format) != PAG_OK) {
+            char names[256];
+            format_names(names, sizeof names);
+            return fail(eb, el, "unknown format '%.100s' (%s)", val, names);
+        }
+        break;
+    case O_TASK:
+        if (!*val) return fail(eb, el, "--task needs a task id or name");
+        o->task = val;
+        break;
+    case O_THREAD:
+        if (!parse_u64(val, &o->thread))
+            return fail(eb, el, "--thread needs a thread id (a number)");
+        o->have_thread = 1;
+        break;
+    case O_RUNNING:
+        o->running = 1;
+        break;
+    case O_LIMIT:
+        if (!parse_long(val, &o->limit)) return fail(eb, el, "--limit needs an integer");
+        o->have_limit = 1;
+        break;
+    case O_DEPTH:
+        if (!parse_long(val, &o->depth) || o->depth < 0)
+            return fail(eb, el, "--depth needs an integer >= 0");
+        break;
+    case O_OUTPUT:
+        if (!*val) return fail(eb, el, "-o needs a file name");
+        o->output = val;
+        break;
+    case O_STATS:
+        o->stats = 1;
+        break;
+    case O_HELP:
+        o->help = 1;
+        break;
+    case O_VERSION:
+        o->version = 1;
+        break;
+    case O_CORE:
+        o->core = val;
+        break;
+    case O_EXE:
+        o->exe = val;
+        break;
+    case O_LIBPATH:
+        o->lib_search_path = val;
+        break;
+    case O_SYSROOT:
+        o->sysroot = val;
+        break;
+    case O_NOSTOP:
+        o->no_stop = 1;
+        break;
+    case O_RETRIES: {
+        long r;
+        if (!parse_long(val, &r) || r < 0 || r > 1000)
+            return fail(eb, el, "--retries needs an integer from 0 to 1000");
+        o->retries = (int)r;
+        break;
+    }
+    }
+    return PAG_OK;
+}
+
+/* Once every argument is read: the standalone CLI needs exactly one
+ * target, and --exe only means something for a core.  Checked after the
+ * loop so that options may come in any order. */
+static pag_err_t check_target(const parser_t *p)
+{
+    const pag_options_t *o = p->o;
+    if (p->have_pid && o->core)
+        return fail(p->errbuf, p->errlen, "give either a PID or --core, not both");
+    if (!p->have_pid && !o->core)
+        return fail(p->errbuf, p->errlen, "no target: give a PID or --core CORE (see --help)");
+    if (o->exe && !o->core) return fail(p->errbuf, p->errlen, "--exe is only used with --core");
+    return PAG_OK;
+}
+
+/* Left to right: the first bad argument is the one error reported. */
 pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, pag_options_t *o,
                             char *errbuf, size_t errlen)
 {
@@ -121,132 +260,39 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     o->format = PAG_FMT_TREE;
     o->retries = 3;
     if (errbuf && errlen) errbuf[0] = '\0';
-    int have_pid = 0, no_more_opts = 0;
+    parser_t p = {o, accept, 0, errbuf, errlen};
+    pag_err_t err;
+    int no_more_opts = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!a) continue;
         if (no_more_opts || a[0] != '-' || a[1] == '\0') {
-            /* a positional argument: the PID */
-            if (!(accept & PAG_OPT_TARGET))
-                return fail(errbuf, errlen, "unexpected argument '%s' (see --help)", a);
-            long pid;
-            if (!parse_long(a, &pid) || pid <= 0)
-                return fail(errbuf, errlen, "'%s' is not a process id (see --help)", a);
-            if (have_pid) return fail(errbuf, errlen, "only one PID can be given");
-            o->pid = pid;
-            have_pid = 1;
+            if ((err = take_pid(&p, a)) != PAG_OK) return err;
             continue;
         }
         if (strcmp(a, "--") == 0) {
             no_more_opts = 1;
             continue;
         }
-        const struct opt *op = NULL;
-        const char *val = NULL;
-        char shown[64];
-        for (size_t k = 0; k < sizeof opts_table / sizeof opts_table[0] && !op; k++) {
-            const struct opt *c = &opts_table[k];
-            size_t l = strlen(c->lng);
-            if (a[1] == '-') {
-                if (strncmp(a, c->lng, l) == 0 && (a[l] == '\0' || (a[l] == '=' && c->arg))) {
-                    op = c;
-                    if (a[l] == '=') val = a + l + 1;
-                } else if (strncmp(a, c->lng, l) == 0 && a[l] == '=' && !c->arg) {
-                    return fail(errbuf, errlen, "%s takes no value", c->lng);
-                }
-            } else if (c->shrt && a[1] == c->shrt) {
-                if (a[2] != '\0' && !c->arg) continue;
-                op = c;
-                if (a[2] != '\0') val = a + 2;
-            }
-        }
-        if (!op) return fail(errbuf, errlen, "unknown option '%.200s' (see --help)", a);
-        snprintf(shown, sizeof shown, "%s", op->lng);
+        const struct opt *op;
+        const char *val;
+        if ((err = find_option(&p, a, &op, &val)) != PAG_OK) return err;
         if (op->target && !(accept & PAG_OPT_TARGET))
             return fail(errbuf, errlen, "%s is only for the standalone py-async-graph", op->lng);
         if (op->arg && !val) {
             if (i + 1 >= argc || !argv[i + 1])
-                return fail(errbuf, errlen, "%s needs a value (see --help)", shown);
+                return fail(errbuf, errlen, "%s needs a value (see --help)", op->lng);
             val = argv[++i];
         }
-        switch (op->id) {
-        case O_FORMAT:
-            if (parse_format(val, &o->format) != PAG_OK) {
-                char names[256];
-                format_names(names, sizeof names);
-                return fail(errbuf, errlen, "unknown format '%.100s' (%s)", val, names);
-            }
-            break;
-        case O_TASK:
-            if (!*val) return fail(errbuf, errlen, "--task needs a task id or name");
-            o->task = val;
-            break;
-        case O_THREAD:
-            if (!parse_u64(val, &o->thread))
-                return fail(errbuf, errlen, "--thread needs a thread id (a number)");
-            o->have_thread = 1;
-            break;
-        case O_RUNNING:
-            o->running = 1;
-            break;
-        case O_LIMIT:
-            if (!parse_long(val, &o->limit))
-                return fail(errbuf, errlen, "--limit needs an integer");
-            o->have_limit = 1;
-            break;
-        case O_DEPTH:
-            if (!parse_long(val, &o->depth) || o->depth < 0)
-                return fail(errbuf, errlen, "--depth needs an integer >= 0");
-            break;
-        case O_OUTPUT:
-            if (!*val) return fail(errbuf, errlen, "-o needs a file name");
-            o->output = val;
-            break;
-        case O_STATS:
-            o->stats = 1;
-            break;
-        case O_HELP:
-            o->help = 1;
-            break;
-        case O_VERSION:
-            o->version = 1;
-            break;
-        case O_CORE:
-            o->core = val;
-            break;
-        case O_EXE:
-            o->exe = val;
-            break;
-        case O_LIBPATH:
-            o->lib_search_path = val;
-            break;
-        case O_SYSROOT:
-            o->sysroot = val;
-            break;
-        case O_NOSTOP:
-            o->no_stop = 1;
-            break;
-        case O_RETRIES: {
-            long r;
-            if (!parse_long(val, &r) || r < 0 || r > 1000)
-                return fail(errbuf, errlen, "--retries needs an integer from 0 to 1000");
-            o->retries = (int)r;
-            break;
-        }
-        }
+        if ((err = set_option(&p, op->id, val)) != PAG_OK) return err;
     }
     if (o->help || o->version) return PAG_OK;
-    if (accept & PAG_OPT_TARGET) {
-        if (have_pid && o->core)
-            return fail(errbuf, errlen, "give either a PID or --core, not both");
-        if (!have_pid && !o->core)
-            return fail(errbuf, errlen, "no target: give a PID or --core CORE (see --help)");
-        if (o->exe && !o->core) return fail(errbuf, errlen, "--exe is only used with --core");
-    }
-    return PAG_OK;
+    return (accept & PAG_OPT_TARGET) ? check_target(&p) : PAG_OK;
 }
 
-/* One --help line per row of the format table. */
+/* One --help line per row of the format table.  The help text below is
+ * kept one output line per source line: clang-format 14 would reflow it. */
+// clang-format off
 #define USAGE_FORMAT(ID, name, closure, pad, help) "                       " #name pad help "\n"
 
 #define USAGE_COMMON                                                                               \
@@ -273,6 +319,7 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     "\n"                                                                                           \
     "  -h, --help           show this help\n"                                                      \
     "  -V, --version        show the version\n"
+// clang-format on
 
 #define USAGE_TARGET                                                                               \
     "usage: py-async-graph [OPTIONS] PID\n"                                                        \
