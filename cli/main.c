@@ -77,10 +77,15 @@ int main(int argc, char **argv)
     cli_tune_heap();
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     cli_frontend_t f = {0};
-    pag_frontend_t fe = {.accept = PAG_OPT_TARGET, .out = stdout, .open = fe_open,
-                         .release = fe_release, .close = fe_close, .problems = fe_problems};
+    pag_frontend_t fe = {.accept = PAG_OPT_TARGET,
+                         .out = stdout,
+                         .open = fe_open,
+                         .release = fe_release,
+                         .close = fe_close,
+                         .problems = fe_problems};
     pag_result_t r;
-    int code = pag_command_main(&fe, &f, PAG_CMD_GRAPH, argc - 1, (const char *const *)argv + 1, &r);
+    int code =
+        pag_command_main(&fe, &f, PAG_CMD_GRAPH, argc - 1, (const char *const *)argv + 1, &r);
     fflush(stdout);
     if (r.err_line) fprintf(stderr, "%s\n", r.err_line);
     pag_result_free(&r);

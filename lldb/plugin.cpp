@@ -5,9 +5,10 @@
  * where every module is loaded, so this frontend only adapts the stable SB
  * API to the core's hooks (pag_frontend_t, pag_accessors_t) and prints
  * what pag_command_main() says.  Options, sub-commands, help and output live
- * in the core, so the bytes are the CLI's.  Read-only: memory reads and section/symbol lookups only -- no
- * expression evaluation, no memory writes.  No C++ exception or type
- * crosses into the C core: every callback catches everything.
+ * in the core, so the bytes are the CLI's.  Read-only: memory reads and
+ * section/symbol lookups only -- no expression evaluation, no memory
+ * writes.  No C++ exception or type crosses into the C core: every callback
+ * catches everything.
  *
  * Live processes on Linux: lldb reads memory through lldb-server, one
  * round trip per read (~160 us), which makes a million-task graph take
@@ -24,6 +25,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,8 +64,8 @@ struct Target {
     unsigned long reads = 0, read_bytes = 0, read_failures = 0, finds = 0;
     // Direct reads (Linux, local live process): 0 not tried yet, 1 on, -1 off.
     int direct = -1;
-    pag_procmem_t *pm = nullptr; // the direct reader (os/procmem.c)
-    ~Target() { pag_procmem_destroy(pm); }
+    // the direct reader (os/procmem.c), destroyed with the invocation
+    std::unique_ptr<pag_procmem_t, void (*)(pag_procmem_t *)> pm{nullptr, pag_procmem_destroy};
     std::string exe; // for the JSON source
 };
 
@@ -75,14 +77,14 @@ pag_err_t read_cb(void *ctx, uint64_t addr, size_t len, void *dst) noexcept
         Target *t = static_cast<Target *>(ctx);
         if (len == 0) return PAG_OK;
         if (t->direct == 1) {
-            if (pag_procmem_read(t->pm, addr, len, dst) == PAG_OK) return PAG_OK;
-            if (pag_procmem_stats(t->pm)->refused) t->direct = -1;
+            if (pag_procmem_read(t->pm.get(), addr, len, dst) == PAG_OK) return PAG_OK;
+            if (pag_procmem_stats(t->pm.get())->refused) t->direct = -1;
         } else if (t->direct == 0) {
             // Enable direct reads only if they see what lldb sees.
             pag_err_t e = sb_read(t, addr, len, dst);
             if (e != PAG_OK) return e;
             std::vector<unsigned char> mine(len);
-            bool same = pag_procmem_read(t->pm, addr, len, mine.data()) == PAG_OK &&
+            bool same = pag_procmem_read(t->pm.get(), addr, len, mine.data()) == PAG_OK &&
                         std::memcmp(mine.data(), dst, len) == 0;
             t->direct = same ? 1 : -1;
             return PAG_OK;
@@ -97,7 +99,7 @@ pag_err_t readv_cb(void *ctx, const pag_iov_t *iov, size_t n) noexcept
 {
     Target *t = static_cast<Target *>(ctx);
     // Anything but an enabled direct reader: the core falls back to read_cb.
-    return t->direct == 1 ? pag_procmem_readv(t->pm, iov, n) : PAG_ERR_READ;
+    return t->direct == 1 ? pag_procmem_readv(t->pm.get(), iov, n) : PAG_ERR_READ;
 }
 
 // A read through lldb (SBProcess, or for a core the module files).
@@ -218,14 +220,16 @@ pag_err_t open_cb(void *fe, const pag_options_t *, pag_accessors_t *acc, void **
         if (t->target.IsValid()) t->process = t->target.GetProcess();
         lldb::StateType st = t->process.IsValid() ? t->process.GetState() : lldb::eStateInvalid;
         if (st == lldb::eStateInvalid || st == lldb::eStateExited || st == lldb::eStateDetached) {
-            std::snprintf(msg, len, "no process: attach to a CPython process (lldb -p PID) or "
-                                    "load a core file (lldb EXE -c CORE)");
+            std::snprintf(msg, len,
+                          "no process: attach to a CPython process (lldb -p PID) or "
+                          "load a core file (lldb EXE -c CORE)");
             return PAG_ERR_NO_PROCESS;
         }
         if (st == lldb::eStateRunning || st == lldb::eStateStepping ||
             st == lldb::eStateLaunching || st == lldb::eStateAttaching) {
-            std::snprintf(msg, len, "the process is running; interrupt it first "
-                                    "(process interrupt)");
+            std::snprintf(msg, len,
+                          "the process is running; interrupt it first "
+                          "(process interrupt)");
             return PAG_ERR_INVALID_ARG;
         }
         const char *plugin = t->process.GetPluginName();
@@ -246,12 +250,10 @@ pag_err_t open_cb(void *fe, const pag_options_t *, pag_accessors_t *acc, void **
         lldb::SBPlatform platform = t->target.GetPlatform();
         const char *pn = platform.IsValid() ? platform.GetName() : nullptr;
         const char *off = std::getenv("PAG_LLDB_NO_DIRECT");
-        if (!t->is_core && pn && std::strcmp(pn, "host") == 0 && !(off && *off) &&
-            (t->pm = pag_procmem_create(static_cast<long>(t->process.GetProcessID()),
-                                        PAG_PROCMEM_NO_FALLBACK))) {
-            t->direct = 0;
-            acc->readv = readv_cb;
-        }
+        long pid = static_cast<long>(t->process.GetProcessID());
+        if (!t->is_core && pn && std::strcmp(pn, "host") == 0 && !(off && *off))
+            t->pm.reset(pag_procmem_create(pid, PAG_PROCMEM_NO_FALLBACK));
+        if (t->pm) t->direct = 0, acc->readv = readv_cb;
         *ctx = t;
         return PAG_OK;
     } catch (...) {
@@ -286,8 +288,8 @@ void stats_cb(void *fe, char *buf, size_t len) noexcept
                   "lldb: %lu ReadMemory calls, %lu bytes, %lu failed; %lu direct reads, "
                   "%lu bytes; %lu lookups",
                   t->reads, t->read_bytes, t->read_failures,
-                  static_cast<unsigned long>(pag_procmem_stats(t->pm)->calls),
-                  static_cast<unsigned long>(pag_procmem_stats(t->pm)->bytes), t->finds);
+                  static_cast<unsigned long>(pag_procmem_stats(t->pm.get())->calls),
+                  static_cast<unsigned long>(pag_procmem_stats(t->pm.get())->bytes), t->finds);
 }
 
 bool fail(lldb::SBCommandReturnObject &result, const std::string &line)

@@ -54,7 +54,8 @@ static void add_line(char **line, const char *fmt, ...)
 }
 
 /* The command failed: one error line and the exit code of err. */
-static int fail(run_t *r, pag_err_t err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(run_t *r, pag_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(run_t *r, pag_err_t err, const char *fmt, ...)
 {
     char buf[2048];
@@ -132,7 +133,8 @@ static int bind_failed(run_t *r, pag_err_t e, const char *msg)
     if (missing && (e == PAG_ERR_NOT_PYTHON || e == PAG_ERR_READ))
         /* Most likely the file that would hold _PyRuntime is the missing one. */
         return fail(r, e, "%s: %s; %s", r->what, why, missing);
-    if (e == PAG_ERR_NOT_PYTHON) return fail(r, e, "%s is not a CPython process (%s)", r->what, why);
+    if (e == PAG_ERR_NOT_PYTHON)
+        return fail(r, e, "%s is not a CPython process (%s)", r->what, why);
     return fail(r, e, "%s: %s", r->what, why);
 }
 
@@ -265,8 +267,8 @@ int pag_command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int argc,
     } else if (r->o.help || r->o.version) {
         const char *text = r->o.help ? pag_usage(fe->accept) : pag_version_text();
         if (fe->out)
-            res->exit_code = fputs(text, fe->out) >= 0 && fflush(fe->out) == 0 ? PAG_EXIT_OK
-                                                                               : PAG_EXIT_INTERNAL;
+            res->exit_code =
+                fputs(text, fe->out) >= 0 && fflush(fe->out) == 0 ? PAG_EXIT_OK : PAG_EXIT_INTERNAL;
         else
             res->exit_code = (res->out_text = dupstr(text)) ? PAG_EXIT_OK : PAG_EXIT_INTERNAL;
     } else {

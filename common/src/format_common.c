@@ -415,7 +415,8 @@ out:
 }
 
 #define PAG__FMT_ROW(ID, name_, closure_, pad, help_)                                              \
-    [PAG_FMT_##ID] = {.name = #name_, .closure = closure_, .help = help_, .render = pag__render_##name_},
+    [PAG_FMT_##                                                                                    \
+        ID] = {.name = #name_, .closure = closure_, .help = help_, .render = pag__render_##name_},
 const struct pag__format_row pag__formats[PAG_FMT__COUNT] = {PAG_FORMATS(PAG__FMT_ROW)};
 #undef PAG__FMT_ROW
 
