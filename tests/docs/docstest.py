@@ -97,6 +97,16 @@ def formats():
     return [f.strip() for f in m.group(1).split(",")] + [m.group(2)]
 
 
+def format_table():
+    """The format names in the library's own table (pag_format_name)."""
+    lib = ctypes.CDLL(os.path.join(BUILD_DIR, "gdb", "libpy-async-graph-core.so"))
+    lib.pag_format_name.restype = ctypes.c_char_p
+    names = []
+    while lib.pag_format_name(len(names)):
+        names.append(lib.pag_format_name(len(names)).decode())
+    return names
+
+
 def has_token(text, tok):
     """tok appears as a whole option token (not part of a longer option)."""
     return re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(tok), text) is not None
