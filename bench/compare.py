@@ -189,18 +189,35 @@ def build_info(d):
     stamp = os.path.join(d, ".pag-baseline-complete")  # tests/compat/baseline.py
     if os.path.exists(stamp):
         with open(stamp) as f:
-            info["commit"] = f.read().split()[0][:7] + " (compat baseline, git archive)"
+            info["commit_full"] = f.read().split()[0]
+        info["commit"] = info["commit_full"][:7] + " (compat baseline, git archive)"
         return info
     if home:
-        p = subprocess.run(["git", "-C", home, "rev-parse", "--short", "HEAD"],
+        info["source"] = home
+        p = subprocess.run(["git", "-C", home, "rev-parse", "HEAD"],
                            capture_output=True, text=True)
         if p.returncode == 0:
-            info["commit"] = p.stdout.strip()
+            info["commit_full"] = p.stdout.strip()
+            info["commit"] = info["commit_full"][:7]
             dirty = subprocess.run(["git", "-C", home, "status", "--porcelain", "--", "common",
                                     "cli", "gdb", "lldb"], capture_output=True, text=True).stdout
             if dirty.strip():
                 info["commit"] += " + uncommitted changes"
     return info
+
+
+def code_diff(old, new):
+    """Files of common/, cli/, gdb/, lldb/ that differ between the two
+    builds' sources (committed and not), or None when it cannot be told."""
+    home = new.get("source")
+    if not home or not old.get("commit_full") or not new.get("commit_full"):
+        return None
+    dirs = ["common", "cli", "gdb", "lldb"]
+    p = subprocess.run(["git", "-C", home, "diff", "--name-only", old["commit_full"], "--"] + dirs,
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        return None
+    return sorted(set(p.stdout.split()))
 
 
 def fmt_ms(s):
@@ -229,6 +246,9 @@ def text_report(doc):
                 " " * len(head), o["rss_median_kib"] / 1024, n["rss_median_kib"] / 1024,
                 j["rss"]["ratio"], j["rss"]["verdict"], o["read_calls"], n["read_calls"]))
     L.append("verdict: %s" % doc["verdict"])
+    if doc.get("code_diff") is not None:
+        L.append("code that differs between the builds (common/ cli/ gdb/ lldb/): %s"
+                 % (", ".join(doc["code_diff"]) or "none"))
     return "\n".join(L)
 
 
@@ -297,6 +317,19 @@ def markdown(doc):
                          "%.2f" % row["loadavg_after"][0]))
     L.append("")
     L.append("**Verdict: %s.**" % doc["verdict"])
+    noises = [r["judgement"]["wall"]["noise"] for row in doc["rows"]
+              for r in row["results"].values() if r.get("ok")]
+    if noises and max(noises) > 0.10:
+        L.append("")
+        L.append("The noise bound of this run reaches %.0f%% (the machine's load, above): "
+                 "a slowdown smaller than that cannot be seen in it. A quieter machine "
+                 "and more pairs (--pairs) give a tighter bound."
+                 % (100 * max(noises)))
+    cd = doc.get("code_diff")
+    if cd is not None:
+        L.append("")
+        L.append("Source files of common/, cli/, gdb/ and lldb/ that differ between the "
+                 "two builds: %s." % (", ".join("`%s`" % f for f in cd) if cd else "none"))
     L.append("")
     L.append(END_MARK)
     return "\n".join(L) + "\n"
@@ -335,7 +368,17 @@ def main():
     ap.add_argument("--json", default=None, help="add the results to this JSON file "
                     "(key old_vs_new; other keys kept)")
     ap.add_argument("--markdown", default=None, help="write the section into this file")
+    ap.add_argument("--render", default=None, metavar="JSON",
+                    help="measure nothing: print (and --markdown) the old_vs_new key of "
+                         "an earlier --json file")
     a = ap.parse_args()
+    if a.render:
+        with open(a.render) as f:
+            doc = json.load(f)["old_vs_new"]
+        print(text_report(doc))
+        if a.markdown:
+            write_markdown(a.markdown, markdown(doc))
+        return 0
     sizes = [int(x) for x in a.sizes.split(",") if x]
     pairs = [int(x) for x in a.pairs.split(",") if x]
     if len(pairs) == 1:
@@ -375,6 +418,7 @@ def main():
     doc = {"argv": ["python3", "bench/compare.py"] + [
         x.replace(os.path.expanduser("~"), "~") for x in sys.argv[1:]],
         "old": info["old"], "new": info["new"], "machine": benchrun.machine(),
+        "code_diff": code_diff(info["old"], info["new"]),
         "loadavg_start": os.getloadavg(), "rows": []}
     for ver in [v for v in a.versions.split(",") if v]:
         for n, p in zip(sizes, pairs):
