@@ -35,6 +35,10 @@ wall time (a gdb user already has the session open).
 with the fixture's task count (CTest runs this; it never judges time).
 --tools / --merge re-measure some tools later (e.g. the LLDB rows) and merge
 them into an earlier --json file; --markdown writes the RESULTS.md tables.
+
+Two builds against each other (old vs new, interleaved runs on one process,
+ratio of medians against the runs' spread): bench/compare.py, which reuses
+measure() and machine() from here.
 """
 
 import argparse
