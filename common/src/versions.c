@@ -357,14 +357,18 @@ static const pag_field_t *find_at(const pag_field_t *f, size_t n, uint16_t at)
 
 /* Each list fills every member once, and each checked field's struct size
  * is itself a field of the list (so it was read before it is used). */
-static int check_list(const pag_field_t *f, size_t n, size_t cap, char *msg, size_t len,
-                      const char *what)
+static int check_list(const pag_field_t *f, size_t n, size_t cap, size_t dst_size, char *msg,
+                      size_t len, const char *what)
 {
     if (8 * n > cap) {
         snprintf(msg, len, "%s: %zu fields do not fit the %zu-byte copy buffer", what, n, cap);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
+        if (f[i].at % 8 || f[i].at + 8u > dst_size) {
+            snprintf(msg, len, "%s: %s is not a member of the parsed struct", what, f[i].name);
+            return -1;
+        }
         if (find_at(f, i, f[i].at)) {
             snprintf(msg, len, "%s: %s is listed twice", what, f[i].name);
             return -1;
@@ -381,8 +385,8 @@ static int check_row(const pag_pyversion_t *v, char *msg, size_t len)
 {
     char what[64];
     snprintf(what, sizeof what, "%s _Py_DebugOffsets", v->text);
-    if (check_list(v->offsets, v->n_offsets, PAG_MAX_DEBUG_OFFSETS - PAG_DEBUG_OFFSETS_HEADER, msg,
-                   len, what))
+    if (check_list(v->offsets, v->n_offsets, PAG_MAX_DEBUG_OFFSETS - PAG_DEBUG_OFFSETS_HEADER,
+                   sizeof(pag_offsets_t), msg, len, what))
         return -1;
     for (size_t j = 0; j < N(decoder_reads); j++) {
         if (decoder_reads[j].only_base_frame && !v->k.has_base_frame) continue;
@@ -399,7 +403,9 @@ static int check_row(const pag_pyversion_t *v, char *msg, size_t len)
         return -1;
     }
     snprintf(what, sizeof what, "%s AsyncioDebug", v->text);
-    if (check_list(v->asyncio, v->n_asyncio, PAG_MAX_ASYNCIO_TABLE, msg, len, what)) return -1;
+    if (check_list(v->asyncio, v->n_asyncio, PAG_MAX_ASYNCIO_TABLE, sizeof(pag_async_offsets_t),
+                   msg, len, what))
+        return -1;
     for (size_t j = 0; j < v->n_asyncio; j++) {
         const pag_field_t *f = &v->asyncio[j];
         int is_size = f->at == offsetof(pag_async_offsets_t, task.size) ||
