@@ -21,7 +21,7 @@ set(_pag_bench_lldb)
 if(NOT PAG_BUILD_LLDB)
   set(_pag_bench_lldb --no-lldb)
 endif()
-foreach(ver 3.14 3.15)
+foreach(ver ${PAG_PY_VERSIONS})
   add_test(NAME bench.smoke.${ver}
     COMMAND ${_pag_bench_py} ${CMAKE_SOURCE_DIR}/bench/run.py --smoke --versions ${ver}
             --build ${CMAKE_BINARY_DIR} ${_pag_bench_lldb})

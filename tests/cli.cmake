@@ -17,7 +17,7 @@ function(pag_cli_test name labels timeout)
     ENVIRONMENT "PAG_BUILD_DIR=${CMAKE_BINARY_DIR};PAG_SOURCE_DIR=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
 endfunction()
 
-foreach(ver 3.14 3.15)
+foreach(ver ${PAG_PY_VERSIONS})
   foreach(fx basic unicode threads blocked deadlock subinterp)
     pag_cli_test(cli.live.${fx}.${ver} cli 300 ${PAG_TESTS_DIR}/cli/live_fixture.py ${fx} ${ver})
   endforeach()

@@ -21,13 +21,16 @@ endfunction()
 
 # The fetch script is idempotent and offline once cached: re-run it and check
 # the interpreters it reports.
+# It must report the -dbg wrapper of the newest supported version.
+list(GET PAG_PY_VERSIONS -1 _pag_fx_newest)
+string(REPLACE "." "\\." _pag_fx_newest "${_pag_fx_newest}")
 add_test(NAME fixtures.fetch-pythons
          COMMAND bash ${CMAKE_SOURCE_DIR}/fixtures/fetch-pythons.sh)
 set_tests_properties(fixtures.fetch-pythons PROPERTIES LABELS "fixtures" TIMEOUT 600
-  PASS_REGULAR_EXPRESSION "python3\\.15-dbg +3\\.15\\.")
+  PASS_REGULAR_EXPRESSION "python${_pag_fx_newest}-dbg +${_pag_fx_newest}\\.")
 
 set(_pag_fx_check ${PAG_TESTS_DIR}/fixtures/check_fixture.py)
-foreach(ver 3.14 3.15)
+foreach(ver ${PAG_PY_VERSIONS})
   foreach(fx basic unicode threads blocked deadlock subinterp)
     pag_fixture_test(fixtures.${fx}.${ver} fixtures 180 ${_pag_fx_check} ${fx} ${ver})
   endforeach()

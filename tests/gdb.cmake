@@ -25,7 +25,7 @@ function(pag_gdb_test name timeout)
     TIMEOUT ${timeout} ENVIRONMENT "${_pag_gdb_env}")
 endfunction()
 
-foreach(ver 3.14 3.15)
+foreach(ver ${PAG_PY_VERSIONS})
   foreach(fixture basic unicode threads blocked deadlock subinterp)
     foreach(mode live core)
       pag_gdb_test(gdb.${mode}.${fixture}.${ver} 300
@@ -54,7 +54,7 @@ foreach(mode live core)
   pag_gdb_test(gdb.switch.${mode} 300 test_switch.py --mode ${mode})
 endforeach()
 # damaged cores (issue 8): one error line, and gdb keeps answering
-foreach(ver 3.14 3.15)
+foreach(ver ${PAG_PY_VERSIONS})
   pag_gdb_test(gdb.corrupt.${ver} 300 test_corrupt.py --version ${ver})
 endforeach()
 # the ABI the script reads from the generated pag_abi.py agrees with the library

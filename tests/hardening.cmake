@@ -12,7 +12,7 @@ add_test(NAME hardening.asan_build
          COMMAND ${CMAKE_COMMAND} -E env --unset=PYTHONHOME sh -c
                  "${CMAKE_COMMAND} -S ${CMAKE_SOURCE_DIR} -B ${PAG_ASAN_DIR} -DPAG_SANITIZE=ON -DPAG_BUILD_LLDB=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null && ${CMAKE_COMMAND} --build ${PAG_ASAN_DIR} --target py-async-graph -j2 >/dev/null && echo built")
 set_tests_properties(hardening.asan_build PROPERTIES FIXTURES_SETUP asan_cli LABELS "hardening" TIMEOUT 600)
-foreach(v 3.14 3.15)
+foreach(v ${PAG_PY_VERSIONS})
   add_test(NAME hardening.damaged_cores.${v}
            COMMAND python3 ${PAG_TESTS_DIR}/hardening/damaged_cores.py ${v} ${PAG_ASAN_DIR}/py-async-graph)
   set_tests_properties(hardening.damaged_cores.${v} PROPERTIES FIXTURES_REQUIRED asan_cli

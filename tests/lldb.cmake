@@ -34,7 +34,7 @@ function(pag_lldb_test name timeout)
   endif()
 endfunction()
 
-foreach(ver 3.14 3.15)
+foreach(ver ${PAG_PY_VERSIONS})
   foreach(fixture basic unicode threads blocked deadlock subinterp)
     foreach(mode live core)
       pag_lldb_test(lldb.${mode}.${fixture}.${ver} 300
@@ -44,7 +44,7 @@ foreach(ver 3.14 3.15)
 endforeach()
 
 # libpython3.X.so in a PIE executable (Fedora's, pyenv's --enable-shared)
-foreach(ver 3.14 3.15)
+foreach(ver ${PAG_PY_VERSIONS})
   foreach(mode live core)
     pag_lldb_test(lldb.${mode}.basic.${ver}-shared 300
       test_formats.py --fixture basic --version ${ver} --mode ${mode} --shared)
@@ -53,25 +53,25 @@ endforeach()
 
 # Live reads normally go to the process directly (see lldb/plugin.cpp); this
 # one runs every format through lldb's own reads instead.
-foreach(ver 3.14 3.15)
+foreach(ver ${PAG_PY_VERSIONS})
   pag_lldb_test(lldb.live.deadlock.${ver}.lldb-reads 300
     test_formats.py --fixture deadlock --version ${ver} --mode live)
   set_tests_properties(lldb.live.deadlock.${ver}.lldb-reads PROPERTIES
     ENVIRONMENT "${_pag_lldb_env};PAG_LLDB_NO_DIRECT=1")
 endforeach()
 
-foreach(ver 3.14 3.15)
+foreach(ver ${PAG_PY_VERSIONS})
   pag_lldb_test(lldb.commands.${ver} 300 test_commands.py --version ${ver})
 endforeach()
 foreach(case none exe sleep py313)
   pag_lldb_test(lldb.errors.${case} 120 test_errors.py --case ${case})
 endforeach()
 # damaged cores (issue 8): one error line, and lldb keeps answering
-foreach(ver 3.14 3.15)
+foreach(ver ${PAG_PY_VERSIONS})
   pag_lldb_test(lldb.corrupt.${ver} 300 test_corrupt.py --version ${ver})
 endforeach()
 # py-async-bt without TASK: the task running on the selected thread
-foreach(ver 3.14 3.15)
+foreach(ver ${PAG_PY_VERSIONS})
   foreach(mode live core)
     pag_lldb_test(lldb.bt.blocked.${mode}.${ver} 300 test_blocked.py --version ${ver} --mode ${mode})
   endforeach()

@@ -134,7 +134,7 @@ typedef struct pag_async_offsets {
 } pag_async_offsets_t;
 // clang-format on
 
-/* Values no table carries, chosen from the version (see the reference, preface). */
+/* Values no table carries, from the version's row in versions.c (see the reference, preface). */
 typedef struct pag_consts {
     int frame_created, frame_executing, frame_yield_from, frame_yield_from_locked, frame_cleared;
     int await_slot;      /* awaited object is stackpointer[-await_slot] */
@@ -145,10 +145,68 @@ typedef struct pag_consts {
     int has_base_frame; /* 3.15: the thread stack ends at an embedded sentinel */
 } pag_consts_t;
 
+/* ---- One descriptor per supported CPython minor version (versions.c) ---- */
+#define PAG_DEBUG_OFFSETS_HEADER 24 /* cookie, version, free_threaded */
+#define PAG_MAX_DEBUG_OFFSETS 1024  /* bytes of _Py_DebugOffsets copied (3.15: 888) */
+#define PAG_MAX_ASYNCIO_TABLE 256   /* bytes of the AsyncioDebug table copied (104) */
+#define PAG_FIELD_UNCHECKED 0xffff  /* pag_field_t.size_at of a field the decoder never reads at */
+
+/* How many bytes the decoder reads at a field's offset. */
+enum pag_width_kind {
+    PAG_W_CONST,     /* pag_field_t.width bytes */
+    PAG_W_FRAME,     /* an embedded _PyInterpreterFrame: interpreter_frame.size bytes */
+    PAG_W_LIST_NODE, /* a struct llist_node: up to its later link (llist_node.next/prev) + 8 */
+};
+
+/* One u64 of a debug table, in table order. */
+typedef struct pag_field {
+    const char *name; /* CPython's name, for messages: "thread_state.next" */
+    uint16_t at;      /* where its value goes in the parsed struct */
+    uint16_t size_at; /* the parsed struct's member that holds the size of the struct this
+                         offset lives in (PAG_FIELD_UNCHECKED: never read at, not checked) */
+    uint8_t width;    /* PAG_W_CONST: bytes read at the offset (0: only an address) */
+    uint8_t width_kind;
+    uint8_t slack; /* bytes past the declared size that may be read (flexible arrays) */
+} pag_field_t;
+
+typedef struct pag_pyversion {
+    unsigned minor;             /* 14 for CPython 3.14 */
+    const char *text;           /* "3.14", for messages */
+    const pag_field_t *offsets; /* _Py_DebugOffsets after the header -> pag_offsets_t */
+    size_t n_offsets;
+    const pag_field_t *asyncio; /* the AsyncioDebug table -> pag_async_offsets_t */
+    size_t n_asyncio;
+    /* non-zero: the table has no compact_size; it is asciiobject_size + this */
+    unsigned compact_after_ascii;
+    pag_consts_t k; /* all but the str bits, which depend on the build: */
+    struct {
+        unsigned kind_shift, compact_bit, ascii_bit;
+    } str_state[2]; /* [free_threaded] */
+} pag_pyversion_t;
+
+/* The row for a _Py_DebugOffsets version (PY_VERSION_HEX); NULL, *e and a
+ * message in *err (too old / newer than supported) when there is none. */
+const pag_pyversion_t *pag__version_find(uint64_t version, struct pag_errbuf *err, pag_err_t *e);
+/* Copy a table's u64 values into dst (pag_offsets_t or pag_async_offsets_t);
+ * at most len bytes of buf are read. */
+void pag__fields_parse(const pag_field_t *f, size_t n, const uint8_t *buf, size_t len, void *dst);
+/* The first checked field of tab (a parsed table) whose offset + width does
+ * not fit its struct's declared size, or NULL; *size gets that size.  Widths
+ * that depend on the runtime table come from o. */
+const pag_field_t *pag__fields_check(const pag_field_t *f, size_t n, const void *tab,
+                                     const pag_offsets_t *o, uint64_t *size);
+/* The supported versions, from the table: "3.14, 3.15" and "3.14 and 3.15". */
+const char *pag__versions_text(void);
+const char *pag__versions_prose(void);
+/* The whole table checked (each row's lists fit the buffers, fill each member
+ * once, list and check every offset the decoder reads): 0, or -1 and why. */
+int pag__versions_selfcheck(char *msg, size_t len);
+
 struct pag_session {
     pag_cache_t cache;
     struct pag_errbuf err;
     uint64_t runtime_addr;
+    const pag_pyversion_t *ver; /* the target's row in versions.c */
     pag_offsets_t off;
     pag_consts_t k;
     int have_async;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """--version shows the project version (from CMake) and the CPython versions
-the core reads, "3.14" and "3.15"; the debuggers' help names the same ones;
+the core reads (fixtures/python-versions); the debuggers' help names the same ones;
 3.13 is refused by a real 3.13 process; the README lists the same versions and
 keeps exactly two set-up commands; the man page header carries the version.
 
@@ -13,7 +13,8 @@ import time
 
 import docstest as dt
 
-PY_VERSIONS = ("3.14", "3.15")
+# fixtures/python-versions, the one list (common/src/versions.c must agree: unit_test_versions)
+PY_VERSIONS = tuple(dt.pagtest.VERSIONS)
 
 
 def main():

@@ -8,6 +8,8 @@ and every one of them must never leak a process or wait without bound.
 
 API:
     SOURCE_DIR, BUILD_DIR, CACHE_DIR, SKIP (=77)
+    VERSIONS, TOO_OLD_VERSIONS: the CPython minors read / refused ("3.14", ...),
+        from fixtures/python-versions
     python_for(version, dbg=False) -> path of a wrapper (sets PYTHONHOME itself);
         dbg is False, True ("-dbg", the pydebug build) or a flavour name
         ("shared": a PIE stub running libpython3.X.so)
@@ -43,7 +45,23 @@ BUILD_DIR = os.path.abspath(os.environ.get("PAG_BUILD_DIR",
 CACHE_DIR = os.environ.get("PAG_CACHE",
                            os.path.join(os.path.expanduser("~"), ".cache", "py-async-graph"))
 FIXTURES_DIR = os.path.join(SOURCE_DIR, "fixtures")
-VERSIONS = ("3.14", "3.15")
+
+
+def _py_versions(key):
+    """A list of fixtures/python-versions ("supported: 3.14 3.15"): the one
+    list the build (PAG_PY_VERSIONS), fetch-pythons.sh and the rows of
+    common/src/versions.c agree on.  Found from SOURCE_DIR, so a driver run by
+    hand reads it too; no second copy here to go stale."""
+    path = os.path.join(FIXTURES_DIR, "python-versions")
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return tuple(line.split(":", 1)[1].split())
+    raise RuntimeError("%s has no '%s:' line" % (path, key))
+
+
+VERSIONS = _py_versions("supported")
+TOO_OLD_VERSIONS = _py_versions("too-old")
 
 # Every process this module started and has not reaped yet (pgid == pid).
 _LIVE = set()
