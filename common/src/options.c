@@ -325,7 +325,7 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     "usage: py-async-graph [OPTIONS] PID\n"                                                        \
     "       py-async-graph [OPTIONS] --core CORE [--exe EXE]\n"                                    \
     "\n"                                                                                           \
-    "Show the asyncio task graph of a running CPython " PAG_PY_VERSIONS " process, or\n"           \
+    "Show the asyncio task graph of a running CPython " PAG_PY_VERSIONS_TEXT " process, or\n"      \
     "of a core file, without running any code in it.\n"                                            \
     "\n"                                                                                           \
     "Target:\n"                                                                                    \
@@ -345,7 +345,8 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
 #define USAGE_DEBUGGER                                                                             \
     "usage: py-async-graph [OPTIONS]\n"                                                            \
     "\n"                                                                                           \
-    "Show the asyncio task graph of the CPython " PAG_PY_VERSIONS " program being debugged.\n"     \
+    "Show the asyncio task graph of the CPython " PAG_PY_VERSIONS_TEXT                             \
+    " program being debugged.\n"                                                                   \
     "\n"
 
 const char *pag_usage(unsigned accept)
@@ -355,7 +356,7 @@ const char *pag_usage(unsigned accept)
 
 const char *pag_version_text(void)
 {
-    return "py-async-graph " PAG_VERSION " (reads CPython " PAG_PY_VERSIONS ")\n";
+    return "py-async-graph " PAG_VERSION " (reads CPython " PAG_PY_VERSIONS_TEXT ")\n";
 }
 
 void pag_selection_text(const pag_options_t *o, char *buf, size_t len)
@@ -378,7 +379,7 @@ static const struct {
     const char *name, *syntax, *summary, *help;
 } commands[PAG_CMD__COUNT] = {
     [PAG_CMD_GRAPH] = {"py-async-graph", "py-async-graph [OPTIONS]",
-                       "Print the asyncio task graph of the CPython " PAG_PY_VERSIONS
+                       "Print the asyncio task graph of the CPython " PAG_PY_VERSIONS_TEXT
                        " process (live or core).",
                        GRAPH_DETAILS USAGE_DEBUGGER USAGE_COMMON},
     [PAG_CMD_TASKS] = {"py-async-tasks", "py-async-tasks [OPTIONS]",

@@ -24,7 +24,6 @@
  * the struct-size field of the struct it lives in and the width read there:
  * pag__fields_check refuses a table whose offset + width does not fit the
  * size the target itself declares, naming the field. */
-#include <pthread.h>
 #include <stdio.h>
 
 #include "internal.h"
@@ -316,34 +315,35 @@ const pag_field_t *pag__fields_check(const pag_field_t *f, size_t n, const void 
     return NULL;
 }
 
-/* ---- the supported versions as text, built once from the table ---- */
-
-static char versions_text[16 * N_VERSIONS], versions_prose[16 * N_VERSIONS];
-static pthread_once_t versions_once = PTHREAD_ONCE_INIT;
-
-static void build_texts(void)
-{
-    size_t a = 0, b = 0;
-    for (size_t i = 0; i < N_VERSIONS; i++) {
-        const char *sep = i == 0 ? "" : ", ";
-        const char *psep = i == 0 ? "" : i + 1 == N_VERSIONS ? " and " : ", ";
-        a += (size_t)snprintf(versions_text + a, sizeof versions_text - a, "%s%s", sep,
-                              versions[i].text);
-        b += (size_t)snprintf(versions_prose + b, sizeof versions_prose - b, "%s%s", psep,
-                              versions[i].text);
-    }
-}
+/* ---- the supported versions as text ----
+ *
+ * Compile-time strings from the one versions list (fixtures/python-versions,
+ * passed in by common/CMakeLists.txt), so the help text can be built by
+ * string concatenation and the core keeps no state; pag__versions_selfcheck
+ * fails when the table's rows and that list disagree. */
+#ifndef PAG_PY_VERSIONS_TEXT
+#error "PAG_PY_VERSIONS_TEXT comes from fixtures/python-versions via CMake"
+#endif
 
 const char *pag__versions_text(void)
 {
-    pthread_once(&versions_once, build_texts);
-    return versions_text;
+    return PAG_PY_VERSIONS_TEXT;
 }
 
 const char *pag__versions_prose(void)
 {
-    pthread_once(&versions_once, build_texts);
-    return versions_prose;
+    return PAG_PY_VERSIONS_PROSE;
+}
+
+/* The table's own rows as "3.14, 3.15" or "3.14 and 3.15". */
+static void table_text(char *buf, size_t len, int prose)
+{
+    size_t a = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < N_VERSIONS && a < len; i++) {
+        const char *sep = i == 0 ? "" : (prose && i + 1 == N_VERSIONS) ? " and " : ", ";
+        a += (size_t)snprintf(buf + a, len - a, "%s%s", sep, versions[i].text);
+    }
 }
 
 /* ---- the table checked as a whole (unit_test_versions runs this) ---- */
@@ -435,6 +435,14 @@ int pag__versions_selfcheck(char *msg, size_t len)
             return -1;
         }
         if (check_row(v, msg, len)) return -1;
+    }
+    char text[16 * N_VERSIONS], prose[16 * N_VERSIONS];
+    table_text(text, sizeof text, 0);
+    table_text(prose, sizeof prose, 1);
+    if (strcmp(text, PAG_PY_VERSIONS_TEXT) != 0 || strcmp(prose, PAG_PY_VERSIONS_PROSE) != 0) {
+        snprintf(msg, len, "the table has %s, fixtures/python-versions %s", text,
+                 PAG_PY_VERSIONS_TEXT);
+        return -1;
     }
     if (msg && len) msg[0] = 0;
     return 0;

@@ -158,12 +158,16 @@ def help_formats(cli):
     text = out.decode("utf-8", "replace")
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        m = re.search(r"--format FMT\s+", line)
+        m = re.search(r"--format FMT(\s+|$)", line)
         if not m:
             continue
-        col = m.end()
+        col, first = m.end(), i
+        if m.end() == len(line) and i + 1 < len(lines):
+            # the list starts on the next line (one help line per format row)
+            first = i + 1
+            col = len(lines[first]) - len(lines[first].lstrip())
         names = []
-        for j, l in enumerate(lines[i:]):
+        for j, l in enumerate(lines[first:]):
             if j and (not l.strip() or l.lstrip().startswith("-")):
                 break
             body = l[col:] if len(l) > col else ""

@@ -7,9 +7,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cc=$(command -v clang-16 || command -v clang || true)
 if [ -z "$cc" ]; then echo "run_fuzz: clang-16 is missing (apt-get install clang-16)"; exit 1; fi
+# The supported versions, as common/CMakeLists.txt passes them to the core.
+read -r -a vers <<<"$(sed -n 's/^supported:[[:space:]]*//p' "$top/fixtures/python-versions")"
+text=$(IFS=,; echo "${vers[*]}" | sed 's/,/, /g')
+prose=${vers[-1]}
+[ ${#vers[@]} -gt 1 ] && prose="$(IFS=,; echo "${vers[*]:0:${#vers[@]}-1}" | sed 's/,/, /g') and ${vers[-1]}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$cc" -g -O1 -std=gnu11 -D_GNU_SOURCE -DPAG_CACHE_SLOTS=16 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -DPAG_PY_VERSIONS_TEXT="\"$text\"" -DPAG_PY_VERSIONS_PROSE="\"$prose\"" \
     -I"$top/common/include" -I"$top/common/src" "$top"/common/src/*.c "$here/fuzz_decode.c" \
     -o "$work/fuzz_decode"
 mkdir -p "$work/corpus"

@@ -15,7 +15,6 @@ extern "C" {
 #endif
 
 #define PAG_VERSION "0.1.0"
-#define PAG_PY_VERSIONS "3.14, 3.15"
 
 /* Which options the caller accepts beyond the common ones. */
 enum {
