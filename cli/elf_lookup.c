@@ -119,3 +119,9 @@ int cli_elf_read_image(Elf *elf, uint64_t bias, uint64_t addr, size_t len, void 
     }
     return -1;
 }
+
+void cli_elf_drop(Elf *elf, int fd)
+{
+    if (elf) elf_end(elf);
+    if (fd >= 0) close(fd);
+}

@@ -15,6 +15,9 @@
 
 #include "pag/target.h"
 
+/* Give up a candidate file: end its Elf handle (may be NULL) and close fd. */
+void cli_elf_drop(Elf *elf, int fd);
+
 /* Load bias of an ELF file whose lowest offset-0 mapping starts at base:
  * 0 for ET_EXEC, else base minus the page-aligned vaddr of the first PT_LOAD. */
 int cli_elf_bias(Elf *elf, uint64_t base, uint64_t *bias);

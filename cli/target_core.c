@@ -119,8 +119,7 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
         Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
         uint64_t bias = 0;
         if (!elf || elf_kind(elf) != ELF_K_ELF || cli_elf_bias(elf, m->base, &bias) != 0) {
-            if (elf) elf_end(elf);
-            close(fd);
+            cli_elf_drop(elf, fd);
             found_any = 1; /* there, but not an ELF file: a data mapping */
             continue;
         }
@@ -137,8 +136,7 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
                 mismatch = cands[i];
                 why = m->bidlen > 0 ? "different build-id" : "different load layout";
             }
-            elf_end(elf);
-            close(fd);
+            cli_elf_drop(elf, fd);
             continue;
         }
         m->elf = elf;

@@ -158,15 +158,13 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
         Elf *elf = NULL;
         if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
             !(elf = elf_begin(fd, ELF_C_READ_MMAP, NULL)) || elf_kind(elf) != ELF_K_ELF) {
-            if (elf) elf_end(elf);
-            close(fd);
+            cli_elf_drop(elf, fd);
             if (c == 0) continue;
             return; /* not an ELF file (locale archive, data mmap) */
         }
         uint64_t bias;
         if (cli_elf_bias(elf, m->base, &bias) != 0) {
-            elf_end(elf);
-            close(fd);
+            cli_elf_drop(elf, fd);
             continue;
         }
         int same =
@@ -174,8 +172,7 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
         if (!same) same = notes_match(L, elf, bias);
         if (!same) {
             mismatch = 1;
-            elf_end(elf);
-            close(fd);
+            cli_elf_drop(elf, fd);
             continue;
         }
         m->fd = fd;

@@ -45,6 +45,21 @@ def main():
             "README's first code block is exactly the two set-up commands: %r" % cmds)
     c.check('"py-async-graph %s"' % want in dt.read(dt.MAN), "man page .TH carries version %s" % want)
 
+    # Every list of supported versions the docs type ("3.14/3.15", "3.14 and
+    # 3.15", ...) names exactly the one list, so a new version cannot be
+    # added to fixtures/python-versions with stale docs.
+    lists = 0
+    for path in (dt.README, dt.GUIDE, dt.MAN, dt.os.path.join(dt.SOURCE_DIR, "docs", "architecture.md"),
+                 dt.os.path.join(dt.SOURCE_DIR, "docs", "developing.md")):
+        text = dt.read(path)
+        for m in re.finditer(r"3\.1[4-9](?:(?:, | and |/| or |, or )3\.1[4-9])+", text):
+            lists += 1
+            named = tuple(re.findall(r"3\.\d+", m.group(0)))
+            line = text.count("\n", 0, m.start()) + 1
+            c.check(named == PY_VERSIONS, "%s:%d names %r, the supported versions are %r"
+                    % (dt.os.path.basename(path), line, m.group(0), PY_VERSIONS))
+    c.check(lists >= 5, "found the docs' version lists (%d)" % lists)
+
     # The refusal is real: a live CPython 3.13 process.
     try:
         py313 = dt.pagtest.python_for("3.13")
