@@ -6,6 +6,7 @@ find_program(PAG_CLANG_FORMAT NAMES clang-format-14 clang-format)
 file(GLOB_RECURSE _pag_style_src CONFIGURE_DEPENDS
      ${CMAKE_SOURCE_DIR}/common/*.c ${CMAKE_SOURCE_DIR}/common/*.h
      ${CMAKE_SOURCE_DIR}/cli/*.c ${CMAKE_SOURCE_DIR}/cli/*.h
+     ${CMAKE_SOURCE_DIR}/os/*.c ${CMAKE_SOURCE_DIR}/os/*.h ${CMAKE_SOURCE_DIR}/gdb/*.c
      ${CMAKE_SOURCE_DIR}/lldb/*.cpp ${CMAKE_SOURCE_DIR}/tests/*.c
      ${CMAKE_SOURCE_DIR}/bench/*.c ${CMAKE_SOURCE_DIR}/fixtures/*.c)
 if(PAG_CLANG_FORMAT)
