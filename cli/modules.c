@@ -195,3 +195,11 @@ void cli_warn(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
 }
+
+pag_err_t cli_modtab_module_of(cli_modtab_t *t, uint64_t addr, char *name, size_t len)
+{
+    size_t mi = cli_modtab_mod_at(t, addr);
+    if (mi == CLI_NONE || !len) return PAG_ERR_NOT_FOUND;
+    snprintf(name, len, "%s", t->mods[mi].path);
+    return PAG_OK;
+}

@@ -95,4 +95,7 @@ pag_err_t cli_modtab_find(cli_modtab_t *t, pag_lookup_kind_t kind, const char *n
  * CLI_NONE.  Call once the table is complete. */
 size_t cli_modtab_mod_at(cli_modtab_t *t, uint64_t addr);
 
+/* pag_accessors_t.module_of: the path of the module mapped at addr. */
+pag_err_t cli_modtab_module_of(cli_modtab_t *t, uint64_t addr, char *name, size_t len);
+
 #endif

@@ -202,6 +202,11 @@ static int collect_mod(Dwfl_Module *mod, void **userdata, const char *name, Dwar
     return DWARF_CB_OK;
 }
 
+static pag_err_t core_module_of(void *ctx, uint64_t addr, char *name, size_t len)
+{
+    return cli_modtab_module_of(&((core_t *)ctx)->mods, addr, name, len);
+}
+
 static pag_err_t core_find(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned index,
                            uint64_t *addr, uint64_t *size)
 {
@@ -470,6 +475,7 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
                             C->src_exe ? C->src_exe : exe};
     t->acc.read = core_read;
     t->acc.find = core_find;
+    t->acc.module_of = core_module_of;
     t->ctx = C;
     t->release = core_release;
     t->problems = core_problems;

@@ -186,6 +186,11 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
                  m->path, (int)L->pid);
 }
 
+static pag_err_t live_module_of(void *ctx, uint64_t addr, char *name, size_t len)
+{
+    return cli_modtab_module_of(&((live_t *)ctx)->mods, addr, name, len);
+}
+
 static pag_err_t live_find(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned index,
                            uint64_t *addr, uint64_t *size)
 {
@@ -470,6 +475,7 @@ pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     t->acc.read = live_read;
     t->acc.readv = live_readv;
     t->acc.find = live_find;
+    t->acc.module_of = live_module_of;
     t->ctx = L;
     t->release = live_release;
     t->close = live_close;

@@ -23,6 +23,7 @@ static void layouts(void)
     printf("    \"pag_source_t\": %zu,\n", sizeof(pag_source_t));
     printf("}\nOFFSETOF = {\n");
     FIELD(pag_accessors_t, read), FIELD(pag_accessors_t, find), FIELD(pag_accessors_t, readv);
+    FIELD(pag_accessors_t, module_of), FIELD(pag_options_t, info);
     FIELD(pag_frontend_t, accept), FIELD(pag_frontend_t, out), FIELD(pag_frontend_t, open);
     FIELD(pag_frontend_t, release), FIELD(pag_frontend_t, close);
     FIELD(pag_frontend_t, problems), FIELD(pag_frontend_t, selected_thread);

@@ -53,6 +53,7 @@ _P, _S, _U64P = ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64
 _READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, ctypes.c_uint64, _S, _P)
 _FIND_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint,
                             _U64P, _U64P)
+_MODULE_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, ctypes.c_uint64, _P, _S)
 
 
 def _struct(name, fields):
@@ -64,7 +65,8 @@ def _struct(name, fields):
     return cls
 
 
-_Accessors = _struct("pag_accessors_t", [("read", _READ_FN), ("find", _FIND_FN), ("readv", _P)])
+_Accessors = _struct("pag_accessors_t", [("read", _READ_FN), ("find", _FIND_FN), ("readv", _P),
+                                          ("module_of", _MODULE_FN)])
 _Source = _struct("pag_source_t", [("kind", ctypes.c_int), ("pid", ctypes.c_longlong),
                                    ("core", ctypes.c_char_p), ("executable", ctypes.c_char_p)])
 _OPEN_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, _P, ctypes.POINTER(_Accessors),
@@ -107,11 +109,7 @@ def _load_core():
             continue
         tried.append(path)
         try:
-            lib = ctypes.CDLL(path)
-            lib.pag_command_main.argtypes = [ctypes.POINTER(_Frontend), _P, ctypes.c_int,
-                                             ctypes.c_int, ctypes.POINTER(ctypes.c_char_p),
-                                             ctypes.POINTER(_Result)]
-            lib.pag_result_free.argtypes = [ctypes.POINTER(_Result)]
+            lib = ctypes.CDLL(path)  # every call passes byref() structs and plain ints
             for f in ("pag_command_name", "pag_command_summary", "pag_command_help"):
                 getattr(lib, f).restype = ctypes.c_char_p
             if lib.pag_abi_version() != ABI.ABI_VERSION:
@@ -142,9 +140,10 @@ class _Target:
 
     def __init__(self):
         self.inferior = self.sections = self.info = self.hint = None
-        self.symbols = {}  # name -> [(addr, size)]
+        # symbols: name -> [(addr, size)]; keep: what the core points into
+        # until the command returns
+        self.symbols, self.keep = {}, []
         self.reads = self.read_bytes = self.read_failures = self.finds = self.interrupted = 0
-        self.keep = []     # what the core points into, kept until the command returns
 
     def _info_target(self):
         try:
@@ -237,7 +236,9 @@ class _Target:
         """Bind to the selected inferior, once the core needs a target."""
         try:
             inf = self.inferior = gdb.selected_inferior()
-            if inf is None or inf.pid == 0:
+            # --info needs no process: gdb reads the executable's own sections
+            info = ctypes.c_int.from_address(opts + ABI.OFFSETOF["pag_options_t.info"]).value
+            if inf is None or (inf.pid == 0 and not (info and inf.progspace.filename)):
                 _put(msg, length, "no process: attach to a CPython process (gdb -p PID) "
                                   "or load a core file (gdb EXE CORE)")
                 return ABI.ERR["NO_PROCESS"]
@@ -248,6 +249,7 @@ class _Target:
             self._source(src.contents)
             acc.contents.read = self._keep(_READ_FN(self.read))
             acc.contents.find = self._keep(_FIND_FN(self.find))
+            acc.contents.module_of = self._keep(_MODULE_FN(self.module_of))
             return PAG_OK
         except BaseException as e:
             _put(msg, length, "internal error: %s: %s" % (type(e).__name__, e))
@@ -270,6 +272,10 @@ class _Target:
 
     def _keep(self, obj):
         return self.keep.append(obj) or obj
+
+    def module_of(self, ctx, addr, name, length):
+        path = gdb.solib_name(addr) or gdb.current_progspace().filename or ""
+        return _put(name, length, path) or (PAG_OK if path else PAG_ERR_NOT_FOUND)
 
     def problems(self, fe):
         return ctypes.addressof(self.hint) if self.hint is not None else None
@@ -333,11 +339,9 @@ def _make_command(cmd):
                 _run(cmd, gdb.string_to_argv(arg))
             except (gdb.GdbError, KeyboardInterrupt):
                 raise
-            except gdb.error as e:
-                raise gdb.GdbError("py-async-graph: %s" % (str(e).splitlines() or [""])[0])
-            except Exception as e:  # a bug here, not in the inferior
-                raise gdb.GdbError("py-async-graph: internal error: %s: %s"
-                                   % (type(e).__name__, str(e).replace("\n", " ")))
+            except Exception as e:  # gdb's own error, or a bug here (not in the inferior)
+                why = "" if isinstance(e, gdb.error) else "internal error: %s: " % type(e).__name__
+                raise gdb.GdbError("py-async-graph: %s%s" % (why, (str(e).splitlines() or [""])[0]))
 
     return _Command()
 

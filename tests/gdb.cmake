@@ -59,3 +59,7 @@ foreach(ver ${PAG_PY_VERSIONS})
 endforeach()
 # the ABI the script reads from the generated pag_abi.py agrees with the library
 pag_gdb_test(gdb.abi 60 test_abi.py)
+# --info: the same lines from the CLI (live, core) and gdb (live, executable only)
+foreach(ver ${PAG_PY_VERSIONS})
+  pag_gdb_test(gdb.info.${ver} 300 test_info.py --version ${ver})
+endforeach()

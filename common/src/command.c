@@ -179,8 +179,9 @@ static int take(run_t *r, pag_session_t *s, pag_snapshot_t **snap)
     return PAG_EXIT_OK;
 }
 
-/* Render into -o FILE, the frontend's stream, or a memory buffer. */
-static int render(run_t *r, const pag_snapshot_t *snap)
+/* Render into -o FILE, the frontend's stream, or a memory buffer: the
+ * snapshot, or with --info (snap NULL) what the session found. */
+static int render(run_t *r, const pag_snapshot_t *snap, const pag_session_t *s)
 {
     char *buf = NULL, *fbuf = NULL;
     size_t len = 0;
@@ -194,8 +195,10 @@ static int render(run_t *r, const pag_snapshot_t *snap)
     } else if (!f && !(f = open_memstream(&buf, &len))) {
         return fail(r, PAG_ERR_NOMEM, "%s", pag_strerror(PAG_ERR_NOMEM));
     }
-    char *src = pag__source_json(&r->src);
-    pag_err_t e = src ? pag_render(snap, &r->o, src, f) : PAG_ERR_NOMEM;
+    char *src = snap ? pag__source_json(&r->src) : NULL;
+    pag_err_t e = !snap ? pag__render_info(s, f)
+                  : src ? pag_render(snap, &r->o, src, f)
+                        : PAG_ERR_NOMEM;
     free(src);
     int werr = ferror(f) || fflush(f) != 0;
     if (f != r->fe->out && fclose(f) != 0) werr = 1;
@@ -211,6 +214,7 @@ static int render(run_t *r, const pag_snapshot_t *snap)
     if (e == PAG_ERR_IO)
         return fail(r, e, "%s: '%s'", pag_strerror(e), r->o.output ? r->o.output : "stdout");
     if (e != PAG_OK) return fail(r, e, "%s", pag_strerror(e));
+    if (!snap) return r->res->exit_code = PAG_EXIT_OK;
     /* the same after-render line and exit code in every frontend */
     char note[2048];
     r->res->exit_code = pag_snapshot_note(snap, &r->o, note, sizeof note);
@@ -233,8 +237,15 @@ static int execute(run_t *r, int cmd)
     pag_session_t *s = pag_session_create_ex(&r->acc, r->actx, &e, msg, sizeof msg);
     if (!s) return bind_failed(r, e, msg);
     pag_snapshot_t *snap = NULL;
-    int code = take(r, s, &snap);
-    if (code == PAG_EXIT_OK) code = render(r, snap);
+    int code;
+    if (r->o.info) {
+        /* nothing to walk: let a live target go at once */
+        if (r->fe->release) r->fe->release(r->fe_ctx);
+        code = render(r, NULL, s);
+    } else {
+        code = take(r, s, &snap);
+        if (code == PAG_EXIT_OK) code = render(r, snap, s);
+    }
     pag_snapshot_destroy(snap);
     pag_session_destroy(s);
     return code;

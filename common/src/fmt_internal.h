@@ -41,6 +41,8 @@ void pag__put_json_str(FILE *out, const char *s);
 /* The JSON "source" object for src (malloc'd; "" for PAG_SOURCE_NONE,
  * which the json format writes as null), or NULL when out of memory. */
 char *pag__source_json(const pag_source_t *src);
+/* --info: what a bound session found (info.c). */
+pag_err_t pag__render_info(const pag_session_t *s, FILE *out);
 /* A DOT double-quoted string, quotes included. */
 void pag__put_dot_str(FILE *out, const char *s);
 /* "0x..." lowercase hex of v, as printf's %#llx would (but 0 is "0x0"). */

@@ -80,6 +80,7 @@ enum opt_id {
     O_STATS,
     O_HELP,
     O_VERSION,
+    O_INFO,
     O_CORE,
     O_EXE,
     O_LIBPATH,
@@ -95,21 +96,14 @@ static const struct opt {
     int target;
     enum opt_id id;
 } opts_table[] = {
-    {"--format", 'f', 1, 0, O_FORMAT},
-    {"--task", 0, 1, 0, O_TASK},
-    {"--thread", 0, 1, 0, O_THREAD},
-    {"--running", 0, 0, 0, O_RUNNING},
-    {"--limit", 0, 1, 0, O_LIMIT},
-    {"--depth", 0, 1, 0, O_DEPTH},
-    {"--output", 'o', 1, 0, O_OUTPUT},
-    {"--stats", 0, 0, 0, O_STATS},
-    {"--help", 'h', 0, 0, O_HELP},
-    {"--version", 'V', 0, 0, O_VERSION},
-    {"--core", 0, 1, 1, O_CORE},
-    {"--exe", 0, 1, 1, O_EXE},
-    {"--lib-search-path", 0, 1, 1, O_LIBPATH},
-    {"--sysroot", 0, 1, 1, O_SYSROOT},
-    {"--no-stop", 0, 0, 1, O_NOSTOP},
+    {"--format", 'f', 1, 0, O_FORMAT}, {"--task", 0, 1, 0, O_TASK},
+    {"--thread", 0, 1, 0, O_THREAD},   {"--running", 0, 0, 0, O_RUNNING},
+    {"--limit", 0, 1, 0, O_LIMIT},     {"--depth", 0, 1, 0, O_DEPTH},
+    {"--output", 'o', 1, 0, O_OUTPUT}, {"--stats", 0, 0, 0, O_STATS},
+    {"--help", 'h', 0, 0, O_HELP},     {"--version", 'V', 0, 0, O_VERSION},
+    {"--info", 0, 0, 0, O_INFO},       {"--core", 0, 1, 1, O_CORE},
+    {"--exe", 0, 1, 1, O_EXE},         {"--lib-search-path", 0, 1, 1, O_LIBPATH},
+    {"--sysroot", 0, 1, 1, O_SYSROOT}, {"--no-stop", 0, 0, 1, O_NOSTOP},
     {"--retries", 0, 1, 1, O_RETRIES},
 };
 
@@ -211,6 +205,9 @@ static pag_err_t set_option(parser_t *p, enum opt_id id, const char *val)
     case O_VERSION:
         o->version = 1;
         break;
+    case O_INFO:
+        o->info = 1;
+        break;
     case O_CORE:
         o->core = val;
         break;
@@ -300,6 +297,9 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     "  -f, --format FMT\n" PAG_FORMATS(USAGE_FORMAT)                                                \
     "  -o, --output FILE    write to FILE instead of standard output\n"                            \
     "      --stats          also report target read counters (in JSON: \"stats\")\n"               \
+    "      --info           what was found instead of the graph: the Python version\n"            \
+    "                       and build, the debug tables and the modules holding them\n"           \
+    "                       (needs no live process: a debugger's executable will do)\n"          \
     "\n"                                                                                           \
     "Selection:\n"                                                                                 \
     "      --task ID|NAME   only tasks with this address (0x...) or name; a name\n"                \

@@ -61,11 +61,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(&f.asyncio, data + 4, 4);
     f.mem = data + 16;
     f.len = size - 16;
-    pag_accessors_t acc = {fz_read, fz_find, data[10] & 1 ? fz_readv : NULL};
+    pag_accessors_t acc = {
+        .read = fz_read, .find = fz_find, .readv = data[10] & 1 ? fz_readv : NULL};
     const char *argv[] = {"--format", pag_format_name(data[8] % PAG_FMT__COUNT), "--limit",
                           data[9] & 1 ? "2" : "-1"};
+    static const char *const info[] = {"--info"}; /* data[9] & 0x40: --info instead */
     pag_result_t res;
-    pag_command_run(&acc, &f, data[9] & 2 ? 4 : 2, argv, &res);
+    if (data[9] & 0x40)
+        pag_command_run(&acc, &f, 1, info, &res);
+    else
+        pag_command_run(&acc, &f, data[9] & 2 ? 4 : 2, argv, &res);
     pag_result_free(&res);
     return 0;
 }

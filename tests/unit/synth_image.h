@@ -359,6 +359,14 @@ static inline pag_err_t sy_find(void *ctx, pag_lookup_kind_t kind, const char *n
     return PAG_ERR_NOT_FOUND;
 }
 
-static const pag_accessors_t sy_accessors = {sy_read, sy_find, NULL};
+/* The image is one module, for --info. */
+static pag_err_t sy_module_of(void *ctx, uint64_t addr, char *name, size_t len)
+{
+    (void)ctx, (void)addr;
+    snprintf(name, len, "synthetic-image");
+    return PAG_OK;
+}
+
+static const pag_accessors_t sy_accessors = {sy_read, sy_find, NULL, sy_module_of};
 
 #endif

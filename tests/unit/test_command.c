@@ -131,10 +131,22 @@ int main(void)
     CHECK(r.out_text && strcmp(r.out_text, pag_version_text()) == 0);
     pag_result_free(&r);
 
+    /* --info: the version, the tables and the module holding each */
+    CHECK(run(&im, &r, "--info", NULL, NULL) == PAG_EXIT_OK);
+    CHECK(r.out_text && strstr(r.out_text, "python: CPython 3.14.10 (0x30e0af0), default build"));
+    CHECK(r.out_text && strstr(r.out_text, "_PyRuntime: 0x") &&
+          strstr(r.out_text, " in synthetic-image: _Py_DebugOffsets checked"));
+    CHECK(r.out_text && strstr(r.out_text, "AsyncioDebug: 0x") && !r.err_line);
+    pag_result_free(&r);
+
     im.hide_asyncio = 1;
     int rc = run(&im, &r, NULL, NULL, NULL);
     CHECK(rc != PAG_EXIT_OK || (r.out_text && r.out_text[0] == '\0'));
     if (rc != PAG_EXIT_OK) CHECK(r.err_line && strncmp(r.err_line, "py-async-graph: ", 16) == 0);
+    pag_result_free(&r);
+    CHECK(run(&im, &r, "--info", NULL, NULL) == PAG_EXIT_OK);
+    CHECK(r.out_text &&
+          strstr(r.out_text, "AsyncioDebug: none (the target has not loaded asyncio)"));
     pag_result_free(&r);
     sy_fini(&im);
     printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);

@@ -33,6 +33,7 @@ typedef struct pag_options {
     const char *output; /* -o FILE, or NULL for the frontend's stdout */
     int stats;          /* --stats: read counters on stderr / in JSON */
     int help, version;
+    int info; /* --info: what was found in the target, no tasks read */
     /* target options (PAG_OPT_TARGET only) */
     long pid; /* 0 if none */
     const char *core;

@@ -50,6 +50,10 @@ typedef struct pag_accessors {
      * entry succeeds or the call fails as a whole; the core then falls back
      * to single reads. */
     pag_err_t (*readv)(void *ctx, const pag_iov_t *iov, size_t n);
+
+    /* Optional: the file name of the module (executable or shared library)
+     * that maps addr, for --info.  Return PAG_ERR_NOT_FOUND if none. */
+    pag_err_t (*module_of)(void *ctx, uint64_t addr, char *name, size_t len);
 } pag_accessors_t;
 
 #ifdef __cplusplus
