@@ -18,8 +18,13 @@
  * one read agreed byte for byte with lldb's own; otherwise, and on every
  * other platform, lldb reads.
  *
- * Tested on Linux (Debian, lldb-16, ELF processes and gcore cores).  The
- * Mach-O section names are handled in find_sections() but untested.
+ * --info needs no process: with only a target (an executable or a Mach-O
+ * image loaded in lldb) addresses are the modules' own and reads come from
+ * their files (SBTarget::ReadMemory).
+ *
+ * Tested on Linux (Debian, lldb-16, ELF processes and gcore cores) and, for
+ * macOS, cross-built with zig and run in lldb-16 on Linux against Mach-O
+ * images and a Mach-O core (tests/macos/); macOS CI runs it live.
  */
 #include <algorithm>
 #include <cstdint>
@@ -32,21 +37,7 @@
 
 #include <cstdlib>
 
-#include <lldb/API/SBAddress.h>
-#include <lldb/API/SBCommandInterpreter.h>
-#include <lldb/API/SBCommandReturnObject.h>
-#include <lldb/API/SBDebugger.h>
-#include <lldb/API/SBError.h>
-#include <lldb/API/SBFileSpec.h>
-#include <lldb/API/SBModule.h>
-#include <lldb/API/SBPlatform.h>
-#include <lldb/API/SBProcess.h>
-#include <lldb/API/SBSection.h>
-#include <lldb/API/SBSymbol.h>
-#include <lldb/API/SBSymbolContext.h>
-#include <lldb/API/SBSymbolContextList.h>
-#include <lldb/API/SBTarget.h>
-#include <lldb/API/SBThread.h>
+#include <lldb/API/LLDB.h>
 
 #include "pag/command.h"
 #include "procmem.h"
@@ -61,6 +52,7 @@ struct Target {
     lldb::SBTarget target;
     lldb::SBProcess process;
     bool is_core = false;
+    bool files = false; // a core, or no process (--info): read the module files too
     unsigned long reads = 0, read_bytes = 0, read_failures = 0, finds = 0;
     // Direct reads (Linux, local live process): 0 not tried yet, 1 on, -1 off.
     int direct = -1;
@@ -102,39 +94,44 @@ pag_err_t readv_cb(void *ctx, const pag_iov_t *iov, size_t n) noexcept
     return t->direct == 1 ? pag_procmem_readv(t->pm.get(), iov, n) : PAG_ERR_READ;
 }
 
-// A read through lldb (SBProcess, or for a core the module files).
+// A read through lldb (SBProcess, or for a core the module files); its
+// caller, read_cb, catches every exception.
 pag_err_t sb_read(Target *t, uint64_t addr, size_t len, void *dst)
 {
-    try {
-        t->reads++;
-        lldb::SBError err;
-        size_t got = t->process.ReadMemory(addr, dst, len, err);
-        if ((err.Fail() || got != len) && t->is_core) {
-            // A core holds only the writable mappings (gcore, the kernel's
-            // default filter); read-only data such as the interpreter's
-            // static code objects and strings stays in the executable and
-            // libraries.  SBTarget::ReadMemory resolves the address to a
-            // module section and reads it from the file, as the CLI's --exe.
-            lldb::SBAddress where(static_cast<lldb::addr_t>(addr), t->target);
-            err.Clear();
-            got = where.IsValid() ? t->target.ReadMemory(where, dst, len, err) : 0;
-        }
-        if (err.Fail() || got != len) {
-            t->read_failures++;
-            return PAG_ERR_READ;
-        }
-        t->read_bytes += len;
-        return PAG_OK;
-    } catch (...) {
+    t->reads++;
+    lldb::SBError err;
+    size_t got = t->process.ReadMemory(addr, dst, len, err);
+    if ((err.Fail() || got != len) && t->files) {
+        // A core holds only the writable mappings (gcore, the kernel's
+        // default filter); read-only data such as the interpreter's
+        // static code objects and strings stays in the executable and
+        // libraries.  SBTarget::ReadMemory resolves the address to a
+        // module section and reads it from the file, as the CLI's --exe.
+        // With no process (nothing loaded) the address is a file address.
+        lldb::SBAddress where(static_cast<lldb::addr_t>(addr), t->target);
+        err.Clear();
+        got = where.IsValid() ? t->target.ReadMemory(where, dst, len, err) : 0;
+    }
+    if (err.Fail() || got != len) {
+        t->read_failures++;
         return PAG_ERR_READ;
     }
+    t->read_bytes += len;
+    return PAG_OK;
 }
 
-// A section's load address in the target, or LLDB_INVALID_ADDRESS.
+// Where an address of the target is: its load address, or with no process
+// and nothing loaded (--info on a bare target) the module's file address.
+lldb::addr_t where(lldb::SBTarget &target, lldb::addr_t load, lldb::addr_t file)
+{
+    return load != LLDB_INVALID_ADDRESS || target.GetProcess().IsValid() ? load : file;
+}
+
+// A section's address and size in the target.
 bool section_range(lldb::SBTarget &target, lldb::SBSection sec, uint64_t *addr, uint64_t *size)
 {
     if (!sec.IsValid()) return false;
-    lldb::addr_t a = sec.GetLoadAddress(target);
+    lldb::addr_t a = where(target, sec.GetLoadAddress(target), sec.GetFileAddress());
     if (a == LLDB_INVALID_ADDRESS) return false;
     *addr = a;
     *size = sec.GetByteSize();
@@ -155,14 +152,12 @@ std::vector<std::pair<uint64_t, uint64_t>> find_sections(lldb::SBTarget &target,
         uint64_t a = 0, s = 0;
         bool ok = section_range(target, mod.FindSection(name), &a, &s);
         if (!ok) {
-            lldb::SBSection seg = mod.FindSection("__DATA");
-            if (seg.IsValid()) {
-                size_t k = seg.GetNumSubSections();
-                for (size_t j = 0; j < k && !ok; j++) {
-                    lldb::SBSection sub = seg.GetSubSectionAtIndex(j);
-                    const char *sn = sub.GetName();
-                    if (sn && std::strcmp(sn, bare) == 0) ok = section_range(target, sub, &a, &s);
-                }
+            lldb::SBSection seg = mod.FindSection("__DATA"); // none: 0 subsections
+            size_t k = seg.GetNumSubSections();
+            for (size_t j = 0; j < k && !ok; j++) {
+                lldb::SBSection sub = seg.GetSubSectionAtIndex(j);
+                const char *sn = sub.GetName();
+                if (sn && std::strcmp(sn, bare) == 0) ok = section_range(target, sub, &a, &s);
             }
         }
         if (ok && std::find(out.begin(), out.end(), std::make_pair(a, s)) == out.end())
@@ -179,9 +174,10 @@ std::vector<std::pair<uint64_t, uint64_t>> find_symbols(lldb::SBTarget &target, 
     for (uint32_t i = 0; i < n; i++) {
         lldb::SBSymbol sym = list.GetContextAtIndex(i).GetSymbol();
         if (!sym.IsValid()) continue;
-        lldb::addr_t a = sym.GetStartAddress().GetLoadAddress(target);
+        lldb::SBAddress sa = sym.GetStartAddress(), ea = sym.GetEndAddress();
+        lldb::addr_t a = where(target, sa.GetLoadAddress(target), sa.GetFileAddress());
         if (a == LLDB_INVALID_ADDRESS || a == 0) continue;
-        lldb::addr_t e = sym.GetEndAddress().GetLoadAddress(target);
+        lldb::addr_t e = where(target, ea.GetLoadAddress(target), ea.GetFileAddress());
         uint64_t size = (e != LLDB_INVALID_ADDRESS && e > a) ? e - a : 0;
         auto same = [a](const std::pair<uint64_t, uint64_t> &p) { return p.first == a; };
         if (std::none_of(out.begin(), out.end(), same)) out.emplace_back(a, size);
@@ -210,15 +206,32 @@ pag_err_t find_cb(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned 
     }
 }
 
+// --info: the file of the module that holds addr.
+pag_err_t module_cb(void *ctx, uint64_t addr, char *name, size_t len) noexcept
+{
+    try {
+        lldb::SBTarget &target = static_cast<Target *>(ctx)->target;
+        lldb::SBAddress a = target.ResolveLoadAddress(addr);
+        if (!a.GetModule().IsValid()) a = target.ResolveFileAddress(addr);
+        return a.GetModule().GetFileSpec().GetPath(name, len) > 0 ? PAG_OK : PAG_ERR_NOT_FOUND;
+    } catch (...) {
+        return PAG_ERR_NOT_FOUND;
+    }
+}
+
 // Bind to the selected target, once the core asks (never for --help).
-pag_err_t open_cb(void *fe, const pag_options_t *, pag_accessors_t *acc, void **ctx,
+pag_err_t open_cb(void *fe, const pag_options_t *o, pag_accessors_t *acc, void **ctx,
                   pag_source_t *src, char *msg, size_t len) noexcept
 {
     try {
         Target *t = static_cast<Target *>(fe);
         t->target = t->debugger.GetSelectedTarget();
         if (t->target.IsValid()) t->process = t->target.GetProcess();
-        lldb::StateType st = t->process.IsValid() ? t->process.GetState() : lldb::eStateInvalid;
+        // --info needs only the target's files: no process will do.
+        bool bare = o->info && t->target.IsValid() && !t->process.IsValid();
+        lldb::StateType st = t->process.IsValid() ? t->process.GetState()
+                             : bare               ? lldb::eStateStopped
+                                                  : lldb::eStateInvalid;
         if (st == lldb::eStateInvalid || st == lldb::eStateExited || st == lldb::eStateDetached) {
             std::snprintf(msg, len,
                           "no process: attach to a CPython process (lldb -p PID) or "
@@ -228,12 +241,12 @@ pag_err_t open_cb(void *fe, const pag_options_t *, pag_accessors_t *acc, void **
         if (st == lldb::eStateRunning || st == lldb::eStateStepping ||
             st == lldb::eStateLaunching || st == lldb::eStateAttaching) {
             std::snprintf(msg, len,
-                          "the process is running; interrupt it first "
-                          "(process interrupt)");
+                          "the process is running; interrupt it first (process interrupt)");
             return PAG_ERR_INVALID_ARG;
         }
         const char *plugin = t->process.GetPluginName();
         t->is_core = plugin && std::strstr(plugin, "core") != nullptr;
+        t->files = t->is_core || bare;
         lldb::SBFileSpec fs = t->target.GetExecutable();
         char path[4096];
         if (fs.IsValid() && fs.GetPath(path, sizeof path) > 0) t->exe = path;
@@ -243,6 +256,7 @@ pag_err_t open_cb(void *fe, const pag_options_t *, pag_accessors_t *acc, void **
         src->executable = t->exe.empty() ? nullptr : t->exe.c_str();
         acc->read = read_cb;
         acc->find = find_cb;
+        acc->module_of = module_cb;
         acc->readv = nullptr; // lldb has no vectored read; the core falls back
         // Only for a process on this machine (not a remote lldb-server), and
         // not when PAG_LLDB_NO_DIRECT is set (tests of the lldb read path).
@@ -304,8 +318,7 @@ bool run(lldb::SBDebugger &debugger, int cmd, char **command, lldb::SBCommandRet
 {
     Target t;
     t.debugger = debugger;
-    pag_frontend_t fe;
-    std::memset(&fe, 0, sizeof fe);
+    pag_frontend_t fe{};
     fe.open = open_cb;
     fe.selected_thread = thread_cb;
     fe.stats = stats_cb;
