@@ -352,19 +352,98 @@ static const char *core_problems(void *ctx)
     return C->problems[0] ? C->problems : NULL;
 }
 
-/* Open the core file, check that it is a whole ELF core, and index its
- * PT_LOAD segments. */
-static pag_err_t open_core_file(core_t *C, const char *core, char *msg, size_t msglen)
+/* --core names something that is not a regular file: refuse it before
+ * reading a byte (a pipe or a terminal would block, a device may act on a
+ * read).  A pipe is a core that is not supported yet; the rest are not
+ * cores at all. */
+static pag_err_t not_regular(const char *core, mode_t mode, char *msg, size_t msglen)
 {
-    struct stat st;
-    C->fd = open(core, O_RDONLY | O_CLOEXEC);
-    if (C->fd < 0 || fstat(C->fd, &st) != 0) {
-        int er = errno;
+    if (S_ISFIFO(mode)) {
+        snprintf(msg, msglen,
+                 "--core %s is a pipe: save the core to a file first (a later version reads "
+                 "a core from a stream)",
+                 core);
+        return PAG_ERR_UNSUPPORTED;
+    }
+    const char *what = S_ISDIR(mode)    ? "a directory"
+                       : S_ISCHR(mode)  ? "a character device"
+                       : S_ISBLK(mode)  ? "a block device"
+                       : S_ISSOCK(mode) ? "a socket"
+                                        : "not a regular file";
+    snprintf(msg, msglen, "--core %s is %s, not a core file", core, what);
+    return PAG_ERR_INVALID_ARG;
+}
+
+/* Open the core file, but only a regular one (stat first, so that nothing
+ * else is even opened; O_NONBLOCK in case it was swapped meanwhile). */
+static pag_err_t open_regular(core_t *C, const char *core, struct stat *st, char *msg,
+                              size_t msglen)
+{
+    int er = 0;
+    if (stat(core, st) != 0)
+        er = errno;
+    else if (!S_ISREG(st->st_mode))
+        return not_regular(core, st->st_mode, msg, msglen);
+    else if ((C->fd = open(core, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0 ||
+             fstat(C->fd, st) != 0)
+        er = errno;
+    else if (!S_ISREG(st->st_mode))
+        return not_regular(core, st->st_mode, msg, msglen);
+    if (er) {
         snprintf(msg, msglen, "cannot open core file %s: %s", core, strerror(er));
         return er == ENOENT                    ? PAG_ERR_NO_PROCESS
                : (er == EACCES || er == EPERM) ? PAG_ERR_PERMISSION
                                                : PAG_ERR_READ;
     }
+    return PAG_OK;
+}
+
+/* The file does not start with the ELF magic: name what it starts with, and
+ * the compressor when it is a compressed core (systemd-coredump's .zst). */
+static pag_err_t not_elf(const char *core, const unsigned char *head, size_t n, char *msg,
+                         size_t msglen)
+{
+    static const struct {
+        const char *magic, *name;
+    } packers[] = {
+        {"\x28\xb5\x2f\xfd", "zstd"},
+        {"\xfd\x37\x7a\x58\x5a", "xz"},
+        {"\x1f\x8b", "gzip"},
+        {"\x04\x22\x4d\x18", "lz4"},
+        {"BZh", "bzip2"},
+    };
+    char hex[16] = "";
+    for (size_t i = 0, l = 0; i < n && i < 4; i++)
+        l += (size_t)snprintf(hex + l, sizeof hex - l, "%s%02x", i ? " " : "", head[i]);
+    for (size_t i = 0; i < sizeof packers / sizeof *packers; i++) {
+        size_t ml = strlen(packers[i].magic);
+        if (n < ml || memcmp(head, packers[i].magic, ml) != 0) continue;
+        snprintf(msg, msglen,
+                 "core file %s is not an ELF file: it starts with %s, a compressed core (%s): "
+                 "decompress it first (a later version reads it)",
+                 core, hex, packers[i].name);
+        return PAG_ERR_UNSUPPORTED;
+    }
+    snprintf(msg, msglen, "core file %s is not an ELF file: it starts with %s", core, hex);
+    return PAG_ERR_CORRUPT;
+}
+
+/* Open the core file, check that it is a whole ELF core, and index its
+ * PT_LOAD segments. */
+static pag_err_t open_core_file(core_t *C, const char *core, char *msg, size_t msglen)
+{
+    struct stat st;
+    pag_err_t e = open_regular(C, core, &st, msg, msglen);
+    if (e != PAG_OK) return e;
+    unsigned char head[8];
+    ssize_t got = pread(C->fd, head, sizeof head, 0);
+    if (got == 0) {
+        snprintf(msg, msglen, "core file %s is truncated: it is empty", core);
+        return PAG_ERR_TRUNCATED;
+    }
+    size_t hl = got > 0 ? (size_t)got : 0;
+    if (got > 0 && memcmp(head, ELFMAG, hl < SELFMAG ? hl : SELFMAG) != 0)
+        return not_elf(core, head, hl, msg, msglen);
     C->fsize = (size_t)st.st_size;
     C->elf = elf_begin(C->fd, ELF_C_READ_MMAP, NULL);
     GElf_Ehdr eh;
@@ -373,8 +452,9 @@ static pag_err_t open_core_file(core_t *C, const char *core, char *msg, size_t m
             snprintf(msg, msglen, "core file %s is truncated (%zu bytes, not even an ELF header)",
                      core, C->fsize);
         else
-            snprintf(msg, msglen, "%s is not an ELF core file", core);
-        return C->fsize < 64 ? PAG_ERR_TRUNCATED : PAG_ERR_INVALID_ARG;
+            snprintf(msg, msglen, "core file %s is corrupt: libelf cannot read it (%s)", core,
+                     elf_errmsg(-1));
+        return C->fsize < 64 ? PAG_ERR_TRUNCATED : PAG_ERR_CORRUPT;
     }
     if (eh.e_type != ET_CORE) {
         snprintf(msg, msglen, "%s is not a core file (ELF type %u)", core, (unsigned)eh.e_type);
