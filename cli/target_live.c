@@ -8,9 +8,11 @@
  * (os/procmem.c): process_vm_readv, or /proc/PID/mem where that syscall is
  * refused.  To read a consistent picture every thread is stopped with
  * PTRACE_SEIZE + PTRACE_INTERRUPT for the read window only, and always
- * detached again; SIGINT/SIGTERM are held back meanwhile so they cannot
- * leave it stopped (and if we die anyway, the kernel detaches and resumes
- * every thread).
+ * detached again; SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGPIPE and the stop signals
+ * SIGTSTP/SIGTTIN/SIGTTOU are held back meanwhile so they cannot leave it
+ * stopped: they act once it runs again (if we die anyway, the kernel
+ * detaches and resumes every thread; SIGSTOP cannot be held back, and
+ * stops the target until we are continued).
  *
  * Another tracer (gdb) makes PTRACE_SEIZE fail with EPERM; we then name the
  * tracer.  A zombie (exited, not reaped) and a kernel thread are named as
@@ -342,6 +344,11 @@ static pag_err_t live_stop(live_t *L, char *msg, size_t msglen)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGPIPE);
+    /* Ctrl-Z, and a background job's terminal I/O (a warning on stderr):
+     * a stop of ours would keep the target stopped as long */
+    sigaddset(&set, SIGTSTP);
+    sigaddset(&set, SIGTTIN);
+    sigaddset(&set, SIGTTOU);
     sigprocmask(SIG_BLOCK, &set, &L->oldmask);
     L->masked = 1;
     char p[64];
