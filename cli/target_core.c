@@ -50,23 +50,37 @@ typedef struct core {
     char *exe;     /* main executable path (the NT_FILE entry holding AT_PHDR) */
     char *src_exe; /* the source object's executable: --exe, else exe, else "" */
     Dwfl *dwfl;
-    int have_files;      /* an NT_FILE note was taken (later ones are ignored) */
-    cli_modtab_t mods;   /* grouped from NT_FILE, like live maps */
-    char problems[2048]; /* files missing or not matching, for the error line */
+    int have_files;    /* an NT_FILE note was taken (later ones are ignored) */
+    cli_modtab_t mods; /* grouped from NT_FILE, like live maps */
+    /* Files missing or not matching, for the error line: those that would
+     * hold _PyRuntime or .AsyncioDebug in full, the others counted. */
+    char key[1536], other[512];
+    size_t nkey, nother;
+    char problems[2048]; /* the line, made by core_problems */
     /* --exe was given and is not the core's executable: why */
     int exe_errno;
     const char *exe_why;
 } core_t;
 
-static void add_problem(core_t *C, const char *fmt, const char *a, const char *b)
+/* Would this file hold _PyRuntime (the executable, libpython) or the
+ * .AsyncioDebug table (the _asyncio extension)?  Those are named in the
+ * error line; other missing files are only counted. */
+static int is_key_file(const char *path, int main_mod)
 {
-    size_t l = strlen(C->problems);
-    if (l + 8 >= sizeof C->problems) return;
-    if (l) {
-        snprintf(C->problems + l, sizeof C->problems - l, "; ");
-        l += 2;
+    const char *bn = strrchr(path, '/');
+    bn = bn ? bn + 1 : path;
+    return main_mod || strncmp(bn, "libpython3", 10) == 0 || strncmp(bn, "_asyncio.", 9) == 0;
+}
+
+static void add_problem(core_t *C, int key, const char *fmt, const char *a, const char *b)
+{
+    char *buf = key ? C->key : C->other;
+    size_t cap = key ? sizeof C->key : sizeof C->other, l = strlen(buf);
+    if ((key || !C->nother) && l + 8 < cap) {
+        if (l) l += (size_t)snprintf(buf + l, cap - l, "; ");
+        snprintf(buf + l, cap - l, fmt, a, b);
     }
-    snprintf(C->problems + l, sizeof C->problems - l, fmt, a, b);
+    *(key ? &C->nkey : &C->nother) += 1;
 }
 
 static const core_seg_t *seg_for(const core_t *C, uint64_t addr)
@@ -312,13 +326,14 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
         if (r == CAND_MISMATCH && !bad) bad = cands[i], why = w;
     }
     if (!m->elf && (m->dwfl_known || main_mod)) {
+        int key = is_key_file(m->path, main_mod);
         const char *opt = main_mod ? "--exe" : "--lib-search-path or --sysroot";
         if (bad) {
             char tail[128];
             snprintf(tail, sizeof tail, " (%s); give the right one with %s", why, opt);
-            add_problem(C, "%s does not match the core%s", bad, tail);
+            add_problem(C, key, "%s does not match the core%s", bad, tail);
         } else if (!found_any)
-            add_problem(C, "%s not found%s", m->path,
+            add_problem(C, key, "%s not found%s", m->path,
                         main_mod ? " (give it with --exe)"
                                  : " (give its directory with --lib-search-path, or --sysroot)");
     }
@@ -484,10 +499,20 @@ static int seg_cmp(const void *a, const void *b)
     return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
 }
 
+/* The files that matter by name, the others by their count: a core from
+ * another machine misses dozens, and one line must stay readable. */
 static const char *core_problems(void *ctx)
 {
     core_t *C = ctx;
-    return C->problems[0] ? C->problems : NULL;
+    if (!C->nkey && !C->nother) return NULL;
+    size_t rest = C->nkey ? C->nother : C->nother - 1;
+    snprintf(C->problems, sizeof C->problems, "%s", C->nkey ? C->key : C->other);
+    size_t l = strlen(C->problems);
+    if (rest)
+        snprintf(C->problems + l, sizeof C->problems - l,
+                 "; and %zu other mapped file%s not found or not matching", rest,
+                 rest == 1 ? "" : "s");
+    return C->problems;
 }
 
 /* --core names something that is not a regular file: refuse it before
