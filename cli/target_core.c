@@ -256,7 +256,8 @@ enum { CAND_ABSENT, CAND_NOT_ELF, CAND_MISMATCH, CAND_OK };
  * not (*why for CAND_MISMATCH, errno kept for CAND_ABSENT). */
 static int try_file(core_t *C, cli_mod_t *m, const char *path, const char **why)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a pipe where a library was must not block the open */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) return CAND_ABSENT;
     struct stat st;
     Elf *elf = NULL;
@@ -515,6 +516,14 @@ static const char *core_problems(void *ctx)
     return C->problems;
 }
 
+/* A file named by an option could not be opened: errno's code. */
+static pag_err_t open_error(int er)
+{
+    return er == ENOENT                    ? PAG_ERR_NO_PROCESS
+           : (er == EACCES || er == EPERM) ? PAG_ERR_PERMISSION
+                                           : PAG_ERR_READ;
+}
+
 /* --core names something that is not a regular file: refuse it before
  * reading a byte (a pipe or a terminal would block, a device may act on a
  * read).  A pipe is a core that is not supported yet; the rest are not
@@ -554,9 +563,7 @@ static pag_err_t open_regular(core_t *C, const char *core, struct stat *st, char
         return not_regular(core, st->st_mode, msg, msglen);
     if (er) {
         snprintf(msg, msglen, "cannot open core file %s: %s", core, strerror(er));
-        return er == ENOENT                    ? PAG_ERR_NO_PROCESS
-               : (er == EACCES || er == EPERM) ? PAG_ERR_PERMISSION
-                                               : PAG_ERR_READ;
+        return open_error(er);
     }
     return PAG_OK;
 }
@@ -697,9 +704,7 @@ static pag_err_t check_exe(core_t *C, char *msg, size_t msglen)
     int er = C->exe_errno;
     if (er) {
         snprintf(msg, msglen, "cannot open --exe %s: %s", C->o->exe, strerror(er));
-        return er == ENOENT                    ? PAG_ERR_NO_PROCESS
-               : (er == EACCES || er == EPERM) ? PAG_ERR_PERMISSION
-                                               : PAG_ERR_READ;
+        return open_error(er);
     }
     if (!C->exe_why) return PAG_OK; /* the executable is not mapped from offset 0 */
     snprintf(msg, msglen,

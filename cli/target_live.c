@@ -155,7 +155,8 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
     snprintf(cand[2], sizeof cand[2], "%s", m->path);
     int mismatch = 0;
     for (int c = 0; c < 3; c++) {
-        int fd = open(cand[c], O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: a pipe at the path must not block (fstat refuses it) */
+        int fd = open(cand[c], O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) continue;
         struct stat st;
         Elf *elf = NULL;

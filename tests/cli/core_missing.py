@@ -14,7 +14,8 @@ directory becomes X, so /usr/lib/... is /Xsr/lib/...):
            _asyncio extension (which holds .AsyncioDebug) is named with
            --lib-search-path, exit 13; where _asyncio is built in (3.15)
            the core reads as if intact
-and --sysroot over links X... -> /... gives the output of the intact core.
+and --sysroot over links X... -> /... gives the output of the intact core;
+a pipe in the executable's place under --sysroot is passed over at once.
 """
 import os
 import re
@@ -85,6 +86,14 @@ def main():
         rc, out, err = run(["--core", gone, "--sysroot", sysroot], timeout=120)
         c.check(rc == 0 and out == want, "every file gone, --sysroot: the intact core's output",
                 "rc=%s\n%s" % (rc, err))
+
+        # A pipe where --sysroot puts the executable is passed over, at once
+        # (opening it used to block for ever), and the recorded path used.
+        piped = os.path.join(d, "piped")
+        os.makedirs(piped + os.path.dirname(exe))
+        os.mkfifo(piped + exe)
+        rc, out, err = run(["--core", core, "--sysroot", piped], timeout=30)
+        c.check(rc == 0 and out == want, "a pipe under --sysroot is passed over", "rc=%s\n%s" % (rc, err))
 
         but_exe = os.path.join(d, "core.but-exe")
         craft(core, but_exe, keep={exe})
