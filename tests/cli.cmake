@@ -28,6 +28,9 @@ foreach(ver ${PAG_PY_VERSIONS})
                ${PAG_TESTS_DIR}/cli/live_fixture.py many ${ver} --tasks 200000)
 endforeach()
 pag_cli_test(cli.errors cli 300 ${PAG_TESTS_DIR}/cli/errors.py 3.14)
+# Ctrl-Z (SIGTSTP) inside the read window of a 200,000-task target leaves
+# the target running while the CLI is stopped (the signal is held back).
+pag_cli_test(cli.tstp cli 600 ${PAG_TESTS_DIR}/cli/live_tstp.py 3.14 200000)
 # The process-memory provider alone (os/procmem.c, shared with lldb): a
 # child's memory read and readv, batching, ESRCH, and the /proc/PID/mem
 # fallback under a seccomp filter that refuses process_vm_readv.
