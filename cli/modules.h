@@ -43,7 +43,8 @@ typedef struct cli_mod {
     int have_base;
     uint64_t base, base_end; /* the lowest mapping at file offset 0 */
     size_t maps;             /* its mappings: the first, then cli_map_t.next */
-    /* core: libdwfl saw an ELF image here, with this build-id (bidlen 0: none) */
+    /* core: libdwfl saw an ELF image here; its build-id as the core's own
+     * memory holds it (bidlen 0: none there) */
     int dwfl_known;
     unsigned char bid[64];
     int bidlen;

@@ -5,12 +5,16 @@
  * read-only file-backed pages such as .rodata type names -- comes from the
  * ELF file that was mapped there.  The NT_FILE note says which file is
  * mapped where (grouped into modules exactly like live /proc/PID/maps);
- * elfutils' libdwfl (dwfl_core_file_report) finds each module's build-id in
- * the core's memory.  We locate each file ourselves (--exe, --sysroot
- * prefix, the recorded path, --lib-search-path by basename) -- libdwfl would
- * otherwise quietly build an image from core memory, without section headers
- * -- and accept it only when its build-id (or, lacking one, its load layout)
- * matches the core.  Lookups then work exactly as live.
+ * elfutils' libdwfl (dwfl_core_file_report) tells which of them are ELF
+ * images.  We locate each file ourselves (--exe alone for the executable,
+ * else the --sysroot prefix, the recorded path, --lib-search-path by
+ * basename) -- libdwfl would otherwise quietly build an image from core
+ * memory, without section headers -- and accept it only when it matches
+ * the core: its build-id, read from the core's own copy of the file's notes
+ * (libdwfl would take it from the file at the recorded path when the core
+ * lacks it), or, lacking one, its ELF header and program headers (the
+ * core's copy of the first page) and its load layout and size against
+ * NT_FILE.  Lookups then work exactly as live.
  */
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
@@ -46,62 +50,266 @@ typedef struct core {
     char *exe;     /* main executable path (the NT_FILE entry holding AT_PHDR) */
     char *src_exe; /* the source object's executable: --exe, else exe, else "" */
     Dwfl *dwfl;
-    int have_files;      /* an NT_FILE note was taken (later ones are ignored) */
-    cli_modtab_t mods;   /* grouped from NT_FILE, like live maps */
-    char problems[2048]; /* files missing or not matching, for the error line */
+    int have_files;    /* an NT_FILE note was taken (later ones are ignored) */
+    cli_modtab_t mods; /* grouped from NT_FILE, like live maps */
+    /* Files missing or not matching, for the error line: those that would
+     * hold _PyRuntime or .AsyncioDebug in full, the others counted. */
+    char key[1536], other[512];
+    size_t nkey, nother;
+    char problems[2048]; /* the line, made by core_problems */
+    /* --exe was given and is not the core's executable: why */
+    int exe_errno;
+    const char *exe_why;
 } core_t;
 
-static void add_problem(core_t *C, const char *fmt, const char *a, const char *b)
+/* Would this file hold _PyRuntime (the executable, libpython) or the
+ * .AsyncioDebug table (the _asyncio extension)?  Those are named in the
+ * error line; other missing files are only counted. */
+static int is_key_file(const char *path, int main_mod)
 {
-    size_t l = strlen(C->problems);
-    if (l + 8 >= sizeof C->problems) return;
-    if (l) {
-        snprintf(C->problems + l, sizeof C->problems - l, "; ");
-        l += 2;
+    const char *bn = strrchr(path, '/');
+    bn = bn ? bn + 1 : path;
+    return main_mod || strncmp(bn, "libpython3", 10) == 0 || strncmp(bn, "_asyncio.", 9) == 0;
+}
+
+static void add_problem(core_t *C, int key, const char *fmt, const char *a, const char *b)
+{
+    char *buf = key ? C->key : C->other;
+    size_t cap = key ? sizeof C->key : sizeof C->other, l = strlen(buf);
+    if ((key || !C->nother) && l + 8 < cap) {
+        if (l) l += (size_t)snprintf(buf + l, cap - l, "; ");
+        snprintf(buf + l, cap - l, fmt, a, b);
     }
-    snprintf(C->problems + l, sizeof C->problems - l, fmt, a, b);
+    *(key ? &C->nkey : &C->nother) += 1;
+}
+
+static const core_seg_t *seg_for(const core_t *C, uint64_t addr)
+{
+    size_t lo = 0, hi = C->nsegs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (C->segs[mid].vaddr <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0) return NULL;
+    const core_seg_t *s = &C->segs[lo - 1];
+    return addr - s->vaddr < s->memsz ? s : NULL;
+}
+
+/* Copy what the core itself holds at addr, at most len bytes: the count, 0
+ * when the core left that memory out, -1 on a read error. */
+static ssize_t core_piece(core_t *C, uint64_t addr, size_t len, char *out)
+{
+    const core_seg_t *s = seg_for(C, addr);
+    if (!s || addr - s->vaddr >= s->filesz) return 0;
+    uint64_t off = addr - s->vaddr;
+    size_t n = (size_t)(s->filesz - off) < len ? (size_t)(s->filesz - off) : len;
+    if (s->offset + off + n > C->fsize) return -1;
+    /* pread, not the mapping: a million-task walk touches most of a GB
+     * core, and faulting it in page by page costs more (and shows up as
+     * our RSS) than copying through the page cache */
+    ssize_t got = pread(C->fd, out, n, (off_t)(s->offset + off));
+    if (got != (ssize_t)n) {
+        if (got < 0 || (size_t)got > n) return -1;
+        memcpy(out + got, C->raw + s->offset + off + (size_t)got, n - (size_t)got);
+    }
+    return (ssize_t)n;
+}
+
+static uint64_t page_mask(void)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    return ~(uint64_t)((pg > 0 ? pg : 4096) - 1);
+}
+
+/* Module m's mappings (NT_FILE) cover addr, and there it maps file offset
+ * off. */
+static int maps_offset(const core_t *C, const cli_mod_t *m, uint64_t addr, uint64_t off)
+{
+    for (size_t k = m->maps; k != CLI_NONE; k = C->mods.maps[k].next) {
+        const cli_map_t *mp = &C->mods.maps[k];
+        if (addr >= mp->start && addr < mp->end && mp->pgoff + (addr - mp->start) == off) return 1;
+    }
+    return 0;
 }
 
 /* Without a build-id in the core, check the file against the core's
  * NT_FILE record instead: every mapping of it must fall on a PT_LOAD of the
- * file at the same offset and address. */
-static int layout_matches(core_t *C, const cli_mod_t *m, Elf *elf, uint64_t bias)
+ * file at the same offset and address and lie inside the file, and the
+ * first and last page of every PT_LOAD's file part must be mapped so. */
+static int layout_matches(core_t *C, const cli_mod_t *m, Elf *elf, uint64_t bias, size_t fsize)
 {
     size_t n;
     if (elf_getphdrnum(elf, &n) != 0) return 0;
-    long pg = sysconf(_SC_PAGESIZE);
-    uint64_t mask = ~(uint64_t)((pg > 0 ? pg : 4096) - 1);
+    uint64_t mask = page_mask(), pg = ~mask + 1;
+    uint64_t fend = ((uint64_t)fsize + pg - 1) & mask;
     for (size_t k = m->maps; k != CLI_NONE; k = C->mods.maps[k].next) {
         const cli_map_t *mp = &C->mods.maps[k];
-        int ok = 0;
-        for (size_t i = 0; i < n && !ok; i++) {
+        int ok = mp->pgoff <= fend && mp->end - mp->start <= fend - mp->pgoff;
+        for (size_t i = 0; i < n && ok == 1; i++) {
             GElf_Phdr ph;
             if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD) continue;
             uint64_t va = (ph.p_vaddr & mask) + bias, off = ph.p_offset & mask;
             if (mp->start >= va && mp->start - va == mp->pgoff - off && mp->pgoff >= off &&
-                mp->pgoff - off < ph.p_memsz + (uint64_t)pg)
-                ok = 1;
+                mp->pgoff - off < ph.p_memsz + pg)
+                ok = 2;
         }
-        if (!ok) return 0;
+        if (ok != 2) return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !ph.p_filesz) continue;
+        uint64_t last = ph.p_filesz - 1;
+        if (!maps_offset(C, m, (ph.p_vaddr & mask) + bias, ph.p_offset & mask) ||
+            !maps_offset(C, m, ((ph.p_vaddr + last) & mask) + bias, (ph.p_offset + last) & mask))
+            return 0;
     }
     return 1;
 }
 
-/* cli_mod_open_fn: the file of module m: --exe (main executable), --sysroot
- * prefix, the recorded path, --lib-search-path dirs by basename; take the
- * first whose build-id (or, lacking one, load layout) matches the core. */
+/* The ELF header and the program headers, where the core holds them (it
+ * normally keeps the first page of every mapped ELF file), equal the
+ * file's: they differ between any two builds. */
+static int header_matches(core_t *C, const cli_mod_t *m, Elf *elf, const char *raw, size_t fsize)
+{
+    GElf_Ehdr eh;
+    if (!gelf_getehdr(elf, &eh)) return 0;
+    const uint64_t part[2][2] = {{0, eh.e_ehsize},
+                                 {eh.e_phoff, (uint64_t)eh.e_phnum * eh.e_phentsize}};
+    char buf[4096];
+    for (int i = 0; i < 2; i++) {
+        uint64_t off = part[i][0], len = part[i][1];
+        if (!len || off > sizeof buf || len > sizeof buf - off || off + len > fsize ||
+            off + len > m->base_end - m->base)
+            continue; /* not in the first page */
+        ssize_t got = core_piece(C, m->base + off, (size_t)len, buf);
+        if (got == (ssize_t)len && memcmp(buf, raw + off, (size_t)len) != 0) return 0;
+    }
+    return 1;
+}
+
+/* Module m's build-id as the core holds it: the ELF header at m->base, the
+ * program headers, the PT_NOTE segments, all from the core's own memory
+ * (a file on disk is what is being checked, so it cannot say).  bidlen 0
+ * when the core left any of them out. */
+static void core_build_id(core_t *C, cli_mod_t *m)
+{
+    Elf64_Ehdr eh;
+    Elf64_Phdr ph[64];
+    m->bidlen = 0;
+    if (core_piece(C, m->base, sizeof eh, (char *)&eh) != (ssize_t)sizeof eh ||
+        memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh.e_phentsize != sizeof *ph || !eh.e_phnum || eh.e_phnum > 64)
+        return;
+    size_t n = eh.e_phnum, first = n;
+    if (core_piece(C, m->base + eh.e_phoff, n * sizeof *ph, (char *)ph) !=
+        (ssize_t)(n * sizeof *ph))
+        return;
+    for (size_t i = 0; i < n && first == n; i++)
+        if (ph[i].p_type == PT_LOAD) first = i;
+    if (first == n) return;
+    uint64_t bias = m->base - (ph[first].p_vaddr & page_mask());
+    for (size_t i = 0; i < n; i++) {
+        char note[4096];
+        size_t len = ph[i].p_filesz;
+        if (ph[i].p_type != PT_NOTE || len < 12 || len > sizeof note ||
+            core_piece(C, ph[i].p_vaddr + bias, len, note) != (ssize_t)len)
+            continue;
+        for (size_t off = 0; off + 12 <= len;) {
+            uint32_t hdr[3];
+            memcpy(hdr, note + off, sizeof hdr);
+            size_t name = off + 12, desc = name + ((hdr[0] + 3u) & ~3u);
+            if (hdr[0] > len || hdr[1] > len || desc + hdr[1] > len) break;
+            if (hdr[2] == NT_GNU_BUILD_ID && hdr[0] == 4 && memcmp(note + name, "GNU", 4) == 0 &&
+                hdr[1] && hdr[1] <= sizeof m->bid) {
+                memcpy(m->bid, note + desc, hdr[1]);
+                m->bidlen = (int)hdr[1];
+                return;
+            }
+            off = desc + ((hdr[1] + 3u) & ~3u);
+        }
+    }
+}
+
+/* Why this file is not the one the core mapped as m; NULL if it is. */
+static const char *mismatch(core_t *C, const cli_mod_t *m, Elf *elf, uint64_t bias)
+{
+    if (m->bidlen > 0) {
+        const void *id;
+        ssize_t l = dwelf_elf_gnu_build_id(elf, &id);
+        int same = l == m->bidlen && memcmp(id, m->bid, (size_t)l) == 0;
+        return same ? NULL : "different build-id";
+    }
+    size_t fsize;
+    const char *raw = elf_rawfile(elf, &fsize);
+    if (!raw) return "unreadable";
+    if (!header_matches(C, m, elf, raw, fsize)) return "different ELF header";
+    if (!layout_matches(C, m, elf, bias, fsize)) return "different load layout or size";
+    return NULL;
+}
+
+enum { CAND_ABSENT, CAND_NOT_ELF, CAND_MISMATCH, CAND_OK };
+
+/* Try path as module m's file: CAND_OK (m->elf, fd and bias set), or why
+ * not (*why for CAND_MISMATCH, errno kept for CAND_ABSENT). */
+static int try_file(core_t *C, cli_mod_t *m, const char *path, const char **why)
+{
+    /* O_NONBLOCK: a pipe where a library was must not block the open */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return CAND_ABSENT;
+    struct stat st;
+    Elf *elf = NULL;
+    uint64_t bias = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        !(elf = elf_begin(fd, ELF_C_READ_MMAP, NULL)) || elf_kind(elf) != ELF_K_ELF ||
+        cli_elf_bias(elf, m->base, &bias) != 0) {
+        cli_elf_drop(elf, fd);
+        return CAND_NOT_ELF; /* there, but not an ELF file: a data mapping */
+    }
+    if ((*why = mismatch(C, m, elf, bias)) != NULL) {
+        cli_elf_drop(elf, fd);
+        return CAND_MISMATCH;
+    }
+    m->elf = elf;
+    m->fd = fd;
+    m->bias = bias;
+    return CAND_OK;
+}
+
+/* The executable when --exe names it: that file or none (never one of the
+ * default places instead); a refusal is kept for cli_core_open to report. */
+static void open_given_exe(core_t *C, cli_mod_t *m)
+{
+    const char *why = NULL;
+    errno = 0;
+    int r = try_file(C, m, C->o->exe, &why);
+    if (r == CAND_OK) return;
+    C->exe_errno = r == CAND_ABSENT ? (errno ? errno : ENOENT) : 0;
+    C->exe_why = r == CAND_MISMATCH ? why : "not an ELF executable";
+}
+
+/* cli_mod_open_fn: the file of module m: --exe (main executable, alone),
+ * else the --sysroot prefix, the recorded path, --lib-search-path dirs by
+ * basename; take the first whose build-id (or, lacking one, ELF header
+ * and load layout) matches the core. */
 static void open_mod(void *owner, cli_mod_t *m, size_t mi)
 {
     (void)mi;
     core_t *C = owner;
     const pag_options_t *o = C->o;
     int main_mod = C->exe && strcmp(m->path, C->exe) == 0;
+    core_build_id(C, m);
+    if (main_mod && o->exe) {
+        open_given_exe(C, m);
+        return;
+    }
     const char *bn = strrchr(m->path, '/');
     bn = bn ? bn + 1 : m->path;
     enum { MAXC = 34 };
     char *cands[MAXC];
     int nc = 0;
-    if (main_mod && o->exe) cands[nc++] = strdup(o->exe);
     if (o->sysroot && asprintf(&cands[nc], "%s%s", o->sysroot, m->path) >= 0) nc++;
     cands[nc++] = strdup(m->path);
     for (const char *p = o->lib_search_path; p && *p && nc < MAXC;) {
@@ -110,47 +318,23 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
         p += l;
         if (*p == ':') p++;
     }
-    const char *mismatch = NULL, *why = "";
+    const char *bad = NULL, *why = "";
     int found_any = 0;
     for (int i = 0; i < nc && !m->elf; i++) {
-        if (!cands[i]) continue;
-        int fd = open(cands[i], O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-        uint64_t bias = 0;
-        if (!elf || elf_kind(elf) != ELF_K_ELF || cli_elf_bias(elf, m->base, &bias) != 0) {
-            cli_elf_drop(elf, fd);
-            found_any = 1; /* there, but not an ELF file: a data mapping */
-            continue;
-        }
-        int ok;
-        if (m->bidlen > 0) {
-            const void *id;
-            ssize_t l = dwelf_elf_gnu_build_id(elf, &id);
-            ok = l == m->bidlen && memcmp(id, m->bid, (size_t)l) == 0;
-        } else {
-            ok = layout_matches(C, m, elf, bias);
-        }
-        if (!ok) {
-            if (!mismatch) {
-                mismatch = cands[i];
-                why = m->bidlen > 0 ? "different build-id" : "different load layout";
-            }
-            cli_elf_drop(elf, fd);
-            continue;
-        }
-        m->elf = elf;
-        m->fd = fd;
-        m->bias = bias;
+        const char *w = NULL;
+        int r = cands[i] ? try_file(C, m, cands[i], &w) : CAND_ABSENT;
+        found_any |= r == CAND_NOT_ELF;
+        if (r == CAND_MISMATCH && !bad) bad = cands[i], why = w;
     }
     if (!m->elf && (m->dwfl_known || main_mod)) {
-        if (mismatch) {
+        int key = is_key_file(m->path, main_mod);
+        const char *opt = main_mod ? "--exe" : "--lib-search-path or --sysroot";
+        if (bad) {
             char tail[128];
-            snprintf(tail, sizeof tail, " (%s); give the right one with %s", why,
-                     main_mod ? "--exe" : "--lib-search-path or --sysroot");
-            add_problem(C, "%s does not match the core%s", mismatch, tail);
+            snprintf(tail, sizeof tail, " (%s); give the right one with %s", why, opt);
+            add_problem(C, key, "%s does not match the core%s", bad, tail);
         } else if (!found_any)
-            add_problem(C, "%s not found%s", m->path,
+            add_problem(C, key, "%s not found%s", m->path,
                         main_mod ? " (give it with --exe)"
                                  : " (give its directory with --lib-search-path, or --sysroot)");
     }
@@ -180,24 +364,19 @@ static const Dwfl_Callbacks core_callbacks = {
     .find_debuginfo = no_debuginfo,
 };
 
-/* libdwfl read the module list from the core (link map + NT_FILE) and the
- * build-ids from the core's memory: attach those to our NT_FILE modules. */
-static int collect_mod(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+/* libdwfl read the module list from the core (link map + NT_FILE): mark
+ * our NT_FILE modules it saw an ELF image at.  Their build-ids are read
+ * from the core by core_build_id, not taken from libdwfl, which falls back
+ * to the file at the recorded path when the core lacks the note. */
+static int collect_mod(Dwfl_Module *dm, void **userdata, const char *name, Dwarf_Addr start,
                        void *arg)
 {
-    (void)userdata, (void)name;
+    (void)dm, (void)userdata, (void)name;
     core_t *C = arg;
     for (size_t i = 0; i < C->mods.nmods; i++) {
         cli_mod_t *m = &C->mods.mods[i];
         if (!m->have_base || m->base != start) continue;
         m->dwfl_known = 1;
-        const unsigned char *bits;
-        GElf_Addr vaddr;
-        int n = dwfl_module_build_id(mod, &bits, &vaddr);
-        if (n > 0 && (size_t)n <= sizeof m->bid) {
-            memcpy(m->bid, bits, (size_t)n);
-            m->bidlen = n;
-        }
     }
     return DWARF_CB_OK;
 }
@@ -213,40 +392,15 @@ static pag_err_t core_find(void *ctx, pag_lookup_kind_t kind, const char *name, 
     return cli_modtab_find(&((core_t *)ctx)->mods, kind, name, index, addr, size);
 }
 
-static const core_seg_t *seg_for(const core_t *C, uint64_t addr)
-{
-    size_t lo = 0, hi = C->nsegs;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (C->segs[mid].vaddr <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0) return NULL;
-    const core_seg_t *s = &C->segs[lo - 1];
-    return addr - s->vaddr < s->memsz ? s : NULL;
-}
-
 static pag_err_t core_read(void *ctx, uint64_t addr, size_t len, void *dst)
 {
     core_t *C = ctx;
     char *out = dst;
     while (len) {
-        const core_seg_t *s = seg_for(C, addr);
-        if (s && addr - s->vaddr < s->filesz) {
-            uint64_t off = addr - s->vaddr;
-            size_t n = (size_t)(s->filesz - off) < len ? (size_t)(s->filesz - off) : len;
-            if (s->offset + off + n > C->fsize) return PAG_ERR_READ;
-            /* pread, not the mapping: a million-task walk touches most of
-             * a GB core, and faulting it in page by page costs more (and
-             * shows up as our RSS) than copying through the page cache */
-            ssize_t got = pread(C->fd, out, n, (off_t)(s->offset + off));
-            if (got != (ssize_t)n) {
-                if (got < 0 || (size_t)got > n) return PAG_ERR_READ;
-                memcpy(out + got, C->raw + s->offset + off + (size_t)got, n - (size_t)got);
-            }
-            out += n, addr += n, len -= n;
+        ssize_t got = core_piece(C, addr, len, out);
+        if (got < 0) return PAG_ERR_READ;
+        if (got > 0) {
+            out += got, addr += (uint64_t)got, len -= (size_t)got;
             continue;
         }
         /* Not in the core: left out as file-backed and unmodified.  Read
@@ -351,10 +505,102 @@ static int seg_cmp(const void *a, const void *b)
     return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
 }
 
+/* The files that matter by name, the others by their count: a core from
+ * another machine misses dozens, and one line must stay readable. */
 static const char *core_problems(void *ctx)
 {
     core_t *C = ctx;
-    return C->problems[0] ? C->problems : NULL;
+    if (!C->nkey && !C->nother) return NULL;
+    size_t rest = C->nkey ? C->nother : C->nother - 1;
+    snprintf(C->problems, sizeof C->problems, "%s", C->nkey ? C->key : C->other);
+    size_t l = strlen(C->problems);
+    if (rest)
+        snprintf(C->problems + l, sizeof C->problems - l,
+                 "; and %zu other mapped file%s not found or not matching", rest,
+                 rest == 1 ? "" : "s");
+    return C->problems;
+}
+
+/* A file named by an option could not be opened: errno's code. */
+static pag_err_t open_error(int er)
+{
+    return er == ENOENT                    ? PAG_ERR_NO_PROCESS
+           : (er == EACCES || er == EPERM) ? PAG_ERR_PERMISSION
+                                           : PAG_ERR_READ;
+}
+
+/* --core names something that is not a regular file: refuse it before
+ * reading a byte (a pipe or a terminal would block, a device may act on a
+ * read).  A pipe is a core that is not supported yet; the rest are not
+ * cores at all. */
+static pag_err_t not_regular(const char *core, mode_t mode, char *msg, size_t msglen)
+{
+    if (S_ISFIFO(mode)) {
+        snprintf(msg, msglen,
+                 "--core %s is a pipe: save the core to a file first (a later version reads "
+                 "a core from a stream)",
+                 core);
+        return PAG_ERR_UNSUPPORTED;
+    }
+    const char *what = S_ISDIR(mode)    ? "a directory"
+                       : S_ISCHR(mode)  ? "a character device"
+                       : S_ISBLK(mode)  ? "a block device"
+                       : S_ISSOCK(mode) ? "a socket"
+                                        : "not a regular file";
+    snprintf(msg, msglen, "--core %s is %s, not a core file", core, what);
+    return PAG_ERR_INVALID_ARG;
+}
+
+/* Open the core file, but only a regular one (stat first, so that nothing
+ * else is even opened; O_NONBLOCK in case it was swapped meanwhile). */
+static pag_err_t open_regular(core_t *C, const char *core, struct stat *st, char *msg,
+                              size_t msglen)
+{
+    int er = 0;
+    if (stat(core, st) != 0)
+        er = errno;
+    else if (!S_ISREG(st->st_mode))
+        return not_regular(core, st->st_mode, msg, msglen);
+    else if ((C->fd = open(core, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0 ||
+             fstat(C->fd, st) != 0)
+        er = errno;
+    else if (!S_ISREG(st->st_mode))
+        return not_regular(core, st->st_mode, msg, msglen);
+    if (er) {
+        snprintf(msg, msglen, "cannot open core file %s: %s", core, strerror(er));
+        return open_error(er);
+    }
+    return PAG_OK;
+}
+
+/* The file does not start with the ELF magic: name what it starts with, and
+ * the compressor when it is a compressed core (systemd-coredump's .zst). */
+static pag_err_t not_elf(const char *core, const unsigned char *head, size_t n, char *msg,
+                         size_t msglen)
+{
+    static const struct {
+        const char *magic, *name;
+    } packers[] = {
+        {"\x28\xb5\x2f\xfd", "zstd"},
+        {"\xfd\x37\x7a\x58\x5a", "xz"},
+        {"\x1f\x8b", "gzip"},
+        {"\x04\x22\x4d\x18", "lz4"},
+        {"BZh", "bzip2"},
+    };
+    char hex[16] = "";
+    for (size_t i = 0, l = 0; i < n && i < 4; i++)
+        l += (size_t)snprintf(hex + l, sizeof hex - l, "%s%02x", i ? " " : "", head[i]);
+    for (size_t i = 0; i < sizeof packers / sizeof *packers; i++) {
+        size_t ml = strlen(packers[i].magic);
+        if (n < ml || memcmp(head, packers[i].magic, ml) != 0) continue;
+        snprintf(msg, msglen,
+                 "core file %s is not an ELF file: it starts with %s, a compressed core (%s): "
+                 "decompress it first (a later version reads it)",
+                 core, hex, packers[i].name);
+        return PAG_ERR_UNSUPPORTED;
+    }
+    snprintf(msg, msglen, "core file %s is not an ELF file: it starts with %s", core, hex);
+    return PAG_ERR_CORRUPT;
 }
 
 /* Open the core file, check that it is a whole ELF core, and index its
@@ -362,14 +608,17 @@ static const char *core_problems(void *ctx)
 static pag_err_t open_core_file(core_t *C, const char *core, char *msg, size_t msglen)
 {
     struct stat st;
-    C->fd = open(core, O_RDONLY | O_CLOEXEC);
-    if (C->fd < 0 || fstat(C->fd, &st) != 0) {
-        int er = errno;
-        snprintf(msg, msglen, "cannot open core file %s: %s", core, strerror(er));
-        return er == ENOENT                    ? PAG_ERR_NO_PROCESS
-               : (er == EACCES || er == EPERM) ? PAG_ERR_PERMISSION
-                                               : PAG_ERR_READ;
+    pag_err_t e = open_regular(C, core, &st, msg, msglen);
+    if (e != PAG_OK) return e;
+    unsigned char head[8];
+    ssize_t got = pread(C->fd, head, sizeof head, 0);
+    if (got == 0) {
+        snprintf(msg, msglen, "core file %s is truncated: it is empty", core);
+        return PAG_ERR_TRUNCATED;
     }
+    size_t hl = got > 0 ? (size_t)got : 0;
+    if (got > 0 && memcmp(head, ELFMAG, hl < SELFMAG ? hl : SELFMAG) != 0)
+        return not_elf(core, head, hl, msg, msglen);
     C->fsize = (size_t)st.st_size;
     C->elf = elf_begin(C->fd, ELF_C_READ_MMAP, NULL);
     GElf_Ehdr eh;
@@ -378,8 +627,9 @@ static pag_err_t open_core_file(core_t *C, const char *core, char *msg, size_t m
             snprintf(msg, msglen, "core file %s is truncated (%zu bytes, not even an ELF header)",
                      core, C->fsize);
         else
-            snprintf(msg, msglen, "%s is not an ELF core file", core);
-        return C->fsize < 64 ? PAG_ERR_TRUNCATED : PAG_ERR_INVALID_ARG;
+            snprintf(msg, msglen, "core file %s is corrupt: libelf cannot read it (%s)", core,
+                     elf_errmsg(-1));
+        return C->fsize < 64 ? PAG_ERR_TRUNCATED : PAG_ERR_CORRUPT;
     }
     if (eh.e_type != ET_CORE) {
         snprintf(msg, msglen, "%s is not a core file (ELF type %u)", core, (unsigned)eh.e_type);
@@ -433,7 +683,7 @@ static pag_err_t read_modules(core_t *C, const pag_options_t *o, char *msg, size
         return PAG_ERR_NOMEM;
     }
     dwfl_report_begin(C->dwfl);
-    int nm = dwfl_core_file_report(C->dwfl, C->elf, o->exe);
+    int nm = dwfl_core_file_report(C->dwfl, C->elf, NULL);
     dwfl_report_end(C->dwfl, NULL, NULL);
     if (nm < 0) {
         snprintf(msg, msglen, "cannot read the module list of core file %s: %s", o->core,
@@ -447,6 +697,25 @@ static pag_err_t read_modules(core_t *C, const pag_options_t *o, char *msg, size
         return PAG_ERR_CORRUPT;
     }
     return PAG_OK;
+}
+
+/* --exe names the executable: it must be the core's.  Checked now, not on
+ * first use, so that a wrong one is refused rather than ignored. */
+static pag_err_t check_exe(core_t *C, char *msg, size_t msglen)
+{
+    if (!C->o->exe || !C->exe) return PAG_OK;
+    for (size_t i = 0; i < C->mods.nmods; i++)
+        if (strcmp(C->mods.mods[i].path, C->exe) == 0 && cli_modtab_elf(&C->mods, i)) return PAG_OK;
+    int er = C->exe_errno;
+    if (er) {
+        snprintf(msg, msglen, "cannot open --exe %s: %s", C->o->exe, strerror(er));
+        return open_error(er);
+    }
+    if (!C->exe_why) return PAG_OK; /* the executable is not mapped from offset 0 */
+    snprintf(msg, msglen,
+             "core file %s: --exe %s does not match the core (%s); the core's executable is %s",
+             C->o->core, C->o->exe, C->exe_why, C->exe);
+    return PAG_ERR_NOT_PYTHON;
 }
 
 pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size_t msglen)
@@ -464,6 +733,7 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     cli_modtab_init(&C->mods, open_mod, C);
     pag_err_t e = open_core_file(C, o->core, msg, msglen);
     if (e == PAG_OK) e = read_modules(C, o, msg, msglen);
+    if (e == PAG_OK) e = check_exe(C, msg, msglen);
     if (e != PAG_OK) {
         core_close(C);
         return e;

@@ -8,14 +8,18 @@
  * (os/procmem.c): process_vm_readv, or /proc/PID/mem where that syscall is
  * refused.  To read a consistent picture every thread is stopped with
  * PTRACE_SEIZE + PTRACE_INTERRUPT for the read window only, and always
- * detached again; SIGINT/SIGTERM are held back meanwhile so they cannot
- * leave it stopped (and if we die anyway, the kernel detaches and resumes
- * every thread).
+ * detached again; SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGPIPE and the stop signals
+ * SIGTSTP/SIGTTIN/SIGTTOU are held back meanwhile so they cannot leave it
+ * stopped: they act once it runs again (if we die anyway, the kernel
+ * detaches and resumes every thread; SIGSTOP cannot be held back, and
+ * stops the target until we are continued).
  *
  * Another tracer (gdb) makes PTRACE_SEIZE fail with EPERM; we then name the
- * tracer.  With --no-stop no ptrace is needed: process_vm_readv only needs
- * ptrace *access* (same user / CAP_SYS_PTRACE, Yama scope), not an attach,
- * so it still reads a process gdb holds (tests/cli/errors.py checks this).
+ * tracer.  A zombie (exited, not reaped) and a kernel thread are named as
+ * such before any ptrace, since ptrace refuses both with the same EPERM.
+ * With --no-stop no ptrace is needed: process_vm_readv only needs ptrace
+ * *access* (same user / CAP_SYS_PTRACE, Yama scope), not an attach, so it
+ * still reads a process gdb holds (tests/cli/errors.py checks this).
  */
 #include <dirent.h>
 #include <elfutils/libdwelf.h>
@@ -70,7 +74,7 @@ static pag_err_t live_readv(void *ctx, const pag_iov_t *iov, size_t n)
 
 /* ---- modules --------------------------------------------------------- */
 
-static void explain_eperm(pid_t pid, char *msg, size_t msglen);
+static pag_err_t explain_eperm(pid_t pid, char *msg, size_t msglen);
 
 static pag_err_t read_maps(live_t *L, char *msg, size_t msglen)
 {
@@ -85,8 +89,7 @@ static pag_err_t read_maps(live_t *L, char *msg, size_t msglen)
         }
         if (e == EACCES || e == EPERM) {
             /* maps needs the same ptrace access check: say why it failed. */
-            explain_eperm(L->pid, msg, msglen);
-            return PAG_ERR_PERMISSION;
+            return explain_eperm(L->pid, msg, msglen);
         }
         snprintf(msg, msglen, "cannot read %s: %s", p, strerror(e));
         return PAG_ERR_READ;
@@ -152,7 +155,8 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
     snprintf(cand[2], sizeof cand[2], "%s", m->path);
     int mismatch = 0;
     for (int c = 0; c < 3; c++) {
-        int fd = open(cand[c], O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: a pipe at the path must not block (fstat refuses it) */
+        int fd = open(cand[c], O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) continue;
         struct stat st;
         Elf *elf = NULL;
@@ -231,9 +235,49 @@ static int have_cap_sys_ptrace(void)
     return r;
 }
 
-/* ptrace said EPERM: find out why and name the least-privilege fix. */
-static void explain_eperm(pid_t pid, char *msg, size_t msglen)
+/* Before any ptrace: a zombie has nothing left to read and a kernel thread
+ * has no user memory at all; both would otherwise be "ptrace refused".
+ * (A zombie leader whose other threads still run is a live process.) */
+static pag_err_t check_alive_user(pid_t pid, char *msg, size_t msglen)
 {
+    char p[64], buf[1024];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(p, "re");
+    if (!f) return PAG_OK; /* the usual checks will say why */
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* "pid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm
+     * may hold anything, so the fields are counted from its last ')' */
+    char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+    char state;
+    long ppid;
+    unsigned long flags;
+    if (!lp || !rp || rp < lp ||
+        sscanf(rp + 1, " %c %ld %*d %*d %*d %*d %lu", &state, &ppid, &flags) != 3)
+        return PAG_OK;
+    *rp = 0;
+    if (flags & 0x00200000 /* PF_KTHREAD */) {
+        snprintf(msg, msglen, "process %d (%s) is a kernel thread, not a CPython process", (int)pid,
+                 lp + 1);
+        return PAG_ERR_NOT_PYTHON;
+    }
+    if ((state == 'Z' || state == 'X') && status_field(pid, "Threads") <= 1) {
+        snprintf(msg, msglen,
+                 "process %d has exited (a zombie its parent, PID %ld, has not reaped yet): "
+                 "there is nothing left to read",
+                 (int)pid, ppid);
+        return PAG_ERR_NO_PROCESS;
+    }
+    return PAG_OK;
+}
+
+/* ptrace said EPERM: find out why and name the least-privilege fix (or,
+ * if it exited or is a kernel thread after all, say that). */
+static pag_err_t explain_eperm(pid_t pid, char *msg, size_t msglen)
+{
+    pag_err_t e = check_alive_user(pid, msg, msglen);
+    if (e != PAG_OK) return e;
     long tracer = status_field(pid, "TracerPid");
     if (tracer > 0) {
         char p[64], comm[64] = "?";
@@ -246,7 +290,7 @@ static void explain_eperm(pid_t pid, char *msg, size_t msglen)
         snprintf(msg, msglen,
                  "process %d is already traced by PID %ld (%s); detach it or use --no-stop",
                  (int)pid, tracer, comm);
-        return;
+        return PAG_ERR_PERMISSION;
     }
     int cap = have_cap_sys_ptrace();
     long uid = status_field(pid, "Uid");
@@ -255,7 +299,7 @@ static void explain_eperm(pid_t pid, char *msg, size_t msglen)
                  "process %d belongs to uid %ld and we run as uid %ld; run as that user "
                  "(or with CAP_SYS_PTRACE)",
                  (int)pid, uid, (long)geteuid());
-        return;
+        return PAG_ERR_PERMISSION;
     }
     int scope = -1;
     FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
@@ -275,16 +319,17 @@ static void explain_eperm(pid_t pid, char *msg, size_t msglen)
                      "ptrace of process %d refused: kernel.yama.ptrace_scope=%d needs "
                      "CAP_SYS_PTRACE%s",
                      (int)pid, scope, scope >= 3 ? " and even that is not enough at 3" : "");
-        return;
+        return PAG_ERR_PERMISSION;
     }
     if (scope >= 3) {
         snprintf(msg, msglen, "ptrace is disabled on this system (kernel.yama.ptrace_scope=3)");
-        return;
+        return PAG_ERR_PERMISSION;
     }
     snprintf(msg, msglen,
              "ptrace of process %d refused (not dumpable, or a container without "
              "CAP_SYS_PTRACE); run with CAP_SYS_PTRACE",
              (int)pid);
+    return PAG_ERR_PERMISSION;
 }
 
 static int have_tid(live_t *L, pid_t tid)
@@ -305,6 +350,11 @@ static pag_err_t live_stop(live_t *L, char *msg, size_t msglen)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGPIPE);
+    /* Ctrl-Z, and a background job's terminal I/O (a warning on stderr):
+     * a stop of ours would keep the target stopped as long */
+    sigaddset(&set, SIGTSTP);
+    sigaddset(&set, SIGTTIN);
+    sigaddset(&set, SIGTTOU);
     sigprocmask(SIG_BLOCK, &set, &L->oldmask);
     L->masked = 1;
     char p[64];
@@ -326,13 +376,14 @@ static pag_err_t live_stop(live_t *L, char *msg, size_t msglen)
                 int e = errno;
                 if (e == ESRCH) continue; /* the thread just exited */
                 closedir(d);
+                pag_err_t why = PAG_ERR_READ;
                 if (e == EPERM)
-                    explain_eperm(L->pid, msg, msglen);
+                    why = explain_eperm(L->pid, msg, msglen);
                 else
                     snprintf(msg, msglen, "cannot attach to thread %d of process %d: %s", (int)tid,
                              (int)L->pid, strerror(e));
                 live_release(L);
-                return e == EPERM ? PAG_ERR_PERMISSION : PAG_ERR_READ;
+                return why;
             }
             if (L->nthr == L->capthr) {
                 size_t nc = L->capthr ? L->capthr * 2 : 16;
@@ -437,6 +488,8 @@ pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size
         snprintf(msg, msglen, "no such process %d", (int)pid);
         return PAG_ERR_NO_PROCESS;
     }
+    pag_err_t e = check_alive_user(pid, msg, msglen);
+    if (e != PAG_OK) return e;
     live_t *L = calloc(1, sizeof *L);
     if (L) L->pm = pag_procmem_create(pid, 0);
     if (!L || !L->pm) {
@@ -447,7 +500,7 @@ pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     L->pid = pid;
     cli_modtab_init(&L->mods, open_mod, L);
     elf_version(EV_CURRENT);
-    pag_err_t e = read_maps(L, msg, msglen);
+    e = read_maps(L, msg, msglen);
     if (e == PAG_OK && !o->no_stop) e = live_stop(L, msg, msglen);
     if (e == PAG_OK) {
         /* Probe once so that a refused read is reported as such, not as
@@ -457,8 +510,7 @@ pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size
             char b[16];
             if (live_read(L, L->mods.mods[i].base, sizeof b, b) != PAG_OK &&
                 (errno == EPERM || errno == EACCES)) {
-                explain_eperm(pid, msg, msglen);
-                e = PAG_ERR_PERMISSION;
+                e = explain_eperm(pid, msg, msglen);
             }
             break;
         }

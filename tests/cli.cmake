@@ -23,11 +23,18 @@ foreach(ver ${PAG_PY_VERSIONS})
   endforeach()
   pag_cli_test(cli.live.basic.${ver}-dbg cli 300 ${PAG_TESTS_DIR}/cli/live_fixture.py basic ${ver} --dbg)
   pag_cli_test(cli.live.basic.${ver}-shared cli 300 ${PAG_TESTS_DIR}/cli/live_fixture.py basic ${ver} --shared)
+  # Odd task names (issue 18): lone surrogates, control characters, "",
+  # CPython's own ps/pstree code as the oracle; the core variant is a core test.
+  pag_cli_test(cli.live.oddnames.${ver} cli 300 ${PAG_TESTS_DIR}/cli/oddnames.py ${ver})
+  pag_cli_test(core.gcore.oddnames.${ver} core 400 ${PAG_TESTS_DIR}/cli/oddnames.py ${ver} --core)
   pag_cli_test(cli.live.fanin.${ver} cli 300 ${PAG_TESTS_DIR}/cli/live_fixture.py fanin ${ver} --tasks 20002)
   pag_cli_test(cli.live.many.${ver} "cli;slow" 1500
                ${PAG_TESTS_DIR}/cli/live_fixture.py many ${ver} --tasks 200000)
 endforeach()
 pag_cli_test(cli.errors cli 300 ${PAG_TESTS_DIR}/cli/errors.py 3.14)
+# Ctrl-Z (SIGTSTP) inside the read window of a 200,000-task target leaves
+# the target running while the CLI is stopped (the signal is held back).
+pag_cli_test(cli.tstp cli 600 ${PAG_TESTS_DIR}/cli/live_tstp.py 3.14 200000)
 # The process-memory provider alone (os/procmem.c, shared with lldb): a
 # child's memory read and readv, batching, ESRCH, and the /proc/PID/mem
 # fallback under a seccomp filter that refuses process_vm_readv.

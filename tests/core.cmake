@@ -19,6 +19,14 @@ foreach(ver ${PAG_PY_VERSIONS})
   pag_cli_test(core.libpath.${ver} core 600 ${PAG_TESTS_DIR}/cli/core_libpath.py ${ver})
 endforeach()
 pag_cli_test(core.errors core 300 ${PAG_TESTS_DIR}/cli/core_bad.py 3.14)
+# --exe of another CPython (a 3.14 core with python3.15 and back) is refused,
+# by build-id, by ELF header, and by load layout and size alone.
+pag_cli_test(core.wrong_exe core 600 ${PAG_TESTS_DIR}/cli/core_wrong_exe.py)
+# A core whose mapped files are all gone: one short line naming the file
+# that matters (_PyRuntime's, .AsyncioDebug's) and counting the others.
+foreach(ver ${PAG_PY_VERSIONS})
+  pag_cli_test(core.missing.${ver} core 600 ${PAG_TESTS_DIR}/cli/core_missing.py ${ver})
+endforeach()
 # The target layer alone (pag-target-probe): cookie at _PyRuntime, live == core.
 if(TARGET pag-target-probe)
   foreach(ver ${PAG_PY_VERSIONS})

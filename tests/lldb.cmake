@@ -43,6 +43,13 @@ foreach(ver ${PAG_PY_VERSIONS})
   endforeach()
 endforeach()
 
+# odd task names (issue 18): the CLI's bytes, --task by bytes, repr and ""
+foreach(ver ${PAG_PY_VERSIONS})
+  foreach(mode live core)
+    pag_lldb_test(lldb.${mode}.oddnames.${ver} 300 test_oddnames.py --version ${ver} --mode ${mode})
+  endforeach()
+endforeach()
+
 # libpython3.X.so in a PIE executable (Fedora's, pyenv's --enable-shared)
 foreach(ver ${PAG_PY_VERSIONS})
   foreach(mode live core)

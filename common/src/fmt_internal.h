@@ -28,15 +28,21 @@ pag_err_t pag__snapshot_find_cycles(pag_snapshot_t *snap);
 /* Decode one UTF-8 code point from s[0..len); invalid sequences give
  * U+FFFD and consume one byte.  Returns the number of bytes used (>= 1). */
 size_t pag__utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
-/* Number of code points of a UTF-8 string (as decoded above). */
-size_t pag__utf8_len(const char *s);
 /* Python's str.isprintable() for one code point (approximate above ASCII). */
 int pag__py_isprintable(uint32_t cp);
 /* Write repr(s) as Python does (quote choice and escapes). */
 void pag__put_pyrepr(FILE *out, const char *s);
-/* Write s left-justified to width code points (Python f"{s:<width}"). */
+/* Write a target string by the text formats' rule (tree, table, tasks; see
+ * format_common.c): surrogateescapes as their bytes, other lone surrogates
+ * and control characters escaped. */
+void pag__put_text(FILE *out, const char *s);
+/* The number of bytes pag__put_text writes for s. */
+size_t pag__text_size(const char *s);
+/* Write s by that rule, left-justified to width code points (Python
+ * f"{s:<width}", an escape counting its characters). */
 void pag__put_ljust(FILE *out, const char *s, size_t width);
-/* A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD. */
+/* A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD, a
+ * lone surrogate its \udXXX escape. */
 void pag__put_json_str(FILE *out, const char *s);
 /* The JSON "source" object for src (malloc'd; "" for PAG_SOURCE_NONE,
  * which the json format writes as null), or NULL when out of memory. */
@@ -52,8 +58,11 @@ void pag__put_u64(FILE *out, uint64_t v);
 /* Write one UTF-8 code point. */
 void pag__put_utf8(FILE *out, uint32_t cp);
 
-/* The frame label ps/pstree use: "func file:line" (see format_tree.c). */
+/* The frame label ps/pstree use: "func file:line" (see format_tree.c),
+ * the names as they are (for DOT, which escapes the whole label) ... */
 void pag__put_frame_label(FILE *out, const pag_frame_t *f);
+/* ... and by the text formats' rule (pag__put_text). */
+void pag__put_frame_text(FILE *out, const pag_frame_t *f);
 /* Same into a malloc'd string (NULL on OOM). */
 char *pag__frame_label(const pag_frame_t *f);
 

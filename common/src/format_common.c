@@ -1,11 +1,27 @@
 /* pag_render and what every output format shares: the --task/--thread/
- * --running selection and the string escapers (Python repr, JSON, DOT,
- * code-point padding).  Strings in a snapshot should be valid UTF-8 but come
+ * --running selection and the string escapers (Python repr, JSON, DOT, the
+ * text formats' rule, code-point padding).  Strings in a snapshot are UTF-8
+ * with Python's lone surrogates in their 3-byte form (pyread.c), but come
  * from target memory, so every decoder here tolerates garbage: an invalid
  * byte is taken as U+FFFD.
  *
+ * The text formats (tree, table, tasks; graph's function names) write a
+ * target string as it is, except (pag__put_text):
+ *   - U+DC80..U+DCFF, what os.fsdecode() and surrogateescape make of a byte
+ *     that is not UTF-8, as that original byte (what CPython's ps writes
+ *     under a UTF-8 locale);
+ *   - any other lone surrogate as \udXXX (CPython's ps cannot print it),
+ *     U+2028 and U+2029 as \u2028 and \u2029 (str.splitlines() and other
+ *     readers take them for line breaks);
+ *   - tab, newline and carriage return as \t, \n and \r, and every other
+ *     control character (U+0000..U+001F, U+007F..U+009F) as \xNN, so one
+ *     task stays one line.  A backslash is written as it is.
+ * Columns are padded by what is written: an escape counts its characters,
+ * a surrogateescape byte one.
+ *
  * Filters (documented in --help): --task ID|NAME selects tasks whose address
- * is ID (0x hex) or whose name is NAME (several may match); --thread TID the
+ * is ID (0x hex) or whose name is NAME (several may match; see name_matches
+ * for the forms of a name, "" included); --thread TID the
  * tasks of that thread's list (native id; 0 = orphaned tasks); --running the
  * running task(s).  Given together they intersect.  graph/table/tasks show
  * just the selected tasks; tree/json/dot show the selected tasks with
@@ -52,17 +68,6 @@ size_t pag__utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
     }
     *cp = v;
     return need + 1;
-}
-
-size_t pag__utf8_len(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t len = strlen(s), n = 0;
-    for (size_t i = 0; i < len; n++) {
-        uint32_t cp;
-        i += pag__utf8_next(p + i, len - i, &cp);
-    }
-    return n;
 }
 
 void pag__put_utf8(FILE *out, uint32_t cp)
@@ -148,10 +153,74 @@ void pag__put_pyrepr(FILE *out, const char *s)
     fputc(q, out);
 }
 
+/* The replacement the text formats write for code point cp (see the top of
+ * this file) into rep, and its length; 0: cp is written as it is. */
+static size_t text_escape(uint32_t cp, char rep[8])
+{
+    if (cp >= 0xdc80 && cp <= 0xdcff) {
+        rep[0] = (char)(cp - 0xdc00);
+        return 1;
+    }
+    if ((cp >= 0xd800 && cp <= 0xdfff) || cp == 0x2028 || cp == 0x2029)
+        return (size_t)snprintf(rep, 8, "\\u%04x", (unsigned)cp);
+    if (cp == '\t' || cp == '\n' || cp == '\r') {
+        rep[0] = '\\';
+        rep[1] = cp == '\t' ? 't' : cp == '\n' ? 'n' : 'r';
+        return 2;
+    }
+    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+        return (size_t)snprintf(rep, 8, "\\x%02x", (unsigned)cp);
+    return 0;
+}
+
+/* Write s by the text formats' rule (to out, unless NULL); *width gets the
+ * code points written, *size the bytes. */
+static void text_walk(FILE *out, const char *s, size_t *width, size_t *size)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s), w = 0, n = len, run = 0;
+    for (size_t i = 0; i < len;) {
+        if (p[i] >= 0x20 && p[i] < 0x7f) {
+            i++, w++;
+            continue;
+        }
+        uint32_t cp;
+        size_t k = pag__utf8_next(p + i, len - i, &cp);
+        char rep[8];
+        size_t r = text_escape(cp, rep);
+        if (r) {
+            if (out) {
+                fwrite(p + run, 1, i - run, out);
+                fwrite(rep, 1, r, out);
+            }
+            run = i + k;
+            n = n - k + r;
+        }
+        w += r > 1 ? r : 1;
+        i += k;
+    }
+    if (out) fwrite(p + run, 1, len - run, out);
+    if (width) *width = w;
+    if (size) *size = n;
+}
+
+void pag__put_text(FILE *out, const char *s)
+{
+    text_walk(out, s, NULL, NULL);
+}
+
+size_t pag__text_size(const char *s)
+{
+    size_t n;
+    text_walk(NULL, s, NULL, &n);
+    return n;
+}
+
 void pag__put_ljust(FILE *out, const char *s, size_t width)
 {
-    fputs(s, out);
-    for (size_t n = pag__utf8_len(s); n < width; n++)
+    size_t n;
+    text_walk(out, s, &n, NULL);
+    for (; n < width; n++)
         fputc(' ', out);
 }
 
@@ -208,7 +277,9 @@ void pag__put_json_str(FILE *out, const char *s)
         } else if (cp < 0x20 || cp == 0x7f) {
             fprintf(out, "\\u%04x", (unsigned)cp);
         } else if (cp >= 0xd800 && cp <= 0xdfff) {
-            fputs("\\ufffd", out); /* a lone surrogate is not valid UTF-8 output */
+            /* a lone surrogate: not UTF-8, but JSON's escape, which Python's
+             * json.loads turns back into the same str */
+            fprintf(out, "\\u%04x", (unsigned)cp);
         } else {
             pag__put_utf8(out, cp);
         }
@@ -240,23 +311,36 @@ void pag__put_dot_str(FILE *out, const char *s)
     fputc('"', out);
 }
 
+static void put_raw(FILE *out, const char *s)
+{
+    fputs(s, out);
+}
+
 /* CPython's _format_stack_entry: "func file:line"; without a line number
  * (lineno < 0, which 3.14's reader reports as None) "func file", or just
- * "func" for the file names "" and "~"; line 0 in file "" is just "func". */
-void pag__put_frame_label(FILE *out, const pag_frame_t *f)
+ * "func" for the file names "" and "~"; line 0 in file "" is just "func".
+ * text: the names by the text formats' rule, else as they are. */
+static void frame_label(FILE *out, const pag_frame_t *f, int text)
 {
     const char *fn = f->filename ? f->filename : "";
     const char *qn = f->qualname ? f->qualname : "";
-    if (f->lineno < 0) {
-        if (!*fn || strcmp(fn, "~") == 0)
-            fputs(qn, out);
-        else
-            fprintf(out, "%s %s", qn, fn);
-    } else if (f->lineno == 0 && !*fn) {
-        fputs(qn, out);
-    } else {
-        fprintf(out, "%s %s:%d", qn, fn, f->lineno);
+    void (*put)(FILE *, const char *) = text ? pag__put_text : put_raw;
+    put(out, qn);
+    if (f->lineno < 0 ? (*fn && strcmp(fn, "~") != 0) : (f->lineno != 0 || *fn)) {
+        fputc(' ', out);
+        put(out, fn);
     }
+    if (f->lineno > 0 || (f->lineno == 0 && *fn)) fprintf(out, ":%d", f->lineno);
+}
+
+void pag__put_frame_label(FILE *out, const pag_frame_t *f)
+{
+    frame_label(out, f, 0);
+}
+
+void pag__put_frame_text(FILE *out, const pag_frame_t *f)
+{
+    frame_label(out, f, 1);
 }
 
 char *pag__frame_label(const pag_frame_t *f)
@@ -324,11 +408,66 @@ static int parse_hex_id(const char *s, uint64_t *out)
     return 1;
 }
 
+/* s as Python decodes a command line under a UTF-8 locale (strict UTF-8,
+ * surrogateescape): each byte that does not start a valid sequence becomes
+ * U+DC80..U+DCFF, in the 3-byte form a snapshot keeps surrogates in.  So
+ * the bytes of os.fsencode(name) select a task named os.fsdecode(bytes).
+ * malloc'd; NULL when nothing changes (or out of memory). */
+static char *fsdecode(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s), n = 0, i = 0;
+    while (i < len && p[i] < 0x80)
+        i++;
+    char *o = i < len ? malloc(3 * len + 1) : NULL; /* ASCII: nothing to do */
+    if (!o) return NULL;
+    int changed = 0;
+    for (i = 0; i < len;) {
+        uint32_t cp;
+        size_t k = pag__utf8_next(p + i, len - i, &cp);
+        if ((cp == 0xfffd && k == 1) || (cp >= 0xd800 && cp <= 0xdfff)) {
+            /* U+DC80 + byte: ED, B2 or B3, then 80 | the low 6 bits */
+            o[n++] = (char)0xed;
+            o[n++] = (char)(0xb0 | (p[i] >> 6));
+            o[n++] = (char)(0x80 | (p[i] & 0x3f));
+            k = 1, changed = 1;
+        } else {
+            memcpy(o + n, p + i, k);
+            n += k;
+        }
+        i += k;
+    }
+    o[n] = '\0';
+    if (changed) return o;
+    free(o);
+    return NULL;
+}
+
+/* Whether --task text `want` names a task called `name`: the same bytes,
+ * the same bytes once surrogateescaped (`bytes`, from fsdecode), or
+ * repr(name) as graph prints it, quotes included -- the one way to type a
+ * name whose bytes a debugger's command line refuses. */
+static int name_matches(const char *name, const char *want, const char *bytes)
+{
+    if (!name) return 0;
+    if (strcmp(name, want) == 0 || (bytes && strcmp(name, bytes) == 0)) return 1;
+    if ((want[0] != '\'' && want[0] != '"') || strlen(name) + 2 > strlen(want)) return 0;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return 0;
+    pag__put_pyrepr(m, name);
+    int same = fclose(m) == 0 && strcmp(buf, want) == 0;
+    free(buf);
+    return same;
+}
+
 size_t pag__select(const pag_snapshot_t *snap, const pag_options_t *opts, unsigned char *sel,
                    int *any_filter)
 {
     uint64_t id = 0;
     int by_id = opts->task && parse_hex_id(opts->task, &id);
+    char *bytes = opts->task ? fsdecode(opts->task) : NULL;
     size_t count = 0;
     *any_filter = opts->task || opts->have_thread || opts->running;
     for (size_t i = 0; i < snap->n_tasks; i++) {
@@ -336,7 +475,7 @@ size_t pag__select(const pag_snapshot_t *snap, const pag_options_t *opts, unsign
         int ok = 1;
         if (opts->task) {
             /* an id matches the address; any text also matches a name */
-            ok = (by_id && t->addr == id) || (t->name && strcmp(t->name, opts->task) == 0);
+            ok = (by_id && t->addr == id) || name_matches(t->name, opts->task, bytes);
         }
         if (ok && opts->have_thread) {
             ok = t->thread < snap->n_threads && snap->threads[t->thread].native_id == opts->thread;
@@ -345,6 +484,7 @@ size_t pag__select(const pag_snapshot_t *snap, const pag_options_t *opts, unsign
         sel[i] = (unsigned char)ok;
         count += (size_t)ok;
     }
+    free(bytes);
     return count;
 }
 

@@ -104,9 +104,11 @@ static void call_stack(FILE *out, const pag_task_t *t, const pag_options_t *opts
         fputs("  |   File ", out);
         pag__put_pyrepr(out, f->filename ? f->filename : "");
         if (f->lineno >= 0)
-            fprintf(out, ", line %d, in %s%s()", f->lineno, tag, f->qualname);
+            fprintf(out, ", line %d, in %s", f->lineno, tag);
         else
-            fprintf(out, ", line None, in %s%s()", tag, f->qualname);
+            fprintf(out, ", line None, in %s", tag);
+        pag__put_text(out, f->qualname ? f->qualname : "");
+        fputs("()", out);
     }
 }
 

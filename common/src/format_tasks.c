@@ -47,7 +47,7 @@ pag_err_t pag__render_tasks(const pag_snapshot_t *snap, const pag_options_t *opt
         const pag_stack_t *st = &t->stack;
         if (t->running && t->running_stack.frames && t->running_stack.n) st = &t->running_stack;
         if (st->frames && st->n)
-            pag__put_frame_label(out, &st->frames[0]);
+            pag__put_frame_text(out, &st->frames[0]);
         else
             fputc('-', out);
         if (t->error != PAG_OK) fprintf(out, " [error: %s]", pag_strerror(t->error));

@@ -78,7 +78,7 @@ static lslot_t *lslot_find(lslot_t *tab, size_t cap, const char *qn, const char 
     }
 }
 
-/* The "func file:line" label of a frame, as pag__put_frame_label writes it. */
+/* The "func file:line" label of a frame, as pag__put_frame_text writes it. */
 static const char *label_of(tree_t *t, const pag_frame_t *f)
 {
     if ((t->ls_n + 1) * 2 > t->ls_cap) {
@@ -98,7 +98,7 @@ static const char *label_of(tree_t *t, const pag_frame_t *f)
     lslot_t *e = lslot_find(t->ls, t->ls_cap, f->qualname, f->filename, f->lineno);
     if (e->used) return e->label;
     const char *qn = f->qualname ? f->qualname : "", *fn = f->filename ? f->filename : "";
-    size_t cap = strlen(qn) + strlen(fn) + 16;
+    size_t cap = pag__text_size(qn) + pag__text_size(fn) + 16;
     char *buf = pag__arena_alloc(&t->arena, cap);
     if (!buf) {
         t->oom = 1;
@@ -110,7 +110,7 @@ static const char *label_of(tree_t *t, const pag_frame_t *f)
         return NULL;
     }
     setbuf(m, NULL);
-    pag__put_frame_label(m, f);
+    pag__put_frame_text(m, f);
     long len = ftell(m);
     fclose(m);
     buf[len >= 0 && (size_t)len < cap ? (size_t)len : cap - 1] = '\0';
@@ -213,7 +213,7 @@ static void put_task_label_tail(FILE *out, const pag_snapshot_t *snap, size_t i)
 {
     const pag_task_t *t = &snap->tasks[i];
     if (t->name)
-        fputs(t->name, out);
+        pag__put_text(out, t->name);
     else
         fprintf(out, "0x%llx", (unsigned long long)t->addr);
     if (t->error != PAG_OK) fprintf(out, " [error: %s]", pag_strerror(t->error));
@@ -235,7 +235,7 @@ static void put_name(FILE *out, const pag_snapshot_t *snap, size_t i)
 {
     const pag_task_t *t = &snap->tasks[i];
     if (t->is_task && t->name)
-        fputs(t->name, out);
+        pag__put_text(out, t->name);
     else
         fprintf(out, "0x%llx", (unsigned long long)t->addr);
 }

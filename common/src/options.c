@@ -173,8 +173,7 @@ static pag_err_t set_option(parser_t *p, enum opt_id id, const char *val)
         }
         break;
     case O_TASK:
-        if (!*val) return fail(eb, el, "--task needs a task id or name");
-        o->task = val;
+        o->task = val; /* "" too: it selects the tasks named "" */
         break;
     case O_THREAD:
         if (!parse_u64(val, &o->thread))
@@ -302,10 +301,11 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     "                       (needs no live process: a debugger's executable will do)\n"          \
     "\n"                                                                                           \
     "Selection:\n"                                                                                 \
-    "      --task ID|NAME   only tasks with this address (0x...) or name; a name\n"                \
-    "                       may match several tasks.  graph/table/tasks show just\n"               \
-    "                       them; tree/json/dot show them with their awaiters and\n"               \
-    "                       the tasks they await\n"                                                \
+    "      --task ID|NAME   only tasks with this address (0x...) or name (\"\" too,\n"             \
+    "                       or the name's repr as graph prints it, quotes\n"                      \
+    "                       included); a name may match several tasks.\n"                         \
+    "                       graph/table/tasks show just them; tree/json/dot show\n"               \
+    "                       them with their awaiters and the tasks they await\n"                  \
     "      --thread TID     only tasks of the thread with this native id\n"                        \
     "                       (0: tasks left behind by finished threads)\n"                          \
     "      --running        only the task(s) running right now\n"                                  \
@@ -359,13 +359,25 @@ const char *pag_version_text(void)
     return "py-async-graph " PAG_VERSION " (reads CPython " PAG_PY_VERSIONS_TEXT ")\n";
 }
 
+/* The --task value by the text formats' rule (so the error line stays one
+ * line), '' for the empty name. */
 void pag_selection_text(const pag_options_t *o, char *buf, size_t len)
 {
     if (!len) return;
-    char tid[40] = "";
-    if (o->have_thread) snprintf(tid, sizeof tid, " --thread %llu", (unsigned long long)o->thread);
-    snprintf(buf, len, "%s%s%s%s", o->task ? " --task " : "", o->task ? o->task : "", tid,
-             o->running ? " --running" : "");
+    buf[0] = '\0';
+    FILE *m = fmemopen(buf, len, "w");
+    if (!m) return;
+    if (o->task) {
+        fputs(" --task ", m);
+        if (*o->task)
+            pag__put_text(m, o->task);
+        else
+            fputs("''", m);
+    }
+    if (o->have_thread) fprintf(m, " --thread %llu", (unsigned long long)o->thread);
+    if (o->running) fputs(" --running", m);
+    fclose(m);
+    buf[len - 1] = '\0';
 }
 
 /* The sub-commands and their help, as the debuggers list them. */

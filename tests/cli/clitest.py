@@ -6,6 +6,7 @@ pstree/ps PID`, or the live run of the same process (for cores).
 """
 import json
 import os
+import struct
 import subprocess
 import sys
 
@@ -81,3 +82,51 @@ def same_text(ours, oracle):
 lines_contained = pagtest.lines_contained
 
 
+
+
+# -- reading and crafting ELF cores (tests that damage a copy of a real core) --
+
+PT_LOAD, PT_NOTE = 1, 4
+NT_FILE = 0x46494C45
+
+
+def core_phdrs(data):
+    """[(offset of the header, p_type, p_offset, p_vaddr, p_filesz, p_memsz)] of an ELF64 core."""
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    out = []
+    for i in range(phnum):
+        h = phoff + i * phentsize
+        p_type, _fl, p_off, p_va, _pa, p_filesz, p_memsz = struct.unpack_from("<IIQQQQQ", data, h)
+        out.append((h, p_type, p_off, p_va, p_filesz, p_memsz))
+    return out
+
+
+def core_notes(data):
+    """(offset of the note header, type, offset of the desc, desc size) of every note."""
+    for _h, p_type, p_off, _va, p_filesz, _ms in core_phdrs(data):
+        if p_type != PT_NOTE:
+            continue
+        off = p_off
+        while off + 12 <= p_off + p_filesz:
+            namesz, descsz, ntype = struct.unpack_from("<III", data, off)
+            doff = off + 12 + ((namesz + 3) & ~3)
+            yield off, ntype, doff, descsz
+            off = doff + ((descsz + 3) & ~3)
+
+
+def core_files(data):
+    """The first NT_FILE note: [(start, end, page offset in bytes, path, offset of the path)]."""
+    for _h, ntype, doff, _dsz in core_notes(data):
+        if ntype != NT_FILE:
+            continue
+        count, pagesz = struct.unpack_from("<QQ", data, doff)
+        pos = doff + 16 + 24 * count
+        out = []
+        for k in range(count):
+            st, en, off = struct.unpack_from("<QQQ", data, doff + 16 + 24 * k)
+            end = data.index(b"\0", pos)
+            out.append((st, en, off * pagesz, bytes(data[pos:end]).decode("utf-8", "surrogateescape"), pos))
+            pos = end + 1
+        return out
+    raise RuntimeError("no NT_FILE note")

@@ -6,7 +6,16 @@ usage: core_bad.py VERSION
   - a core cut in half (truncate)     -> PAG_EXIT_TRUNCATED (12), "core file X is truncated (...)"
   - a core of a non-Python process    -> PAG_EXIT_NOT_PYTHON (5)
   - not a core at all (an executable) -> PAG_EXIT_USAGE (2)
+  - not a file: a directory, a terminal -> PAG_EXIT_USAGE (2), at once
+  - a pipe (FIFO, as `--core <(zstdcat core.zst)` gives) -> PAG_EXIT_UNSUPPORTED (7),
+    at once: it used to block in open() for ever (issue 18, defect 3)
+  - a file that is not ELF                -> PAG_EXIT_CORRUPT (8), naming its first bytes
+  - a compressed core (zstd, xz, gzip, lz4, bzip2) -> PAG_EXIT_UNSUPPORTED (7), naming the
+    compressor (both used to exit 2, the code for bad options: defect 13)
+  - an empty file                         -> PAG_EXIT_TRUNCATED (12)
 """
+import gzip
+import lzma
 import os
 import subprocess
 import sys
@@ -16,6 +25,8 @@ import time
 from clitest import Checker, pagtest, run
 
 EXIT_USAGE, EXIT_NO_PROCESS, EXIT_NOT_PYTHON, EXIT_TRUNCATED = 2, 3, 5, 12
+EXIT_UNSUPPORTED, EXIT_CORRUPT = 7, 8
+QUICK = 20  # seconds: every refusal below is immediate; a hang is a failure
 
 
 def gcore_of(pid, d):
@@ -25,6 +36,58 @@ def gcore_of(pid, d):
     subprocess.run(["gcore", "-o", prefix, str(pid)], capture_output=True, timeout=120, env=env)
     path = "%s.%d" % (prefix, pid)
     return path if os.path.exists(path) else None
+
+
+def not_files(c, d):
+    """Things that are not regular files are refused before anything reads
+    them (a pipe or a terminal would block)."""
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    rc, out, err = run(["--core", fifo], timeout=QUICK)
+    c.one_error_line(rc, err, EXIT_UNSUPPORTED, "a FIFO given as --core", "is a pipe")
+    rc, out, err = run(["--core", d], timeout=QUICK)
+    c.one_error_line(rc, err, EXIT_USAGE, "a directory given as --core", "is a directory")
+    master, slave = os.openpty()
+    try:
+        tty = os.ttyname(slave)
+        rc, out, err = run(["--core", tty], timeout=QUICK)
+        c.one_error_line(rc, err, EXIT_USAGE, "a terminal given as --core", "is a character device")
+    finally:
+        os.close(master)
+        os.close(slave)
+    rc, out, err = run(["--core", "/dev/null"], timeout=QUICK)
+    c.one_error_line(rc, err, EXIT_USAGE, "/dev/null given as --core", "is a character device")
+
+
+def not_elf(c, d, core_head):
+    """A file that is not ELF: corrupt (8), or unsupported (7) when it is a
+    compressed core, with the compressor named."""
+    def write(name, data):
+        path = os.path.join(d, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+    text = write("text", b"hello, this is not a core file at all\n" * 4)
+    rc, out, err = run(["--core", text], timeout=QUICK)
+    c.one_error_line(rc, err, EXIT_CORRUPT, "a text file given as --core",
+                     "is not an ELF file: it starts with 68 65 6c 6c")
+    rc, out, err = run(["--core", write("short", b"hi\n")], timeout=QUICK)
+    c.one_error_line(rc, err, EXIT_CORRUPT, "a 3-byte text file", "starts with 68 69 0a")
+    rc, out, err = run(["--core", write("empty", b"")], timeout=QUICK)
+    c.one_error_line(rc, err, EXIT_TRUNCATED, "an empty file", "is empty")
+    packed = {
+        "gzip": gzip.compress(core_head),
+        "xz": lzma.compress(core_head),
+        # no zstd, lz4 or bzip2 module in the standard library: their frame magic
+        "zstd": b"\x28\xb5\x2f\xfd" + core_head,
+        "lz4": b"\x04\x22\x4d\x18" + core_head,
+        "bzip2": b"BZh9" + core_head,
+    }
+    for kind, data in packed.items():
+        rc, out, err = run(["--core", write("core." + kind, data)], timeout=QUICK)
+        c.one_error_line(rc, err, EXIT_UNSUPPORTED, "a %s-compressed core" % kind,
+                         "a compressed core (%s): decompress it first" % kind)
+        c.check(data[:4].hex(" ") in err, "%s: the line shows its first bytes" % kind, err)
 
 
 def main():
@@ -41,6 +104,10 @@ def main():
         with pagtest.Fixture("basic", version) as fx:
             core = fx.gcore(path=os.path.join(d, "core"))  # outside fx.dir, which stop() removes
         size = os.path.getsize(core)
+        with open(core, "rb") as f:
+            core_head = f.read(1 << 16)
+        not_files(c, d)
+        not_elf(c, d, core_head)
         for frac, label in ((2, "half"), (size, "one byte")):
             cut = os.path.join(d, "cut-" + label)
             with open(core, "rb") as src, open(cut, "wb") as dst:

@@ -21,6 +21,58 @@ def gdb_env():
     return env
 
 
+PF_KTHREAD = 0x00200000
+
+
+def stat_fields(pid):
+    """(state, flags) from /proc/PID/stat (the name may hold spaces and parentheses)."""
+    with open("/proc/%d/stat" % pid) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return rest[0], int(rest[6])
+
+
+def kernel_thread():
+    """A kernel thread this PID namespace shows: kthreadd (2) if visible."""
+    pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+    for pid in sorted(pids, key=lambda p: p != 2):
+        try:
+            if stat_fields(pid)[1] & PF_KTHREAD:
+                return pid
+        except (OSError, IndexError, ValueError):
+            continue
+    return None
+
+
+def dead_targets(c):
+    """A zombie (exited, not reaped) has nothing to read: exit 3.  A kernel
+    thread has no user memory: exit 5.  Both used to say "ptrace refused
+    ... run with CAP_SYS_PTRACE" (exit 4), even as root (issue 18, defect 5)."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        for _ in range(200):
+            if stat_fields(pid)[0] == "Z":
+                break
+            time.sleep(0.01)
+        c.check(stat_fields(pid)[0] == "Z", "the child %d is a zombie" % pid)
+        for extra in ([], ["--no-stop"]):
+            rc, out, err = run(extra + [pid])
+            c.one_error_line(rc, err, EXIT_NO_PROCESS, "zombie %s" % extra,
+                             "process %d has exited" % pid)
+            c.check("CAP_SYS_PTRACE" not in err, "zombie: no word of ptrace rights", err)
+    finally:
+        os.waitpid(pid, 0)
+    kt = kernel_thread()
+    if not c.check(kt is not None, "a kernel thread is visible in /proc"):
+        return
+    comm = open("/proc/%d/comm" % kt).read().strip()
+    for extra in ([], ["--no-stop"]):
+        rc, out, err = run(extra + [kt])
+        c.one_error_line(rc, err, EXIT_NOT_PYTHON, "kernel thread %d (%s) %s" % (kt, comm, extra),
+                         "process %d (%s) is a kernel thread, not a CPython process" % (kt, comm))
+
+
 def main():
     version = sys.argv[1] if len(sys.argv) > 1 else "3.14"
     c = Checker("cli errors")
@@ -34,6 +86,7 @@ def main():
     rc, out, err = run([p.pid])
     c.one_error_line(rc, err, EXIT_NO_PROCESS, "exited pid", "no such process %d" % p.pid)
     c.check(out == "", "no output for a missing process")
+    dead_targets(c)
 
     # Bad option.
     rc, out, err = run(["--format", "nonsense", "1"])

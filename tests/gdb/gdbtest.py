@@ -92,7 +92,9 @@ def run_gdb(target_args, commands, source=True, timeout=600, script=None):
         argv += ["-ex", "echo @@END %s\\n" % label]
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, env=gdb_env(), timeout=timeout)
-    text = p.stdout.decode("utf-8", "replace")
+    # surrogateescape: bytes that are not UTF-8 (a task name's original
+    # bytes) compare as they are, with run_cli's the same way.
+    text = p.stdout.decode("utf-8", "surrogateescape")
     if "ptrace: Operation not permitted" in text:
         skip("gdb may not ptrace here (ptrace: Operation not permitted): " +
              "needs root or CAP_SYS_PTRACE and kernel.yama.ptrace_scope <= 1")
@@ -125,7 +127,8 @@ def run_cli(args, timeout=300):
         fail("the CLI is not built: " + cli)
     p = subprocess.run([cli] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=timeout)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    return (p.returncode, p.stdout.decode("utf-8", "surrogateescape"),
+            p.stderr.decode("utf-8", "surrogateescape"))
 
 
 def strip_json(text):
@@ -204,3 +207,52 @@ def timed(fn, *a, **kw):
     t0 = time.monotonic()
     r = fn(*a, **kw)
     return r, time.monotonic() - t0
+
+
+def version_and_mode(**extra):
+    """The arguments --version 3.1X and --mode live|core, plus extra
+    {option: help} string options (dashes in the attribute names as _)."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--version", required=True)
+    ap.add_argument("--mode", choices=["live", "core"], required=True)
+    for opt, hlp in extra.items():
+        ap.add_argument("--" + opt, help=hlp)
+    return ap.parse_args()
+
+
+def targets(fx, mode, core_flag=None):
+    """(CLI arguments, debugger arguments) naming a fixture's process, or in
+    "core" mode a new gcore core of it (the debugger's arguments: EXE
+    [core_flag] CORE)."""
+    if mode == "live":
+        return [str(fx.pid)], ["-p", str(fx.pid)]
+    exe, core = exe_of(fx.pid), str(fx.gcore())
+    return ["--core", core, "--exe", exe], [exe] + ([core_flag] if core_flag else []) + [core]
+
+
+def cli_outputs(expect, target_cli, run=None):
+    """The CLI's stdout for each label of expect ({label: (debugger command,
+    CLI arguments)}); a failing CLI ends the test."""
+    out = {}
+    for label, (_, args) in expect.items():
+        rc, text, err = (run or run_cli)(list(args) + target_cli)
+        if rc != 0:
+            fail("CLI %s exited %d: %s" % (args, rc, err.strip()))
+        out[label] = text
+    return out
+
+
+def same_as_cli(chk, expect, cli, sections, text):
+    """Each debugger section prints the CLI's bytes (json: the same document
+    without source/stats)."""
+    for label, (cmd, args) in expect.items():
+        got = sections.get(label)
+        if label != "json":
+            chk.eq("%s == CLI %s" % (cmd, " ".join(args)), cli[label], got)
+            continue
+        try:
+            same = got is not None and strip_json(got) == strip_json(cli[label])
+        except ValueError:
+            same = False
+        chk.true("%s == CLI (without source/stats)" % cmd, same, "\n" + (got or text[-3000:]))

@@ -27,7 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gdb"))
 
 import pagtest  # noqa: E402  (tests/lib/pagtest.py)
-from gdbtest import Checker, diff, exe_of, run_main, strip_json, timed  # noqa: E402,F401
+from gdbtest import (Checker, cli_outputs, diff, exe_of, run_main, same_as_cli,  # noqa: E402,F401
+                     strip_json, targets, timed, version_and_mode)
 
 FORMATS = ["tree", "table", "graph", "json", "dot", "tasks"]
 

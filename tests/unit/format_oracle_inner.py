@@ -4,6 +4,9 @@
 # the scenario data) and asyncio.graph.format_call_graph (its own
 # _build_graph_for_future walking stand-in tasks, coroutines and frames),
 # and writes what they print next to our renderings as NNN.<kind>.cpython.
+# Where CPython's ps/pstree text breaks its own lines (a tab or newline in a
+# name), the names and frames it prints go through the user guide's rule
+# first (tests/lib/textrule.py): graph.py's repr needs no such rule.
 import contextlib
 import glob
 import io
@@ -17,6 +20,9 @@ import asyncio
 import asyncio.graph as graph
 import asyncio.tools as tools
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from textrule import text_rule  # noqa: E402
+
 NS = types.SimpleNamespace
 AwaitedInfo = namedtuple("AwaitedInfo", "thread_id awaited_by")
 TaskInfo = namedtuple("TaskInfo", "task_id task_name coroutine_stack awaited_by")
@@ -28,13 +34,13 @@ if sys.version_info >= (3, 15):
     def frame_info(fr):
         filename, lineno, func, _kind = fr
         loc = None if lineno is None else LocationInfo(lineno, lineno, 0, 0)
-        return FrameInfo(filename, loc, func, 0)
+        return FrameInfo(text_rule(filename), loc, text_rule(func), 0)
 else:
     FrameInfo = namedtuple("FrameInfo", "filename lineno funcname")
 
     def frame_info(fr):
         filename, lineno, func, _kind = fr
-        return FrameInfo(filename, lineno, func)
+        return FrameInfo(text_rule(filename), lineno, text_rule(func))
 
 
 def build_result(d):
@@ -49,7 +55,8 @@ def build_result(d):
 
     result = []
     for ti, tid in enumerate(d["threads"]):
-        tasks = [TaskInfo(n["id"], n["name"], [coro(n)], [coro_of(a) for a in n["awaited_by"]])
+        tasks = [TaskInfo(n["id"], n["name"] and text_rule(n["name"]), [coro(n)],
+                          [coro_of(a) for a in n["awaited_by"]])
                  for n in d["nodes"] if n["thread"] == ti]
         result.append(AwaitedInfo(tid, tasks))
     return result

@@ -1,8 +1,9 @@
 /* Formatter unit tests with hand-derived expectations: the documented
  * format_call_graph example, Python repr escaping, ps padding in code
  * points, pstree drawing of Futures and cycles, JSON validity (parsed by
- * python3 -m json.tool), DOT validity (dot -Tsvg), filters and option
- * parsing.  The byte-for-byte comparison with CPython's own tools.py is in
+ * python3 -m json.tool), DOT validity (dot -Tsvg), odd names (lone
+ * surrogates, control characters, ""), filters and option parsing.  The
+ * byte-for-byte comparison with CPython's own tools.py is in
  * test_format_oracle.c / format_oracle.py.
  * pag-test-formats: tree table graph json dot tasks */
 #define _GNU_SOURCE
@@ -654,6 +655,124 @@ static void test_tasks_format(void)
     sb_free(&s);
 }
 
+/* Odd names (issue 18): U+DCFF U+DCFE as their bytes, other surrogates and
+ * controls escaped in tasks/table/tree, \udXXX in JSON, repr in graph; one
+ * line per task; --task by bytes, by repr and "". */
+#define ODD_FS "report-\xed\xb3\xbf\xed\xb3\xbe.csv"     /* os.fsdecode(b"report-\xff\xfe.csv") */
+#define ODD_HI "hi-\xed\xa0\x80"                         /* "hi-\ud800" */
+#define ODD_CTL "a\tb\nc\rd\x1b\x7f\xc2\x85\xe2\x80\xa8" /* tab nl cr esc del nel ls */
+
+static void odd_snapshot(pag_snapshot_t *s)
+{
+    sb_init(s);
+    size_t th = sb_thread(s, 7, 1);
+    size_t fs = sb_task(s, th, 0x10, ODD_FS);
+    sb_frame(s, fs, "leaf", "/srv/odd-\xed\xb3\xbf/x.py", 3);
+    size_t hi = sb_task(s, th, 0x20, ODD_HI);
+    sb_frame(s, hi, "leaf", "x.py", 4);
+    size_t ctl = sb_task(s, th, 0x30, ODD_CTL);
+    sb_frame(s, ctl, "le\naf", "x.py", 5);
+    size_t empty = sb_task(s, th, 0x40, "");
+    sb_frame(s, empty, "leaf", "C:\\tmp\\n.py", 6);
+    sb_await(s, ctl, fs);
+    sb_finish(s);
+}
+
+static void expect_render(const pag_snapshot_t *s, pag_format_t f, const char *task,
+                          const char *what, const char *want)
+{
+    pag_options_t o = sb_opts(f);
+    o.task = task;
+    pag_err_t err;
+    char *out = sb_render(s, &o, &err);
+    CHECK(err == PAG_OK);
+    sb_expect_text(what, out, want);
+    free(out);
+}
+
+/* --task arg lists just the task at address id (in the tasks format) */
+static int selects_one(const pag_snapshot_t *s, const char *arg, uint64_t id)
+{
+    pag_options_t o = sb_opts(PAG_FMT_TASKS);
+    o.task = arg;
+    pag_err_t err;
+    char *out = sb_render(s, &o, &err), head[24];
+    snprintf(head, sizeof head, "\n0x%llx ", (unsigned long long)id);
+    const char *at = out ? strstr(out, head) : NULL;
+    int ok = err == PAG_OK && at && !strstr(at + 1, "\n0x");
+    free(out);
+    return ok;
+}
+
+static void test_odd_names(void)
+{
+    pag_snapshot_t s;
+    odd_snapshot(&s);
+    expect_render(&s, PAG_FMT_TASKS, NULL, "tasks: odd names",
+                  "ID                 THREAD     STATE     R NAME                     WHERE\n"
+                  "0x10               7          pending   - report-\xff\xfe.csv            "
+                  "leaf /srv/odd-\xff/x.py:3\n"
+                  "0x20               7          pending   - hi-\\ud800                "
+                  "leaf x.py:4\n"
+                  "0x30               7          pending   - a\\tb\\nc\\rd\\x1b\\x7f\\x85\\u2028 "
+                  "le\\naf x.py:5\n"
+                  "0x40               7          pending   -                          "
+                  "leaf C:\\tmp\\n.py:6\n");
+    expect_render(&s, PAG_FMT_TREE, "0x30", "tree: odd names",
+                  "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) report-\xff\xfe.csv\n"
+                  "    \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  leaf /srv/odd-\xff/x.py:3\n"
+                  "        \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) a\\tb\\nc\\rd\\x1b\\x7f"
+                  "\\x85\\u2028\n"
+                  "            \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  le\\naf x.py:5\n");
+    pag_options_t o = sb_opts(PAG_FMT_TABLE);
+    pag_err_t err;
+    char *out = sb_render(&s, &o, &err);
+    CHECK(out &&
+          strstr(out, "\n7          0x30                 a\\tb\\nc\\rd\\x1b\\x7f\\x85\\u2028 "
+                      "le\\naf                                             "
+                      "leaf                                               "
+                      "report-\xff\xfe.csv   0x10           \n"));
+    free(out);
+    o = sb_opts(PAG_FMT_JSON);
+    out = sb_render(&s, &o, &err);
+    CHECK(out && strstr(out, "\"name\": \"report-\\udcff\\udcfe.csv\"") &&
+          strstr(out, "\"name\": \"hi-\\ud800\"") &&
+          strstr(out, "\"file\": \"/srv/odd-\\udcff/x.py\""));
+    free(out);
+    expect_render(&s, PAG_FMT_GRAPH, "0x20", "graph: repr of a lone surrogate",
+                  "* Task(name='hi-\\ud800', id=0x20)\n"
+                  "  + Call stack:\n"
+                  "  |   File 'x.py', line 4, in async leaf()\n");
+    /* --task: the argv bytes, the snapshot's own form, repr(name), "" */
+    static const struct {
+        const char *arg;
+        uint64_t id;
+    } sel[] = {{"report-\xff\xfe.csv", 0x10},
+               {ODD_FS, 0x10},
+               {ODD_HI, 0x20},
+               {"'hi-\\ud800'", 0x20},
+               {ODD_CTL, 0x30},
+               {"", 0x40},
+               {"''", 0x40}};
+    for (size_t i = 0; i < sizeof sel / sizeof sel[0]; i++)
+        CHECK(selects_one(&s, sel[i].arg, sel[i].id));
+    o.task = "report-\xff.csv";
+    out = sb_render(&s, &o, &err);
+    CHECK(err == PAG_ERR_NO_TASK && out && !*out);
+    free(out);
+    char text[64];
+    o.task = "a\nb\xff";
+    pag_selection_text(&o, text, sizeof text);
+    CHECK(strcmp(text, " --task a\\nb\xff") == 0);
+    o.task = "";
+    o.running = 1;
+    pag_selection_text(&o, text, sizeof text);
+    CHECK(strcmp(text, " --task '' --running") == 0);
+    pag_selection_text(&o, text, 8);
+    CHECK(strcmp(text, " --task") == 0);
+    sb_free(&s);
+}
+
 static pag_err_t parse(unsigned accept, pag_options_t *o, char *err, const char *a0, const char *a1,
                        const char *a2, const char *a3)
 {
@@ -673,6 +792,8 @@ static void test_options(void)
           o.format == PAG_FMT_GRAPH && o.have_limit && o.limit == -2);
     CHECK(parse(0, &o, e, "--format=dot", "--task", "0xdead", NULL) == PAG_OK &&
           o.format == PAG_FMT_DOT && strcmp(o.task, "0xdead") == 0);
+    CHECK(parse(0, &o, e, "--task", "", NULL, NULL) == PAG_OK && o.task && !*o.task);
+    CHECK(parse(0, &o, e, "--task=", NULL, NULL, NULL) == PAG_OK && o.task && !*o.task);
     CHECK(parse(0, &o, e, "--thread", "4242", "--running", "--stats") == PAG_OK && o.have_thread &&
           o.thread == 4242 && o.running && o.stats);
     CHECK(parse(0, &o, e, "--depth=3", "-o", "x.txt", NULL) == PAG_OK && o.depth == 3 &&
@@ -730,6 +851,7 @@ int main(void)
     test_cycles(tmpdir);
     test_escaping(tmpdir);
     test_tasks_format();
+    test_odd_names();
     test_cycle3();
     test_unlisted();
     test_scale();

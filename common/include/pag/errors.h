@@ -37,8 +37,8 @@ extern "C" {
     X(PERMISSION,  4,  "ptrace or read refused")                                     \
     X(NOT_PYTHON,  5,  "not a CPython process")                                      \
     X(TOO_OLD,     6,  "CPython older than 3.14")                                    \
-    X(UNSUPPORTED, 7,  "unknown newer CPython / build flavour")                      \
-    X(CORRUPT,     8,  "corrupt or inconsistent target data")                        \
+    X(UNSUPPORTED, 7,  "unknown newer CPython / build flavour; compressed or piped core") \
+    X(CORRUPT,     8,  "corrupt or inconsistent target data; a core that is not ELF")  \
     X(NO_TASK,     9,  "unknown task or thread")                                     \
     X(PARTIAL,     10, "output printed, but some tasks could not be decoded")        \
     X(CHANGED,     11, "--no-stop: target kept changing while read")                 \
