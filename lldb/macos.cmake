@@ -11,8 +11,8 @@
 # Headers: LLDB_ROOT/include/lldb/API (Homebrew's llvm, Debian's
 # liblldb-16-dev when cross-building).  Without them, Xcode's or the
 # Command Line Tools' LLDB.framework: its Headers/ are included as
-# <LLDB/SBx.h>, so a shim directory maps each lldb/API/SBx.h and lldb/x.h
-# the plugin includes onto them.
+# <LLDB/SBx.h>, so a shim directory maps lldb/API/X.h and lldb/X.h onto
+# <LLDB/X.h>.
 if(NOT PAG_LLDB_INCLUDE_DIR AND NOT CMAKE_CROSSCOMPILING)
   execute_process(COMMAND xcode-select -p OUTPUT_VARIABLE _pag_dev
     OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
@@ -24,17 +24,16 @@ if(NOT PAG_LLDB_INCLUDE_DIR AND NOT CMAKE_CROSSCOMPILING)
     set(_pag_shim ${CMAKE_CURRENT_BINARY_DIR}/lldb-framework-include)
     file(GLOB _pag_fw_headers RELATIVE ${PAG_LLDB_FRAMEWORK_DIR}/LLDB.framework/Headers
       ${PAG_LLDB_FRAMEWORK_DIR}/LLDB.framework/Headers/*.h)
+    # Both places: LLDB.h and SB*.h are lldb/API/, lldb-*.h are lldb/.
     foreach(h ${_pag_fw_headers})
-      if(h MATCHES "^SB")
-        set(_pag_to ${_pag_shim}/lldb/API/${h})
-      else()
-        set(_pag_to ${_pag_shim}/lldb/${h})
-      endif()
-      file(WRITE ${_pag_to} "#include <LLDB/${h}>\n")
+      file(WRITE ${_pag_shim}/lldb/API/${h} "#include <LLDB/${h}>\n")
+      file(WRITE ${_pag_shim}/lldb/${h} "#include <LLDB/${h}>\n")
     endforeach()
     set(PAG_LLDB_INCLUDE_DIR ${_pag_shim} CACHE PATH "" FORCE)
-    add_compile_options(-F${PAG_LLDB_FRAMEWORK_DIR})
   endif()
+endif()
+if(PAG_LLDB_FRAMEWORK_DIR AND PAG_LLDB_INCLUDE_DIR MATCHES "lldb-framework-include$")
+  add_compile_options(-F${PAG_LLDB_FRAMEWORK_DIR}) # every configure, not just the first
 endif()
 # Not a library but what stands for one in the messages and the checks.
 set(PAG_LLDB_LIBRARY "(none: SB API bound at load time, -undefined dynamic_lookup)")
