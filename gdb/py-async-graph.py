@@ -242,8 +242,7 @@ class _Target:
                 _put(msg, length, "no process: attach to a CPython process (gdb -p PID) "
                                   "or load a core file (gdb EXE CORE)")
                 return ABI.ERR["NO_PROCESS"]
-            th = gdb.selected_thread()
-            if th is not None and th.is_running():
+            if getattr(gdb.selected_thread(), "is_running", lambda: False)():
                 _put(msg, length, "the selected thread is running; interrupt the inferior first")
                 return ABI.ERR["INVALID_ARG"]
             self._source(src.contents)
@@ -304,11 +303,14 @@ def _run(cmd, args):
     res = _Result()
     lib.pag_command_main(ctypes.byref(fe), None, cmd, len(enc),
                          (ctypes.c_char_p * (len(enc) + 1))(*enc, None), ctypes.byref(res))
-    out, err, stats = [ctypes.string_at(p).decode("utf-8", "replace") if p else ""
-                       for p in (res.out_text, res.err_line, res.stats_line)]
-    failed = res.failed
-    lib.pag_result_free(ctypes.byref(res))
-    gdb.write(out)
+    # the output keeps its bytes: a name's surrogateescapes are raw bytes (issue 18)
+    out, err, stats = [ctypes.string_at(p).decode("utf-8", how) if p else "" for p, how in (
+        (res.out_text, "surrogateescape"), (res.err_line, "replace"), (res.stats_line, "replace"))]
+    failed, _ = res.failed, lib.pag_result_free(ctypes.byref(res))
+    # gdb.write() refuses those raw bytes: gdb's echo writes them, as octal escapes
+    for part in filter(None, re.split("([\udc80-\udcff]+)", out)):
+        gdb.execute("echo " + "".join("\\%03o" % (ord(c) - 0xDC00) for c in part)) \
+            if "\udc80" <= part[0] <= "\udcff" else gdb.write(part)
     gdb.flush()
     if failed or t.interrupted:
         gdb.write(stats + "\n" if stats else "", gdb.STDERR)
