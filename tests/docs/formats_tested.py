@@ -12,13 +12,13 @@ format with none.  It proves it can fail: a label no test has must count 0.
 Oracle: the library's own format table and CTest's own test list.
 usage: formats_tested.py
 """
-import ctypes
-import os
 import re
 import subprocess
 import sys
 
-BUILD = os.environ["PAG_BUILD_DIR"]
+import docstest as dt
+
+BUILD = dt.BUILD_DIR
 
 
 def tests_labelled(label):
@@ -29,11 +29,7 @@ def tests_labelled(label):
 
 
 def main():
-    lib = ctypes.CDLL(os.path.join(BUILD, "gdb", "libpy-async-graph-core.so"))
-    lib.pag_format_name.restype = ctypes.c_char_p
-    formats = []
-    while lib.pag_format_name(len(formats)):
-        formats.append(lib.pag_format_name(len(formats)).decode())
+    formats = dt.format_table()
     bad = 0
     print("formats in the library's table: %s" % " ".join(formats))
     if not formats:
