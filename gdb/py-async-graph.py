@@ -57,7 +57,7 @@ _MODULE_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, ctypes.c_uint64, _P, _S)
 
 
 def _struct(name, fields):
-    """A ctypes mirror of a C struct, checked against the layout the build wrote."""
+    # A ctypes mirror of a C struct, checked against the layout the build wrote.
     cls = type(name, (ctypes.Structure,), {"_fields_": fields})
     if ctypes.sizeof(cls) != ABI.SIZEOF[name] or any(
             getattr(cls, f).offset != ABI.OFFSETOF[name + "." + f] for f, _ in fields):
@@ -83,7 +83,7 @@ _Result = _struct("pag_result_t", [("out_text", _P), ("err_line", _P), ("stats_l
 
 
 def _candidate_libs():
-    """Where the core library may be, most specific first."""
+    # Where the core library may be, most specific first.
     env = os.environ.get("PAG_CORE_LIB")
     if env:
         yield os.path.join(env, _LIBNAME) if os.path.isdir(env) else env
@@ -99,7 +99,7 @@ _lib = None
 
 
 def _load_core():
-    """Load the core once per gdb session; raise gdb.GdbError if impossible."""
+    # Load the core once per gdb session; raise gdb.GdbError if impossible.
     global _lib
     if _lib is not None:
         return _lib
@@ -135,8 +135,8 @@ def _put(dst, length, text):
 
 
 class _Target:
-    """The state of one command invocation: nothing here outlives it, since
-    the inferior may run, load modules or be replaced between commands."""
+    # The state of one command invocation: nothing here outlives it, since
+    # the inferior may run, load modules or be replaced between commands.
 
     def __init__(self):
         self.inferior = self.sections = self.info = self.hint = None
@@ -233,7 +233,7 @@ class _Target:
 
     # -- the frontend hooks --------------------------------------------------
     def open(self, fe, opts, acc, ctx, src, msg, length):
-        """Bind to the selected inferior, once the core needs a target."""
+        # Bind to the selected inferior, once the core needs a target.
         try:
             inf = self.inferior = gdb.selected_inferior()
             # --info needs no process: gdb reads the executable's own sections
@@ -294,7 +294,7 @@ class _Target:
 
 
 def _run(cmd, args):
-    """Run the core's sub-command cmd with these arguments and print what it says."""
+    # Run the core's sub-command cmd with these arguments and print what it says.
     lib = _load_core()
     t = _Target()
     fe = _Frontend(0, None, _OPEN_FN(t.open), None, None, _PROBLEMS_FN(t.problems),
@@ -319,7 +319,7 @@ def _run(cmd, args):
 
 
 def _make_command(cmd):
-    """One gdb command per core sub-command, with the core's name and help."""
+    # One gdb command per core sub-command, with the core's name and help.
     try:
         lib = _load_core()
         name = lib.pag_command_name(cmd).decode()

@@ -42,7 +42,7 @@ size_t pag__text_size(const char *s);
  * f"{s:<width}", an escape counting its characters). */
 void pag__put_ljust(FILE *out, const char *s, size_t width);
 /* A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD, a
- * lone surrogate its \udXXX escape. */
+ * lone surrogate its \ud800-style escape. */
 void pag__put_json_str(FILE *out, const char *s);
 /* The JSON "source" object for src (malloc'd; "" for PAG_SOURCE_NONE,
  * which the json format writes as null), or NULL when out of memory. */

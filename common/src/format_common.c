@@ -10,7 +10,7 @@
  *   - U+DC80..U+DCFF, what os.fsdecode() and surrogateescape make of a byte
  *     that is not UTF-8, as that original byte (what CPython's ps writes
  *     under a UTF-8 locale);
- *   - any other lone surrogate as \udXXX (CPython's ps cannot print it),
+ *   - any other lone surrogate as a \ud800-style escape (CPython's ps cannot print it),
  *     U+2028 and U+2029 as \u2028 and \u2029 (str.splitlines() and other
  *     readers take them for line breaks);
  *   - tab, newline and carriage return as \t, \n and \r, and every other
