@@ -23,6 +23,7 @@ step() { echo "setup: $*"; }
 
 # ---- Debian packages (only apt-get when something is missing) -----------------
 PKGS="cmake make gcc g++ pkg-config gdb lldb-16 liblldb-16-dev libdw-dev libelf-dev
+      libzstd-dev liblz4-dev liblzma-dev zlib1g-dev zstd lz4 xz-utils util-linux
       elfutils patchelf graphviz clang-16 libclang-rt-16-dev clang-format man-db python3
       debian-archive-keyring llvm"
 missing=()
