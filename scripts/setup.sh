@@ -51,7 +51,7 @@ fi
 step "fetching CPython interpreters (fixtures/fetch-pythons.sh)"
 bash "$SRC/fixtures/fetch-pythons.sh" >"$LOGDIR/fetch-pythons.log" 2>&1 \
   || die "fetching CPython failed: $(reason "$LOGDIR/fetch-pythons.log" 'ERROR:' | sed 's/^fetch-pythons: ERROR: //') (see $LOGDIR/fetch-pythons.log)"
-grep -E '^python3\.[0-9]+(-dbg|-shared)? ' "$LOGDIR/fetch-pythons.log" | sed 's/^/setup:   /'
+grep -E '^python3\.[0-9]+t?(-dbg|-shared|-nopie|-jit|-static)? ' "$LOGDIR/fetch-pythons.log" | sed 's/^/setup:   /'
 
 # ---- zig: the macOS cross toolchain (tests/macos) from the npm registry --------
 # One npm package, pinned by version and by the registry's integrity hash
