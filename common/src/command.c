@@ -155,6 +155,19 @@ static int take_failed(run_t *r, pag_err_t e, const char *m)
     return fail(r, e, "%s: %s", r->what, pag_strerror(e));
 }
 
+/* snapshot.c: awaiters a consistent graph does not have (walk.h). */
+size_t pag__snapshot_suspect(const pag_snapshot_t *snap);
+
+/* Did a --no-stop read race with the target?  Torn lists say so, and so does
+ * anything that only memory changing under the reader explains: a task that
+ * could not be decoded (its name, coroutine or object freed or reused), an
+ * awaiter on no task list or not a Future.  In a stopped target or a core
+ * the same symptoms are damage, and the graph is shown as partial. */
+static int changed(const pag_snapshot_t *snap)
+{
+    return snap->n_inconsistent || snap->n_failed || pag__snapshot_suspect(snap);
+}
+
 /* One snapshot; without stopping the target, retry while it changes.  The
  * target is let go as soon as the reading is over. */
 static int take(run_t *r, pag_session_t *s, pag_snapshot_t **snap)
@@ -165,10 +178,10 @@ static int take(run_t *r, pag_session_t *s, pag_snapshot_t **snap)
         if (*snap) pag_snapshot_destroy(*snap);
         *snap = NULL;
         e = pag_snapshot_take(s, snap);
-        if (e != PAG_OK || !(*snap)->n_inconsistent) break;
+        if (e != PAG_OK || !r->o.no_stop || !changed(*snap)) break;
     }
     if (r->fe->release) r->fe->release(r->fe_ctx);
-    if (e == PAG_OK && r->o.no_stop && (*snap)->n_inconsistent) e = PAG_ERR_CHANGED;
+    if (e == PAG_OK && r->o.no_stop && changed(*snap)) e = PAG_ERR_CHANGED;
     if (e != PAG_OK) return take_failed(r, e, pag_session_errmsg(s));
     const char *missing = problems(r);
     if (!(*snap)->asyncio_loaded && missing)

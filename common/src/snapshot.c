@@ -57,30 +57,55 @@ const char *pag__walk_intern(walker_t *w, const char *s, size_t n)
 
 /* ---- the interpreter and thread walk ---- */
 
-static void walk_interp(walker_t *w, uint64_t interp)
+/* Is interp an interpreter state?  Every one has its task list head
+ * initialised when it is created (a circular list is never NULL), and its
+ * first thread state, if any, points back at it.  A runtime whose
+ * interpreter list leads elsewhere (a changed runtime.interpreters_head, a
+ * damaged pointer) would otherwise give an empty graph that looks real. */
+static pag_err_t interp_plausible(walker_t *w, uint64_t interp, int64_t *id, uint64_t *tstate,
+                                  uint64_t *main_ts)
+{
+    pag_session_t *s = w->s;
+    const pag_offsets_t *o = &s->off;
+    uint8_t ib[8];
+    uint64_t head_next = 0, back = 0;
+    if (pag__read(&s->cache, interp + o->interp.id, 8, ib) != PAG_OK ||
+        pag__read_u64(&s->cache, interp + o->interp.threads_head, tstate) != PAG_OK ||
+        pag__read_u64(&s->cache, interp + o->interp.threads_main, main_ts) != PAG_OK ||
+        pag__read_u64(&s->cache, interp + s->aoff.interp.tasks_head + o->llist.next,
+                      &head_next) != PAG_OK)
+        return PAG_ERR_READ;
+    *id = pag__i64(ib, 0);
+    if (!head_next) return PAG_ERR_CORRUPT;
+    if (*tstate && pag__read_u64(&s->cache, *tstate + o->tstate.interp, &back) != PAG_OK)
+        return PAG_ERR_READ;
+    return *tstate && back != interp ? PAG_ERR_CORRUPT : PAG_OK;
+}
+
+/* Walk one interpreter; the error (and nothing walked) if it cannot be read
+ * or is not one. */
+static pag_err_t walk_interp(walker_t *w, uint64_t interp)
 {
     pag_session_t *s = w->s;
     const pag_offsets_t *o = &s->off;
     const pag_async_offsets_t *a = &s->aoff;
     pag_snapshot_t *p = &w->snap->pub;
-    uint8_t ib[64];
     int64_t interp_id = -1;
     uint64_t tstate = 0, main_ts = 0;
-    if (pag__read(&s->cache, interp + o->interp.id, 8, ib) == PAG_OK) interp_id = pag__i64(ib, 0);
-    pag__read_u64(&s->cache, interp + o->interp.threads_head, &tstate);
-    pag__read_u64(&s->cache, interp + o->interp.threads_main, &main_ts);
+    pag_err_t e = interp_plausible(w, interp, &interp_id, &tstate, &main_ts);
+    if (e) return e;
 
     size_t tsz = a->thread.size > o->tstate.size ? a->thread.size : o->tstate.size;
     uint8_t *tb = malloc(tsz);
     if (!tb) {
         w->oom = 1;
-        return;
+        return PAG_OK;
     }
     pag_map_t seen;
     if (pag__map_init(&seen, 16) != 0) {
         free(tb);
         w->oom = 1;
-        return;
+        return PAG_OK;
     }
     for (unsigned n = 0; tstate; n++) {
         if (n >= PAG_MAX_THREADS) {
@@ -144,6 +169,51 @@ static void walk_interp(walker_t *w, uint64_t interp)
         orph->interp_id = interp_id;
         pag__walk_list(w, (size_t)(orph - p->threads), interp + a->interp.tasks_head);
     }
+    return PAG_OK;
+}
+
+/* Every interpreter from the runtime's list.  A runtime always has one (the
+ * main interpreter, until the runtime is finalised): none, or a first one
+ * that is not an interpreter, is a corrupt runtime, never an empty graph
+ * (a first one that cannot be read: unreadable).  A later one of either
+ * kind ends the list with a warning and counts as inconsistent (under
+ * --no-stop it may be being destroyed). */
+static pag_err_t walk_interps(walker_t *w, uint64_t interp)
+{
+    pag_session_t *s = w->s;
+    if (!interp) {
+        pag__seterr(&s->err, "the runtime lists no interpreter");
+        return PAG_ERR_CORRUPT;
+    }
+    pag_map_t seen;
+    if (pag__map_init(&seen, 8)) return PAG_ERR_NOMEM;
+    pag_err_t err = PAG_OK;
+    for (unsigned n = 0; interp && !w->oom; n++) {
+        if (n >= PAG_MAX_INTERPRETERS || pag__map_get(&seen, interp) != SIZE_MAX) {
+            pag__walk_warn(w, "the interpreter list loops or is longer than %u",
+                           PAG_MAX_INTERPRETERS);
+            break;
+        }
+        pag__map_put(&seen, interp, n);
+        pag_err_t e = walk_interp(w, interp);
+        if (e) {
+            const char *what = e == PAG_ERR_READ ? "cannot be read" : "is not an interpreter state";
+            if (n == 0) {
+                pag__seterr(&s->err, "the runtime's first interpreter (0x%llx) %s",
+                            (unsigned long long)interp, what);
+                err = e;
+                break;
+            }
+            pag__walk_warn(w, "interpreter 0x%llx %s", (unsigned long long)interp, what);
+            w->snap->pub.n_inconsistent++;
+            break;
+        }
+        uint64_t next = 0;
+        if (pag__read_u64(&s->cache, interp + s->off.interp.next, &next) != PAG_OK) break;
+        interp = next;
+    }
+    pag__map_fini(&seen);
+    return err;
 }
 
 void pag_snapshot_destroy(pag_snapshot_t *snap)
@@ -159,6 +229,11 @@ void pag_snapshot_destroy(pag_snapshot_t *snap)
     pag__map_fini(&impl->nodes);
     pag__arena_fini(&impl->arena);
     free(impl);
+}
+
+size_t pag__snapshot_suspect(const pag_snapshot_t *snap)
+{
+    return snap ? ((const snap_impl_t *)snap)->n_suspect : 0;
 }
 
 size_t pag_snapshot_find(const pag_snapshot_t *snap, uint64_t addr)
@@ -192,7 +267,8 @@ pag_err_t pag_snapshot_take(pag_session_t *s, pag_snapshot_t **out)
     w.arena = &impl->arena;
     pag_err_t err = PAG_OK;
     if (pag__map_init(&impl->nodes, 1024) || pag__map_init(&w.types, 64) ||
-        pag__map_init(&w.codes, 256) || pag__map_init(&w.lines, 256)) {
+        pag__map_init(&w.codes, 256) || pag__map_init(&w.lines, 256) ||
+        pag__map_init(&w.fut_types, 16)) {
         err = PAG_ERR_NOMEM;
         goto done;
     }
@@ -209,24 +285,8 @@ pag_err_t pag_snapshot_take(pag_session_t *s, pag_snapshot_t **out)
             pag__seterr(&s->err, "cannot read the interpreter list");
             goto done;
         }
-        pag_map_t seen;
-        if (pag__map_init(&seen, 8)) {
-            err = PAG_ERR_NOMEM;
-            goto done;
-        }
-        for (unsigned n = 0; interp && !w.oom; n++) {
-            if (n >= PAG_MAX_INTERPRETERS || pag__map_get(&seen, interp) != SIZE_MAX) {
-                pag__walk_warn(&w, "the interpreter list loops or is longer than %u",
-                               PAG_MAX_INTERPRETERS);
-                break;
-            }
-            pag__map_put(&seen, interp, n);
-            walk_interp(&w, interp);
-            uint64_t next = 0;
-            if (pag__read_u64(&s->cache, interp + s->off.interp.next, &next) != PAG_OK) break;
-            interp = next;
-        }
-        pag__map_fini(&seen);
+        err = walk_interps(&w, interp);
+        if (err) goto done;
         pag__resolve_awaiters(&w);
         if (!w.oom) err = pag__snapshot_find_cycles(p);
     }
@@ -238,6 +298,7 @@ done:
     pag__map_fini(&w.types);
     pag__map_fini(&w.codes);
     pag__map_fini(&w.lines);
+    pag__map_fini(&w.fut_types);
     free(w.code_infos);
     free(w.raw);
     free(w.sb.p);

@@ -20,7 +20,9 @@ static size_t new_node_ex(walker_t *w, uint64_t addr, size_t *existing)
 {
     pag_snapshot_t *p = &w->snap->pub;
     if (existing) *existing = SIZE_MAX;
-    if (p->n_tasks >= PAG_MAX_NODES) return SIZE_MAX;
+    /* 0 is no object (and the map's empty key): callers check for it, this is
+     * the last guard, so that garbage never passes for running out of memory */
+    if (!addr || p->n_tasks >= PAG_MAX_NODES) return SIZE_MAX;
     if (p->n_tasks == w->tasks_cap) {
         size_t cap = w->tasks_cap ? w->tasks_cap * 2 : 256;
         pag_task_t *t = realloc(p->tasks, cap * sizeof *t);
@@ -173,8 +175,9 @@ void pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head)
     for (size_t count = 0; !stop && node != head;) {
         size_t k = 0;
         while (k < PAG_LIST_BATCH && node != head) {
-            if (!node) {
-                pag__walk_warn(w, "a task list is broken (NULL link after %zu tasks)", count);
+            if (node <= a->task.node) { /* NULL, or a link that is no task's */
+                pag__walk_warn(w, "a task list is broken (%s link after %zu tasks)",
+                               node ? "a bad" : "a NULL", count);
                 p->n_inconsistent++;
                 stop = 1;
                 break;
