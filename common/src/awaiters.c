@@ -69,7 +69,7 @@ void pag__read_awaiters(walker_t *w, size_t i, uint64_t ab, int is_set)
         if (!key) continue; /* empty slot */
         r->set_fill++;
         if (hash == -1 || r->n == (size_t)used) continue; /* deleted slot (or more than used) */
-        if (!(key & s->k.tag_mask)) { /* a member that is no object's address */
+        if (!(key & s->k.tag_mask)) {                     /* a member that is no object's address */
             bad = 1;
             continue;
         }
@@ -140,7 +140,8 @@ static int future_type(walker_t *w, uint64_t type)
     int ok = 0;
     if (type && pag__read_type_name(w->s, type, name, sizeof name) == PAG_OK) {
         size_t n = strlen(name);
-        ok = (n >= 6 && !strcmp(name + n - 6, "Future")) || (n >= 4 && !strcmp(name + n - 4, "Task"));
+        ok = (n >= 6 && !strcmp(name + n - 6, "Future")) ||
+             (n >= 4 && !strcmp(name + n - 4, "Task"));
     }
     if (pag__map_put(&w->fut_types, type, ok ? 1 : 2) != 0) w->oom = 1;
     return ok;

@@ -31,7 +31,8 @@ typedef struct run {
     pag_accessors_t acc;
     void *actx;
     pag_source_t src;
-    char what[1100]; /* the CLI's name for its target; "" in a debugger */
+    pag__caps_t caps; /* the output caps: the defaults, a unit test's own */
+    char what[1100];  /* the CLI's name for its target; "" in a debugger */
 } run_t;
 
 static void add_line(char **line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -210,7 +211,7 @@ static int render(run_t *r, const pag_snapshot_t *snap, const pag_session_t *s)
     }
     char *src = snap ? pag__source_json(&r->src) : NULL;
     pag_err_t e = !snap ? pag__render_info(s, f)
-                  : src ? pag_render(snap, &r->o, src, f)
+                  : src ? pag__render_capped(snap, &r->o, src, f, &r->caps)
                         : PAG_ERR_NOMEM;
     free(src);
     int werr = ferror(f) || fflush(f) != 0;
@@ -232,6 +233,18 @@ static int render(run_t *r, const pag_snapshot_t *snap, const pag_session_t *s)
     char note[2048];
     r->res->exit_code = pag_snapshot_note(snap, &r->o, note, sizeof note);
     if (note[0]) add_line(&r->res->err_line, "%s", note);
+    if (r->caps.truncated) {
+        /* the output stops at its cap: partial, and said so where the user
+         * looks for notes, not only as the output's last line */
+        uint64_t b = r->caps.max_bytes;
+        int mib = b % (1u << 20) == 0;
+        add_line(&r->res->err_line,
+                 "py-async-graph: warning: output truncated at its cap (%llu lines, about %llu "
+                 "%s): what is shown is partial",
+                 (unsigned long long)r->caps.max_lines, (unsigned long long)(mib ? b >> 20 : b),
+                 mib ? "MiB" : "bytes");
+        if (r->res->exit_code == PAG_EXIT_OK) r->res->exit_code = PAG_EXIT_PARTIAL;
+    }
     return r->res->exit_code;
 }
 
@@ -264,8 +277,18 @@ static int execute(run_t *r, int cmd)
     return code;
 }
 
+static int command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int argc,
+                        const char *const *argv, pag_result_t *res, const pag__caps_t *caps);
+
 int pag_command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int argc,
                      const char *const *argv, pag_result_t *res)
+{
+    const pag__caps_t caps = {PAG_MAX_OUTPUT_LINES, (uint64_t)PAG_MAX_OUTPUT_MIB << 20, 0};
+    return command_main(fe, fe_ctx, cmd, argc, argv, res, &caps);
+}
+
+static int command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int argc,
+                        const char *const *argv, pag_result_t *res, const pag__caps_t *caps)
 {
     if (!res) return PAG_EXIT_INTERNAL;
     memset(res, 0, sizeof *res);
@@ -283,7 +306,7 @@ int pag_command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int argc,
         res->failed = 1;
         return res->exit_code;
     }
-    r->fe = fe, r->fe_ctx = fe_ctx, r->res = res;
+    r->fe = fe, r->fe_ctx = fe_ctx, r->res = res, r->caps = *caps;
     int n = expand_argv(cmd, argc, argv, args);
     char msg[512];
     if (pag_options_parse(n, args, fe->accept, &r->o, msg, sizeof msg) != PAG_OK) {
@@ -342,4 +365,19 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
     fixed_t f = {acc, ctx};
     pag_frontend_t fe = {.open = fixed_open};
     return pag_command_main(&fe, &f, PAG_CMD_GRAPH, argc, argv, res);
+}
+
+/* pag_command_run with other output caps: the unit test of the cap, which
+ * would otherwise have to write 1 GiB.  Not in any header a frontend uses. */
+int pag__command_run_capped(const pag_accessors_t *acc, void *ctx, int argc,
+                            const char *const *argv, pag_result_t *res, uint64_t max_lines,
+                            uint64_t max_bytes);
+int pag__command_run_capped(const pag_accessors_t *acc, void *ctx, int argc,
+                            const char *const *argv, pag_result_t *res, uint64_t max_lines,
+                            uint64_t max_bytes)
+{
+    fixed_t f = {acc, ctx};
+    pag_frontend_t fe = {.open = fixed_open};
+    const pag__caps_t caps = {max_lines, max_bytes, 0};
+    return command_main(&fe, &f, PAG_CMD_GRAPH, argc, argv, res, &caps);
 }

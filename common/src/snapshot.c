@@ -57,44 +57,57 @@ const char *pag__walk_intern(walker_t *w, const char *s, size_t n)
 
 /* ---- the interpreter and thread walk ---- */
 
-/* Is interp an interpreter state?  Every one has its task list head
- * initialised when it is created (a circular list is never NULL), and its
- * first thread state, if any, points back at it.  A runtime whose
- * interpreter list leads elsewhere (a changed runtime.interpreters_head, a
- * damaged pointer) would otherwise give an empty graph that looks real. */
-static pag_err_t interp_plausible(walker_t *w, uint64_t interp, int64_t *id, uint64_t *tstate,
-                                  uint64_t *main_ts)
+/* Thread ti's running task, with the real stack of the thread down to its
+ * coroutine's frame. */
+static void walk_running(walker_t *w, size_t ti, uint64_t running, uint64_t tstate, uint64_t cur)
 {
     pag_session_t *s = w->s;
-    const pag_offsets_t *o = &s->off;
-    uint8_t ib[8];
-    uint64_t head_next = 0, back = 0;
-    if (pag__read(&s->cache, interp + o->interp.id, 8, ib) != PAG_OK ||
-        pag__read_u64(&s->cache, interp + o->interp.threads_head, tstate) != PAG_OK ||
-        pag__read_u64(&s->cache, interp + o->interp.threads_main, main_ts) != PAG_OK ||
-        pag__read_u64(&s->cache, interp + s->aoff.interp.tasks_head + o->llist.next,
-                      &head_next) != PAG_OK)
-        return PAG_ERR_READ;
-    *id = pag__i64(ib, 0);
-    if (!head_next) return PAG_ERR_CORRUPT;
-    if (*tstate && pag__read_u64(&s->cache, *tstate + o->tstate.interp, &back) != PAG_OK)
-        return PAG_ERR_READ;
-    return *tstate && back != interp ? PAG_ERR_CORRUPT : PAG_OK;
+    const pag_async_offsets_t *a = &s->aoff;
+    pag_snapshot_t *p = &w->snap->pub;
+    size_t ri = pag__map_get(&w->snap->nodes, running);
+    if (ri == SIZE_MAX) {
+        /* Running but not registered (e.g. a task whose coroutine has just
+         * returned: it unregisters before its step ends). */
+        ri = pag__new_node(w, running);
+        if (ri == SIZE_MAX) return;
+        if (pag__read(&s->cache, running, a->task.size, w->objbuf) == PAG_OK)
+            pag__decode_node(w, ri, w->objbuf);
+        else
+            pag__node_fail(w, ri, PAG_ERR_READ, "unreadable running task");
+        p->tasks[ri].thread = ti;
+    }
+    p->threads[ti].running_task = ri;
+    p->tasks[ri].running = 1;
+    uint64_t coro = 0;
+    if (pag__read_u64(&s->cache, running + a->task.coro, &coro) == PAG_OK) {
+        pag_stack_t st = {0};
+        pag__thread_stack(w, tstate, cur, coro & s->k.tag_mask, &st);
+        p->tasks[ri].running_stack = st;
+    }
 }
 
-/* Walk one interpreter; the error (and nothing walked) if it cannot be read
- * or is not one. */
+/* Walk one interpreter; the error (and nothing kept) if it cannot be read
+ * or is not one.  Every interpreter has its task list head initialised when
+ * it is created (a circular list: never NULL), and its thread states point
+ * back at it.  A runtime whose interpreter list leads elsewhere (a changed
+ * runtime.interpreters_head, a damaged pointer) would otherwise give an
+ * empty graph that looks real.  The checks use only what the walk reads
+ * anyway, so a good target is read exactly as before. */
 static pag_err_t walk_interp(walker_t *w, uint64_t interp)
 {
     pag_session_t *s = w->s;
     const pag_offsets_t *o = &s->off;
     const pag_async_offsets_t *a = &s->aoff;
     pag_snapshot_t *p = &w->snap->pub;
+    uint8_t ib[64];
     int64_t interp_id = -1;
     uint64_t tstate = 0, main_ts = 0;
-    pag_err_t e = interp_plausible(w, interp, &interp_id, &tstate, &main_ts);
-    if (e) return e;
-
+    if (pag__read(&s->cache, interp + o->interp.id, 8, ib) != PAG_OK ||
+        pag__read_u64(&s->cache, interp + o->interp.threads_head, &tstate) != PAG_OK ||
+        pag__read_u64(&s->cache, interp + o->interp.threads_main, &main_ts) != PAG_OK)
+        return PAG_ERR_READ;
+    interp_id = pag__i64(ib, 0);
+    pag_err_t err = PAG_OK;
     size_t tsz = a->thread.size > o->tstate.size ? a->thread.size : o->tstate.size;
     uint8_t *tb = malloc(tsz);
     if (!tb) {
@@ -122,6 +135,16 @@ static pag_err_t walk_interp(walker_t *w, uint64_t interp)
             pag__walk_warn(w, "cannot read thread state 0x%llx", (unsigned long long)tstate);
             break;
         }
+        if (o->tstate.interp + 8 <= tsz && pag__u64(tb, o->tstate.interp) != interp) {
+            if (n == 0) {
+                err = PAG_ERR_CORRUPT; /* not this interpreter's thread: not an interpreter */
+                break;
+            }
+            pag__walk_warn(w, "thread state 0x%llx is not interpreter %lld's",
+                           (unsigned long long)tstate, (long long)interp_id);
+            p->n_inconsistent++;
+            break;
+        }
         pag_thread_t *th = pag__new_thread(w);
         if (!th) break;
         size_t ti = (size_t)(th - p->threads);
@@ -134,42 +157,20 @@ static pag_err_t walk_interp(walker_t *w, uint64_t interp)
         uint64_t cur = pag__u64(tb, o->tstate.current_frame);
         uint64_t next = pag__u64(tb, o->tstate.next);
         pag__walk_list(w, ti, tstate + a->thread.tasks_head);
-        if (running) {
-            size_t ri = pag__map_get(&w->snap->nodes, running);
-            if (ri == SIZE_MAX) {
-                /* Running but not registered (e.g. an eager task between steps). */
-                ri = pag__new_node(w, running);
-                if (ri != SIZE_MAX) {
-                    if (pag__read(&s->cache, running, a->task.size, w->objbuf) == PAG_OK)
-                        pag__decode_node(w, ri, w->objbuf);
-                    else
-                        pag__node_fail(w, ri, PAG_ERR_READ, "unreadable running task");
-                    p->tasks[ri].thread = ti;
-                }
-            }
-            if (ri != SIZE_MAX) {
-                p->threads[ti].running_task = ri;
-                p->tasks[ri].running = 1;
-                uint64_t coro = 0;
-                if (pag__read_u64(&s->cache, running + a->task.coro, &coro) == PAG_OK) {
-                    pag_stack_t st = {0};
-                    pag__thread_stack(w, tstate, cur, coro & s->k.tag_mask, &st);
-                    p->tasks[ri].running_stack = st;
-                }
-            }
-        }
+        if (running) walk_running(w, ti, running, tstate, cur);
         tstate = next;
         if (w->oom) break;
     }
     pag__map_fini(&seen);
     free(tb);
+    if (err) return err;
     /* Tasks left behind by threads that exited. */
     pag_thread_t *orph = pag__new_thread(w);
     if (orph) {
         orph->interp_id = interp_id;
-        pag__walk_list(w, (size_t)(orph - p->threads), interp + a->interp.tasks_head);
+        err = pag__walk_list(w, (size_t)(orph - p->threads), interp + a->interp.tasks_head);
     }
-    return PAG_OK;
+    return err;
 }
 
 /* Every interpreter from the runtime's list.  A runtime always has one (the

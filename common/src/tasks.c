@@ -156,7 +156,7 @@ pag_thread_t *pag__new_thread(walker_t *w)
  * coroutines and names, then the decoding.  A list is a chain of dependent
  * reads; batching moves everything that does not depend on the chain out of
  * it. */
-void pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head)
+pag_err_t pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head)
 {
     pag_session_t *s = w->s;
     const pag_offsets_t *o = &s->off;
@@ -169,8 +169,10 @@ void pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head)
     uint64_t node, prev = head;
     if (pag__read_u64(&s->cache, head + o->llist.next, &node) != PAG_OK) {
         pag__walk_warn(w, "cannot read a task list head at 0x%llx", (unsigned long long)head);
-        return;
+        return PAG_ERR_READ;
     }
+    /* a list head is initialised when its owner is made: NULL is no head */
+    const pag_err_t ret = node ? PAG_OK : PAG_ERR_CORRUPT;
     int stop = 0;
     for (size_t count = 0; !stop && node != head;) {
         size_t k = 0;
@@ -231,4 +233,5 @@ void pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head)
             pag__decode_node(w, idx[q], w->batch + q * tsz);
         if (w->oom) break;
     }
+    return ret;
 }

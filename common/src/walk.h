@@ -77,7 +77,9 @@ size_t pag__new_node(walker_t *w, uint64_t addr);
 void pag__node_fail(walker_t *w, size_t i, pag_err_t e, const char *detail);
 void pag__decode_node(walker_t *w, size_t i, const uint8_t *ob);
 pag_thread_t *pag__new_thread(walker_t *w);
-void pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head);
+/* PAG_ERR_READ: the head cannot be read; PAG_ERR_CORRUPT: it is NULL (no
+ * list head); each reported as before.  Otherwise PAG_OK. */
+pag_err_t pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head);
 
 /* awaiters.c */
 void pag__read_awaiters(walker_t *w, size_t i, uint64_t ab, int is_set);
