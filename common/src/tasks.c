@@ -179,7 +179,7 @@ pag_err_t pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head)
         while (k < PAG_LIST_BATCH && node != head) {
             if (node <= a->task.node) { /* NULL, or a link that is no task's */
                 pag__walk_warn(w, "a task list is broken (%s link after %zu tasks)",
-                               node ? "a bad" : "a NULL", count);
+                               node ? "bad" : "NULL", count);
                 p->n_inconsistent++;
                 stop = 1;
                 break;
