@@ -39,6 +39,7 @@
 
 #include <lldb/API/LLDB.h>
 
+#include "facts.h"
 #include "pag/command.h"
 #include "procmem.h"
 
@@ -111,6 +112,8 @@ pag_err_t sb_read(Target *t, uint64_t addr, size_t len, void *dst)
         lldb::SBAddress where(static_cast<lldb::addr_t>(addr), t->target);
         err.Clear();
         got = where.IsValid() ? t->target.ReadMemory(where, dst, len, err) : 0;
+        // lldb may not resolve it at all (a PT_LOAD of the core lost its bytes)
+        if (err.Fail() || got != len) got = pag_lldb_read_section(t->target, addr, dst, len, err);
     }
     if (err.Fail() || got != len) {
         t->read_failures++;
@@ -118,13 +121,6 @@ pag_err_t sb_read(Target *t, uint64_t addr, size_t len, void *dst)
     }
     t->read_bytes += len;
     return PAG_OK;
-}
-
-// Where an address of the target is: its load address, or with no process
-// and nothing loaded (--info on a bare target) the module's file address.
-lldb::addr_t where(lldb::SBTarget &target, lldb::addr_t load, lldb::addr_t file)
-{
-    return load != LLDB_INVALID_ADDRESS || target.GetProcess().IsValid() ? load : file;
 }
 
 // A section's address and size in the target.
@@ -247,6 +243,8 @@ pag_err_t open_cb(void *fe, const pag_options_t *o, pag_accessors_t *acc, void *
         const char *plugin = t->process.GetPluginName();
         t->is_core = plugin && std::strstr(plugin, "core") != nullptr;
         t->files = t->is_core || bare;
+        // lldb loads a core cut short and reads nothing there: say so, as the CLI
+        if (t->is_core && pag_lldb_core_check(msg, len) != PAG_OK) return PAG_ERR_TRUNCATED;
         lldb::SBFileSpec fs = t->target.GetExecutable();
         char path[4096];
         if (fs.IsValid() && fs.GetPath(path, sizeof path) > 0) t->exe = path;

@@ -22,10 +22,10 @@
 
 #include "pag/target.h"
 
-#define ELF_HDR 64      /* Elf64_Ehdr */
-#define ELF_PHDR 56     /* Elf64_Phdr */
-#define ELF_SHDR 64     /* Elf64_Shdr */
-#define PN_XNUM 0xffffu /* e_phnum overflow: the count is section 0's sh_info */
+#define ELF_HDR 64           /* Elf64_Ehdr */
+#define ELF_PHDR 56          /* Elf64_Phdr */
+#define ELF_SHDR 64          /* Elf64_Shdr */
+#define PN_XNUM 0xffffu      /* e_phnum overflow: the count is section 0's sh_info */
 #define MAX_HEADERS 1000000u /* program / section headers looked at */
 
 static uint16_t u16(const unsigned char *p)
@@ -42,8 +42,7 @@ static uint64_t u64(const unsigned char *p)
 }
 
 /* The bytes [off, off+len) of a file of `size` bytes, when they are all in it. */
-static int get(pag_file_read_fn read, void *ctx, uint64_t size, uint64_t off, size_t len,
-               void *dst)
+static int get(pag_file_read_fn read, void *ctx, uint64_t size, uint64_t off, size_t len, void *dst)
 {
     return off <= size && len <= size - off && read(ctx, off, len, dst) == PAG_OK;
 }
@@ -113,8 +112,8 @@ pag_err_t pag_core_file_check(pag_file_read_fn read, void *ctx, uint64_t size, c
 }
 
 /* The name of section header sh (its sh_name in the string table at strtab). */
-static int name_is(pag_file_read_fn read, void *ctx, uint64_t size, uint64_t strtab,
-                   uint64_t strsz, const unsigned char *sh, const char *want)
+static int name_is(pag_file_read_fn read, void *ctx, uint64_t size, uint64_t strtab, uint64_t strsz,
+                   const unsigned char *sh, const char *want)
 {
     char buf[64];
     size_t n = strlen(want) + 1;
@@ -141,7 +140,8 @@ pag_err_t pag_elf_find_section(pag_file_read_fn read, void *ctx, uint64_t size, 
     uint64_t strtab = u64(sh + 24), strsz = u64(sh + 32);
     for (unsigned long i = 1; i < shnum && i < MAX_HEADERS; i++) {
         if (!get(read, ctx, size, shoff + i * ELF_SHDR, sizeof sh, sh)) return PAG_ERR_NOT_FOUND;
-        if (!(u64(sh + 8) & 2 /* SHF_ALLOC */) || !name_is(read, ctx, size, strtab, strsz, sh, name))
+        if (!(u64(sh + 8) & 2 /* SHF_ALLOC */) ||
+            !name_is(read, ctx, size, strtab, strsz, sh, name))
             continue;
         *addr = u64(sh + 16);
         *sec_size = u64(sh + 32);

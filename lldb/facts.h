@@ -1,0 +1,26 @@
+/* py-async-graph for lldb: facts about the core file (facts.cpp). */
+#ifndef PAG_LLDB_FACTS_H
+#define PAG_LLDB_FACTS_H
+
+#include <cstddef>
+
+#include <lldb/API/LLDB.h>
+
+#include "pag/target.h"
+
+/* Where an address of the target is: its load address, or with no process
+ * and nothing loaded (--info on a bare target) the module's file address. */
+lldb::addr_t where(lldb::SBTarget &target, lldb::addr_t load, lldb::addr_t file);
+
+/* Read len bytes at load address addr from the file of the module section
+ * that is loaded there (lldb's own lookup of the address may fail where
+ * the core lost a segment's bytes).  Returns the bytes read: len, or 0
+ * (err then says why). */
+size_t pag_lldb_read_section(lldb::SBTarget &target, uint64_t addr, void *dst, size_t len,
+                             lldb::SBError &err);
+
+/* The core lldb has loaded is cut short: PAG_ERR_TRUNCATED with the CLI's
+ * line in msg.  PAG_OK when it is whole or cannot be told. */
+pag_err_t pag_lldb_core_check(char *msg, size_t len);
+
+#endif
