@@ -14,8 +14,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <climits>
+#include <cstdlib>
 
 #include "facts.h"
 
@@ -67,7 +72,85 @@ lldb::SBSection holding(lldb::SBTarget &target, lldb::SBSection sec, uint64_t ad
     return len <= sec.GetByteSize() - (addr - a) ? sec : lldb::SBSection();
 }
 
+// A file's bytes, for the core's readers (corefile.c).
+struct File {
+    std::FILE *f = nullptr;
+    uint64_t size = 0;
+    explicit File(const std::string &path) : f(std::fopen(path.c_str(), "rb"))
+    {
+        if (f && fseeko(f, 0, SEEK_END) == 0) size = static_cast<uint64_t>(ftello(f));
+    }
+    ~File()
+    {
+        if (f) std::fclose(f);
+    }
+};
+
+using Ranges = std::vector<std::pair<uint64_t, uint64_t>>; // [start, end), offset 0 first
+struct Mapped {
+    std::map<std::string, Ranges> files;
+    std::map<std::string, uint64_t> base; // the start of each file's offset-0 mapping
+};
+
+int add_mapping(void *ctx, uint64_t start, uint64_t end, uint64_t offset, const char *path) noexcept
+{
+    try {
+        Mapped *m = static_cast<Mapped *>(ctx);
+        if (path[0] != '/') return 0;
+        m->files[path].emplace_back(start, end);
+        if (offset == 0 && !m->base.count(path)) m->base[path] = start;
+        return m->files.size() > 100000;
+    } catch (...) {
+        return 1;
+    }
+}
+
+std::string real(const char *path)
+{
+    char buf[PATH_MAX];
+    return realpath(path, buf) ? buf : path;
+}
+
 } // namespace
+
+void pag_lldb_add_unlisted(lldb::SBTarget &target, const char *name,
+                           std::vector<std::pair<uint64_t, uint64_t>> &out)
+{
+    try {
+        std::vector<std::string> cores = mapped_cores();
+        if (cores.size() != 1) return;
+        File core(cores[0]);
+        Mapped m;
+        unsigned n = 0;
+        if (!core.f ||
+            pag_core_file_mappings(file_read, core.f, core.size, add_mapping, &m, &n) != PAG_OK)
+            return;
+        std::vector<std::string> known;
+        char path[PATH_MAX];
+        for (uint32_t i = 0; i < target.GetNumModules(); i++)
+            if (target.GetModuleAtIndex(i).GetFileSpec().GetPath(path, sizeof path) > 0)
+                known.push_back(real(path));
+        for (const auto &b : m.base) {
+            if (std::find(known.begin(), known.end(), real(b.first.c_str())) != known.end())
+                continue;
+            File f(b.first);
+            uint64_t a = 0, size = 0;
+            int dyn = 0;
+            if (!f.f ||
+                pag_elf_find_section(file_read, f.f, f.size, name, &a, &size, &dyn) != PAG_OK)
+                continue;
+            if (dyn) a += b.second;
+            // only where the file is really mapped
+            for (const auto &r : m.files[b.first])
+                if (r.first <= a && a + size <= r.second &&
+                    std::find(out.begin(), out.end(), std::make_pair(a, size)) == out.end()) {
+                    out.emplace_back(a, size);
+                    break;
+                }
+        }
+    } catch (...) {
+    }
+}
 
 lldb::addr_t where(lldb::SBTarget &target, lldb::addr_t load, lldb::addr_t file)
 {

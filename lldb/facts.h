@@ -3,6 +3,9 @@
 #define PAG_LLDB_FACTS_H
 
 #include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
 
 #include <lldb/API/LLDB.h>
 
@@ -22,5 +25,12 @@ size_t pag_lldb_read_section(lldb::SBTarget &target, uint64_t addr, void *dst, s
 /* The core lldb has loaded is cut short: PAG_ERR_TRUNCATED with the CLI's
  * line in msg.  PAG_OK when it is whole or cannot be told. */
 pag_err_t pag_lldb_core_check(char *msg, size_t len);
+
+/* Add to out the places of section `name` in the files the core maps
+ * (its NT_FILE note) that lldb has no module for: with the core's link map
+ * gone lldb 16 loads only the executable, so the _asyncio extension's
+ * .AsyncioDebug table was not found ("asyncio not loaded"). */
+void pag_lldb_add_unlisted(lldb::SBTarget &target, const char *name,
+                           std::vector<std::pair<uint64_t, uint64_t>> &out);
 
 #endif

@@ -193,6 +193,8 @@ pag_err_t find_cb(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned 
             m = find_sections(t->target, name);
         else if (kind == PAG_LOOKUP_SYMBOL)
             m = find_symbols(t->target, name);
+        // and in the files a core maps that lldb did not load (no link map)
+        if (kind == PAG_LOOKUP_SECTION && t->is_core) pag_lldb_add_unlisted(t->target, name, m);
         if (index >= m.size()) return PAG_ERR_NOT_FOUND;
         *addr = m[index].first;
         *size = m[index].second;

@@ -18,15 +18,18 @@
  * bounded by a count the file gives and a fixed cap.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pag/target.h"
 
-#define ELF_HDR 64           /* Elf64_Ehdr */
-#define ELF_PHDR 56          /* Elf64_Phdr */
-#define ELF_SHDR 64          /* Elf64_Shdr */
-#define PN_XNUM 0xffffu      /* e_phnum overflow: the count is section 0's sh_info */
-#define MAX_HEADERS 1000000u /* program / section headers looked at */
+#define ELF_HDR 64              /* Elf64_Ehdr */
+#define ELF_PHDR 56             /* Elf64_Phdr */
+#define ELF_SHDR 64             /* Elf64_Shdr */
+#define PN_XNUM 0xffffu         /* e_phnum overflow: the count is section 0's sh_info */
+#define MAX_HEADERS 1000000u    /* program / section headers looked at */
+#define MAX_NT_FILE (64u << 20) /* bytes of one NT_FILE note */
+#define MAX_NT_NOTES 65536u     /* notes looked at in one PT_NOTE */
 
 static uint16_t u16(const unsigned char *p)
 {
@@ -149,4 +152,71 @@ pag_err_t pag_elf_find_section(pag_file_read_fn read, void *ctx, uint64_t size, 
         return PAG_OK;
     }
     return PAG_ERR_NOT_FOUND;
+}
+
+/* Each file mapping of an NT_FILE note's body (count, page size, count
+ * (start, end, page offset) triples, then count NUL-terminated paths). */
+static unsigned nt_file_entries(const unsigned char *d, uint64_t n, pag_mapping_fn cb, void *cbctx)
+{
+    if (n < 16) return 0;
+    uint64_t count = u64(d), page = u64(d + 8);
+    if (count > (n - 16) / 24 || page == 0 || page > (1u << 30)) return 0;
+    const char *path = (const char *)d + 16 + count * 24, *end = (const char *)d + n;
+    unsigned done = 0;
+    for (uint64_t i = 0; i < count && path < end; i++, done++) {
+        const char *z = memchr(path, 0, (size_t)(end - path));
+        if (!z) break;
+        const unsigned char *t = d + 16 + i * 24;
+        uint64_t start = u64(t), stop = u64(t + 8), off = u64(t + 16);
+        if (stop > start && off <= UINT64_MAX / page && cb(cbctx, start, stop, off * page, path))
+            break;
+        path = z + 1;
+    }
+    return done;
+}
+
+/* The NT_FILE note inside one PT_NOTE segment [off, off+filesz), if any:
+ * its body's offset and size. */
+static int find_nt_file(pag_file_read_fn read, void *ctx, uint64_t size, uint64_t off,
+                        uint64_t filesz, uint64_t *body, uint64_t *body_len)
+{
+    uint64_t pos = off, end = off + filesz;
+    unsigned char nh[12];
+    for (unsigned k = 0; k < MAX_NT_NOTES && end >= off && pos + 12 <= end; k++) {
+        if (!get(read, ctx, size, pos, sizeof nh, nh)) return 0;
+        uint64_t namesz = (u32(nh) + 3ull) & ~3ull, descsz = u32(nh + 4);
+        uint64_t desc = pos + 12 + namesz;
+        if (desc > end || descsz > end - desc) return 0;
+        if (u32(nh + 8) == 0x46494c45 /* NT_FILE */) {
+            *body = desc;
+            *body_len = descsz;
+            return 1;
+        }
+        pos = desc + ((descsz + 3) & ~3ull);
+    }
+    return 0;
+}
+
+pag_err_t pag_core_file_mappings(pag_file_read_fn read, void *ctx, uint64_t size, pag_mapping_fn cb,
+                                 void *cbctx, unsigned *count)
+{
+    unsigned char h[ELF_HDR], ph[ELF_PHDR];
+    *count = 0;
+    if (!read || !cb || !get(read, ctx, size, 0, sizeof h, h) || !is_elf64le(h) ||
+        u16(h + 16) != 4 || u16(h + 54) != ELF_PHDR)
+        return PAG_ERR_NOT_FOUND;
+    uint64_t phoff = u64(h + 32), body = 0, len = 0;
+    unsigned long phnum = u16(h + 56);
+    for (unsigned long i = 0; i < phnum && i < MAX_HEADERS && !len; i++) {
+        if (!get(read, ctx, size, phoff + i * ELF_PHDR, sizeof ph, ph)) break;
+        if (u32(ph) == 4 /* PT_NOTE */)
+            find_nt_file(read, ctx, size, u64(ph + 8), u64(ph + 32), &body, &len);
+    }
+    if (!len || len > MAX_NT_FILE) return PAG_ERR_NOT_FOUND;
+    unsigned char *d = malloc((size_t)len);
+    if (!d) return PAG_ERR_NOMEM;
+    pag_err_t e = get(read, ctx, size, body, (size_t)len, d) ? PAG_OK : PAG_ERR_READ;
+    if (e == PAG_OK) *count = nt_file_entries(d, len, cb, cbctx);
+    free(d);
+    return e;
 }

@@ -80,6 +80,16 @@ PAG_API pag_err_t pag_elf_find_section(pag_file_read_fn read, void *ctx, uint64_
                                        const char *name, uint64_t *addr, uint64_t *sec_size,
                                        int *is_dyn);
 
+/* The files a core maps, from its NT_FILE note: cb is called once per
+ * mapping with its [start, end) address range, the file offset mapped at
+ * start (bytes) and the path (valid during the call); a nonzero return
+ * stops.  *count: the mappings seen.  PAG_ERR_NOT_FOUND when the file is
+ * not an ELF core or holds no NT_FILE note. */
+typedef int (*pag_mapping_fn)(void *cbctx, uint64_t start, uint64_t end, uint64_t offset,
+                              const char *path);
+PAG_API pag_err_t pag_core_file_mappings(pag_file_read_fn read, void *ctx, uint64_t size,
+                                         pag_mapping_fn cb, void *cbctx, unsigned *count);
+
 #ifdef __cplusplus
 }
 #endif
