@@ -27,23 +27,40 @@ _MAP_RE = re.compile(r"^\s*0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+0x([0-9
                      r"(?:[rwxps-]{4}\s+)?(/.*?)\s*$")
 
 
+def _reader(f):
+    """The core's (read, ctx, size) arguments for an open file."""
+    def read(ctx, off, n, dst):
+        try:
+            f.seek(off)
+            data = f.read(n)
+            ctypes.memmove(dst, data, len(data))
+            return ABI.ERR["OK"] if len(data) == n else ABI.ERR["READ"]
+        except Exception:  # never let a Python error pass as PAG_OK
+            return ABI.ERR["READ"]
+    return _READ_FN(read), None, ctypes.c_uint64(os.fstat(f.fileno()).st_size)
+
+
 def file_fact(fn, path, *args):
     """Call the core's fn(read, ctx, size, *args) on a file read through a
     callback; None when the file cannot be opened."""
     try:
-        f = open(path, "rb")
+        with open(path, "rb") as f:
+            return fn(*_reader(f), *args)
     except OSError:
         return None
-    with f:
-        def read(ctx, off, n, dst):
-            try:
-                f.seek(off)
-                data = f.read(n)
-                ctypes.memmove(dst, data, len(data))
-                return ABI.ERR["OK"] if len(data) == n else ABI.ERR["READ"]
-            except Exception:  # never let a Python error pass as PAG_OK
-                return ABI.ERR["READ"]
-        return fn(_READ_FN(read), None, ctypes.c_uint64(os.fstat(f.fileno()).st_size), *args)
+
+
+def exe_check(src, msg, length):
+    """A core, and an executable gdb was given that is not the core's: the
+    error code and the CLI's line (into msg); else OK."""
+    if not src.core or not src.executable:
+        return ABI.ERR["OK"]
+    try:
+        with open(src.core, "rb") as c, open(src.executable, "rb") as e:
+            return lib.pag_core_exe_check(*_reader(c), *_reader(e), src.executable,
+                                          ctypes.c_void_p(msg), ctypes.c_size_t(length))
+    except OSError:
+        return ABI.ERR["OK"]
 
 
 def command_line_core():

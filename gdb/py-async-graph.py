@@ -250,7 +250,8 @@ class _Target:
             acc.contents.read = self._keep(_READ_FN(self.read))
             acc.contents.find = self._keep(_FIND_FN(self.find))
             acc.contents.module_of = self._keep(_MODULE_FN(self.module_of))
-            return PAG_OK
+            # a core with an executable that is not its own: say so, as the CLI
+            return _facts.exe_check(src.contents, msg, length)
         except BaseException as e:
             _put(msg, length, "internal error: %s: %s" % (type(e).__name__, e))
             return ABI.ERR["NOMEM"]

@@ -177,22 +177,20 @@ size_t pag_lldb_read_section(lldb::SBTarget &target, uint64_t addr, void *dst, s
     return 0;
 }
 
-pag_err_t pag_lldb_core_check(char *msg, size_t len)
+pag_err_t pag_lldb_core_check(const std::string &exe, char *msg, size_t len)
 {
     try {
         // With several cores open (several targets) it is not known which one
         // is the selected target's: say nothing rather than guess.
         std::vector<std::string> cores = mapped_cores();
         if (cores.size() != 1) return PAG_OK;
-        std::FILE *f = std::fopen(cores[0].c_str(), "rb");
-        if (!f) return PAG_OK;
-        pag_err_t e = PAG_OK;
-        if (fseeko(f, 0, SEEK_END) == 0) {
-            uint64_t size = static_cast<uint64_t>(ftello(f));
-            e = pag_core_file_check(file_read, f, size, nullptr, msg, len);
-        }
-        std::fclose(f);
-        return e == PAG_ERR_TRUNCATED ? e : PAG_OK;
+        File core(cores[0]), file(exe);
+        if (!core.f) return PAG_OK;
+        pag_err_t e = pag_core_file_check(file_read, core.f, core.size, nullptr, msg, len);
+        if (e == PAG_ERR_TRUNCATED) return e;
+        if (!file.f) return PAG_OK;
+        return pag_core_exe_check(file_read, core.f, core.size, file_read, file.f, file.size,
+                                  exe.c_str(), msg, len);
     } catch (...) {
         return PAG_OK;
     }

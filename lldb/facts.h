@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -22,9 +23,10 @@ lldb::addr_t where(lldb::SBTarget &target, lldb::addr_t load, lldb::addr_t file)
 size_t pag_lldb_read_section(lldb::SBTarget &target, uint64_t addr, void *dst, size_t len,
                              lldb::SBError &err);
 
-/* The core lldb has loaded is cut short: PAG_ERR_TRUNCATED with the CLI's
- * line in msg.  PAG_OK when it is whole or cannot be told. */
-pag_err_t pag_lldb_core_check(char *msg, size_t len);
+/* The core lldb has loaded is cut short (PAG_ERR_TRUNCATED), or exe is not
+ * its executable (PAG_ERR_NOT_PYTHON), with the CLI's line in msg.  PAG_OK
+ * when neither, or when it cannot be told. */
+pag_err_t pag_lldb_core_check(const std::string &exe, char *msg, size_t len);
 
 /* Add to out the places of section `name` in the files the core maps
  * (its NT_FILE note) that lldb has no module for: with the core's link map

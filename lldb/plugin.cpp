@@ -245,11 +245,12 @@ pag_err_t open_cb(void *fe, const pag_options_t *o, pag_accessors_t *acc, void *
         const char *plugin = t->process.GetPluginName();
         t->is_core = plugin && std::strstr(plugin, "core") != nullptr;
         t->files = t->is_core || bare;
-        // lldb loads a core cut short and reads nothing there: say so, as the CLI
-        if (t->is_core && pag_lldb_core_check(msg, len) != PAG_OK) return PAG_ERR_TRUNCATED;
         lldb::SBFileSpec fs = t->target.GetExecutable();
         char path[4096];
         if (fs.IsValid() && fs.GetPath(path, sizeof path) > 0) t->exe = path;
+        // lldb loads a core cut short, or not its executable's, and reads
+        // nothing or garbage there: say so, as the CLI does
+        if (pag_err_t e = t->is_core ? pag_lldb_core_check(t->exe, msg, len) : PAG_OK) return e;
         // lldb 16's SB API does not tell which core file was loaded: "core" is null.
         src->kind = t->is_core ? PAG_SOURCE_CORE : PAG_SOURCE_LIVE;
         src->pid = static_cast<long long>(t->process.GetProcessID());

@@ -220,3 +220,138 @@ pag_err_t pag_core_file_mappings(pag_file_read_fn read, void *ctx, uint64_t size
     free(d);
     return e;
 }
+
+/* ---- Is the executable the core's?  (the CLI's build-id check) ---------- */
+
+typedef struct file {
+    pag_file_read_fn read;
+    void *ctx;
+    uint64_t size;
+} file_t;
+
+/* Read [addr, addr+len) of the core's memory: it must lie in the bytes of
+ * one PT_LOAD segment that the core file holds. */
+static int core_mem(const file_t *c, uint64_t addr, size_t len, void *dst)
+{
+    unsigned char h[ELF_HDR], ph[ELF_PHDR];
+    if (!get(c->read, c->ctx, c->size, 0, sizeof h, h)) return 0;
+    uint64_t phoff = u64(h + 32);
+    unsigned long phnum = u16(h + 56);
+    for (unsigned long i = 0; i < phnum && i < MAX_HEADERS; i++) {
+        if (!get(c->read, c->ctx, c->size, phoff + i * ELF_PHDR, sizeof ph, ph)) return 0;
+        uint64_t vaddr = u64(ph + 16), filesz = u64(ph + 32);
+        if (u32(ph) == 1 /* PT_LOAD */ && addr >= vaddr && addr - vaddr < filesz &&
+            len <= filesz - (addr - vaddr))
+            return get(c->read, c->ctx, c->size, u64(ph + 8) + (addr - vaddr), len, dst);
+    }
+    return 0;
+}
+
+/* The GNU build-id in a block of notes; its length (0: none). */
+static size_t build_id_in(const unsigned char *n, size_t len, unsigned char *id, size_t idmax)
+{
+    for (size_t off = 0; off + 12 <= len;) {
+        uint32_t namesz = u32(n + off), descsz = u32(n + off + 4);
+        size_t name = off + 12, desc = name + ((namesz + 3ull) & ~3ull);
+        if (namesz > len || descsz > len || desc + descsz > len) return 0;
+        if (u32(n + off + 8) == 3 /* NT_GNU_BUILD_ID */ && namesz == 4 &&
+            memcmp(n + name, "GNU", 4) == 0 && descsz && descsz <= idmax) {
+            memcpy(id, n + desc, descsz);
+            return descsz;
+        }
+        off = desc + ((descsz + 3ull) & ~3ull);
+    }
+    return 0;
+}
+
+/* The build-id of the ELF image whose header is at `at`: in a file (mem 0:
+ * notes at their file offsets) or in the core's memory (notes at their
+ * addresses, moved by the load bias). */
+static size_t image_build_id(const file_t *f, int mem, uint64_t at, unsigned char *id, size_t idmax)
+{
+    unsigned char h[ELF_HDR], ph[ELF_PHDR], note[4096];
+    if (!(mem ? core_mem(f, at, sizeof h, h) : get(f->read, f->ctx, f->size, 0, sizeof h, h)) ||
+        !is_elf64le(h) || u16(h + 54) != ELF_PHDR || u16(h + 56) > 64)
+        return 0;
+    unsigned n = u16(h + 56);
+    uint64_t bias = UINT64_MAX;
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned i = 0; i < n; i++) {
+            uint64_t p = (mem ? at : 0) + u64(h + 32) + i * ELF_PHDR;
+            if (!(mem ? core_mem(f, p, sizeof ph, ph)
+                      : get(f->read, f->ctx, f->size, p, sizeof ph, ph)))
+                return 0;
+            uint64_t off = u64(ph + 8), vaddr = u64(ph + 16), filesz = u64(ph + 32);
+            if (pass == 0 && u32(ph) == 1 && bias == UINT64_MAX) bias = at - (vaddr & ~0xfffull);
+            if (pass == 0 || u32(ph) != 4 /* PT_NOTE */ || filesz < 12 || filesz > sizeof note)
+                continue;
+            int ok = mem ? bias != UINT64_MAX && core_mem(f, vaddr + bias, (size_t)filesz, note)
+                         : get(f->read, f->ctx, f->size, off, (size_t)filesz, note);
+            size_t l = ok ? build_id_in(note, (size_t)filesz, id, idmax) : 0;
+            if (l) return l;
+        }
+    return 0;
+}
+
+/* The core's executable: the NT_FILE mapping that holds AT_PHDR (NT_AUXV). */
+typedef struct exe_find {
+    uint64_t phdr, base;
+    char path[1024];
+    int found;
+} exe_find_t;
+
+static int exe_mapping(void *ctx, uint64_t start, uint64_t end, uint64_t offset, const char *path)
+{
+    exe_find_t *x = ctx;
+    if (!x->found && start <= x->phdr && x->phdr < end) {
+        snprintf(x->path, sizeof x->path, "%s", path);
+        x->found = 1;
+    }
+    if (offset == 0 && (!x->found || strcmp(path, x->path) == 0) && start <= x->phdr &&
+        (!x->base || start > x->base))
+        x->base = start; /* the last offset-0 mapping at or below AT_PHDR */
+    return 0;
+}
+
+static uint64_t auxv_phdr(const file_t *c)
+{
+    unsigned char h[ELF_HDR], ph[ELF_PHDR], nh[12], av[16];
+    if (!get(c->read, c->ctx, c->size, 0, sizeof h, h)) return 0;
+    for (unsigned long i = 0; i < u16(h + 56); i++) {
+        if (!get(c->read, c->ctx, c->size, u64(h + 32) + i * ELF_PHDR, sizeof ph, ph)) return 0;
+        if (u32(ph) != 4) continue;
+        uint64_t pos = u64(ph + 8), end = pos + u64(ph + 32);
+        for (unsigned k = 0; k < MAX_NT_NOTES && pos + 12 <= end; k++) {
+            if (!get(c->read, c->ctx, c->size, pos, sizeof nh, nh)) return 0;
+            uint64_t desc = pos + 12 + ((u32(nh) + 3ull) & ~3ull), dsz = u32(nh + 4);
+            for (uint64_t a = 0; u32(nh + 8) == 6 /* NT_AUXV */ && a + 16 <= dsz && a < 65536;
+                 a += 16)
+                if (get(c->read, c->ctx, c->size, desc + a, sizeof av, av) &&
+                    u64(av) == 3 /* AT_PHDR */)
+                    return u64(av + 8);
+            pos = desc + ((dsz + 3) & ~3ull);
+        }
+    }
+    return 0;
+}
+
+pag_err_t pag_core_exe_check(pag_file_read_fn core_read, void *core_ctx, uint64_t core_size,
+                             pag_file_read_fn exe_read, void *exe_ctx, uint64_t exe_size,
+                             const char *exe_name, char *msg, size_t len)
+{
+    file_t c = {core_read, core_ctx, core_size}, e = {exe_read, exe_ctx, exe_size};
+    exe_find_t x = {.phdr = auxv_phdr(&c)};
+    unsigned n = 0;
+    if (!core_read || !exe_read || !x.phdr ||
+        pag_core_file_mappings(core_read, core_ctx, core_size, exe_mapping, &x, &n) != PAG_OK ||
+        !x.found || !x.base)
+        return PAG_OK; /* nothing to compare with */
+    unsigned char want[64], have[64];
+    size_t wl = image_build_id(&c, 1, x.base, want, sizeof want);
+    size_t hl = wl ? image_build_id(&e, 0, 0, have, sizeof have) : 0;
+    if (!wl || (hl == wl && memcmp(want, have, wl) == 0)) return PAG_OK;
+    snprintf(msg, len,
+             "%s does not match the core (different build-id); the core's executable is %s",
+             exe_name ? exe_name : "the executable", x.path);
+    return PAG_ERR_NOT_PYTHON;
+}

@@ -226,6 +226,7 @@ def cases(data, exe, version):
         ("link map entries zeroed", lambda: zero_link_map_entries(data), exe, {}),
         ("no threads (NT_PRSTATUS retyped)", lambda: no_threads(data), exe, {}),
         ("PT_LOAD hole over .PyRuntime", lambda: hole_over(data, rt_addr), exe, {}),
+        ("wrong executable (the other CPython)", lambda: data, other, {}),
     ]
 
 

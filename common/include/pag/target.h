@@ -90,6 +90,17 @@ typedef int (*pag_mapping_fn)(void *cbctx, uint64_t start, uint64_t end, uint64_
 PAG_API pag_err_t pag_core_file_mappings(pag_file_read_fn read, void *ctx, uint64_t size,
                                          pag_mapping_fn cb, void *cbctx, unsigned *count);
 
+/* Is the executable the core's?  The core's executable is the NT_FILE
+ * mapping that holds AT_PHDR (NT_AUXV); its build-id is read from the
+ * core's own copy of its ELF header and notes, and compared with the
+ * executable file's.  PAG_ERR_NOT_PYTHON with the CLI's line in msg
+ * ("<exe_name> does not match the core (different build-id); the core's
+ * executable is <path>") when they differ; PAG_OK when they match or the
+ * core does not say. */
+PAG_API pag_err_t pag_core_exe_check(pag_file_read_fn core_read, void *core_ctx, uint64_t core_size,
+                                     pag_file_read_fn exe_read, void *exe_ctx, uint64_t exe_size,
+                                     const char *exe_name, char *msg, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
