@@ -202,6 +202,8 @@ def run_lldb(core, exe):
     sec, text = lldbtest.run_lldb([exe, "-c", core], [lldbtest.probe("g", "py-async-graph")],
                                   timeout=120)
     p = sec.get("g")
+    if not isinstance(p, dict) and lldb_itself_fails(core, exe):
+        return None  # lldb 16 aborts on this core without the plugin too
     if not isinstance(p, dict):
         return ("no answer", text[-500:], "")
     errs = [l for l in p["err"].splitlines() if l.strip()]
@@ -209,6 +211,14 @@ def run_lldb(core, exe):
     if p["failed"]:
         return ("failed", line, p["out"])
     return ("partial" if any(e.startswith("warning: ") for e in errs) else "ok", line, p["out"])
+
+
+def lldb_itself_fails(core, exe):
+    """lldb 16 with no plugin loaded dies on this core too (it aborts with
+    bad_alloc on some cores paired with another CPython's executable)."""
+    rc, out, err = pagtest.run([lldbtest.lldb_exe(), "-b", "--no-lldbinit", exe, "-c", core,
+                                "-o", "thread list"], timeout=120, env=lldbtest.lldb_env())
+    return rc < 0 or rc > 128 or "thread #1" not in out
 
 
 def cases(data, exe, version):
@@ -261,6 +271,8 @@ def main():
             cli, rc = run_cli(path, e)
             got = {"gdb": run_gdb(path, e) if "gdb" not in not_asked else None,
                    "lldb": run_lldb(path, e) if "lldb" not in not_asked else None}
+            if got["lldb"] is None and "lldb" not in not_asked:
+                not_asked["lldb"] = "lldb 16 itself dies on this core (without the plugin too)"
             # gdb has no exit status: only failed or printed (with its note)
             want = {"gdb": ("failed" if cli[0] == "failed" else "printed",) + cli[1:],
                     "lldb": cli}
