@@ -24,7 +24,9 @@
     X(GRAPH, graph, 0, "  ",  "like asyncio.format_call_graph(task), per task")           \
     X(JSON,  json,  1, "   ", "the whole snapshot (schema py-async-graph/1)")             \
     X(DOT,   dot,   1, "    ", "the await graph for Graphviz")                            \
-    X(TASKS, tasks, 0, "  ",  "one line per task")
+    X(TASKS, tasks, 0, "  ",  "one line per task")                                       \
+    X(SUMMARY, summary, 1, "", "task counts per suspension point (--top N)")              \
+    X(COLLAPSED, collapsed, 1, "", "folded stacks for flamegraph.pl/inferno/speedscope")
 // clang-format on
 
 #define PAG__FMT_ENUM(ID, name, closure, pad, help) PAG_FMT_##ID,
