@@ -273,23 +273,31 @@ static size_t intern_link(const pag_snapshot_t *snap, pag__chains_t *c, size_t t
 
 /* Walk up from t along first awaiters until a task whose chain is known,
  * the end of the chain or a task met again on this walk; then intern the
- * links from the top down.  onpath holds t + 1 for the tasks of this walk. */
+ * links from the top down.  onpath holds t + 1 for the tasks of this walk,
+ * at their index in path.  Met again: the tasks from there on are a cycle,
+ * and each one's chain is itself, then "[cycle]" -- the same whichever
+ * task's walk finds the cycle, so chains never depend on walk order. */
 static pag_err_t chain_of(const pag_snapshot_t *snap, const unsigned char *sel, pag__chains_t *c,
-                          size_t t, size_t *path, size_t *onpath)
+                          size_t t, size_t *path, size_t *onpath, size_t *at)
 {
     size_t np = 0, base = PAG__CHAIN_ROOT, v = t;
-    while (v != NONE && c->id[v] == NONE) {
-        if (onpath[v] == t + 1) {
-            base = PAG__CHAIN_CYCLE;
-            break;
-        }
+    while (v != NONE && c->id[v] == NONE && onpath[v] != t + 1) {
         onpath[v] = t + 1;
+        at[v] = np;
         path[np++] = v; /* np <= n: each task once per walk */
         const pag_task_t *x = &snap->tasks[v];
         size_t a = x->awaited_by && x->n_awaited_by ? pag__awaiter(snap, x, 0) : NONE;
         v = a != NONE && sel[a] ? a : NONE;
     }
-    if (v != NONE && c->id[v] != NONE && base != PAG__CHAIN_CYCLE) base = c->id[v];
+    if (v != NONE && c->id[v] != NONE) base = c->id[v];
+    if (v != NONE && c->id[v] == NONE) { /* back at path[at[v]]: a cycle */
+        for (size_t j = at[v]; j < np; j++) {
+            c->id[path[j]] = intern_link(snap, c, path[j], PAG__CHAIN_CYCLE);
+            if (c->id[path[j]] == NONE) return PAG_ERR_NOMEM;
+        }
+        base = c->id[v];
+        np = at[v];
+    }
     while (np > 0) {
         size_t u = path[--np];
         base = intern_link(snap, c, u, base);
@@ -311,15 +319,16 @@ pag_err_t pag__chains_build(const pag_snapshot_t *snap, const unsigned char *sel
     c->id = malloc((n ? n : 1) * sizeof *c->id);
     c->slots = calloc(c->cap_slots, sizeof *c->slots);
     size_t *path = malloc((n ? n : 1) * sizeof *path);
-    size_t *onpath = calloc(n ? n : 1, sizeof *onpath);
+    size_t *onpath = calloc(n ? n : 1, sizeof *onpath), *at = malloc((n ? n : 1) * sizeof *at);
     pag_err_t err = PAG_OK;
-    if (!c->id || !c->slots || !path || !onpath) err = PAG_ERR_NOMEM;
+    if (!c->id || !c->slots || !path || !onpath || !at) err = PAG_ERR_NOMEM;
     for (size_t i = 0; err == PAG_OK && i < n; i++)
         c->id[i] = NONE;
     for (size_t i = 0; err == PAG_OK && i < n; i++)
-        if (sel[i] && c->id[i] == NONE) err = chain_of(snap, sel, c, i, path, onpath);
+        if (sel[i] && c->id[i] == NONE) err = chain_of(snap, sel, c, i, path, onpath, at);
     free(path);
     free(onpath);
+    free(at);
     return err;
 }
 

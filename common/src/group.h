@@ -29,13 +29,14 @@ void pag__groups_free(pag__groups_t *g);
 
 /* The suspension chains of --format summary and --format collapsed.  The
  * chain of a task is its frames, then its first awaiter's (awaited_by[0])
- * chain; it ends at a task that awaits nobody, at an awaiter that is not
- * selected, or where it would meet a task already on it (an await cycle).
+ * chain; it ends at a task that awaits nobody (or whose first awaiter is
+ * not selected), or at the first task on a cycle of first awaiters, which
+ * ends it with "[cycle]" (a task on such a cycle: itself, then "[cycle]").
  * Equal chains get equal ids.  With whole == 0 only each task's innermost
  * frame counts (summary: where it is suspended, and where each awaiter
  * is); with whole == 1 every frame of its stack (collapsed: the stack). */
 #define PAG__CHAIN_ROOT SIZE_MAX     /* ends: a task that awaits nobody */
-#define PAG__CHAIN_CYCLE (SIZE_MAX - 1) /* ends: back at a task on the chain */
+#define PAG__CHAIN_CYCLE (SIZE_MAX - 1) /* ends: a task on a first-awaiter cycle */
 
 typedef struct pag__chain_node {
     size_t task;   /* the first task seen with this link (its frames) */
