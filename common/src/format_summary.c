@@ -101,8 +101,7 @@ static void put_head(FILE *out, const pag_snapshot_t *snap, const unsigned char 
         fputs("running: ", out);
         put_name(out, snap, i);
         if (t->thread < snap->n_threads)
-            fprintf(out, " (thread %llu)",
-                    (unsigned long long)snap->threads[t->thread].native_id);
+            fprintf(out, " (thread %llu)", (unsigned long long)snap->threads[t->thread].native_id);
         fputs(" at ", out);
         put_innermost(out, t->running_stack.n ? &t->running_stack : &t->stack);
         fputc('\n', out);

@@ -23,8 +23,7 @@ typedef struct pag__groups {
     size_t *off, *kids; /* kids of a: kids[off[a] .. off[a+1]) */
 } pag__groups_t;
 
-pag_err_t pag__groups_build(const pag_snapshot_t *snap, const unsigned char *sel,
-                            pag__groups_t *g);
+pag_err_t pag__groups_build(const pag_snapshot_t *snap, const unsigned char *sel, pag__groups_t *g);
 void pag__groups_free(pag__groups_t *g);
 
 /* The suspension chains of --format summary and --format collapsed.  The
@@ -35,7 +34,7 @@ void pag__groups_free(pag__groups_t *g);
  * Equal chains get equal ids.  With whole == 0 only each task's innermost
  * frame counts (summary: where it is suspended, and where each awaiter
  * is); with whole == 1 every frame of its stack (collapsed: the stack). */
-#define PAG__CHAIN_ROOT SIZE_MAX     /* ends: a task that awaits nobody */
+#define PAG__CHAIN_ROOT SIZE_MAX        /* ends: a task that awaits nobody */
 #define PAG__CHAIN_CYCLE (SIZE_MAX - 1) /* ends: a task on a first-awaiter cycle */
 
 typedef struct pag__chain_node {

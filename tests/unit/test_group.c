@@ -57,7 +57,8 @@ static void test_patterns(void)
     expect_pattern("ab*", d, 2);
     const char *e[] = {"1", "2"};
     expect_pattern("*", e, 2);
-    const char *f[] = {"\xc3\xa9\xc3\xa0", "\xc3\xa9\xc3\xa1"}; /* "éà", "éá": one UTF-8 lead byte shared */
+    const char *f[] = {"\xc3\xa9\xc3\xa0",
+                       "\xc3\xa9\xc3\xa1"}; /* "éà", "éá": one UTF-8 lead byte shared */
     expect_pattern("\xc3\xa9*", f, 2);
     const char *g[] = {"", "x"};
     expect_pattern("*", g, 2);
@@ -110,27 +111,29 @@ static void test_shapes(void)
     o.group = 1;
     char *out = sb_render(&s, &o, &err);
     CHECK(err == PAG_OK);
-    sb_expect_text("tree --group: small", out,
-                   "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) R\n"
-                   "    \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  root m.py:5\n"
-                   "        \xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 (T) a-* \xc3\x97" "4\n"
-                   "        \xe2\x94\x82   \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
-                   "        \xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 (T) b\n"
-                   "        \xe2\x94\x82   \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:9\n"
-                   "        \xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 (T) c\n"
-                   "        \xe2\x94\x82   \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
-                   "        \xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 (T) d1\n"
-                   "        \xe2\x94\x82   \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
-                   "        \xe2\x94\x82       \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) d2\n"
-                   "        \xe2\x94\x82           \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
-                   "        \xe2\x94\x82               \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) d1 [cycle]\n"
-                   "        \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) d2\n"
-                   "            \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
-                   "                \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) d1\n"
-                   "                    \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
-                   "                        \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) d2 [cycle]\n"
-                   "\n"
-                   "possible deadlock: await cycle: d1 \xe2\x86\x92 d2 \xe2\x86\x92 d1\n");
+    sb_expect_text(
+        "tree --group: small", out,
+        "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) R\n"
+        "    \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  root m.py:5\n"
+        "        \xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 (T) a-* \xc3\x97"
+        "4\n"
+        "        \xe2\x94\x82   \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
+        "        \xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 (T) b\n"
+        "        \xe2\x94\x82   \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:9\n"
+        "        \xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 (T) c\n"
+        "        \xe2\x94\x82   \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
+        "        \xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 (T) d1\n"
+        "        \xe2\x94\x82   \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
+        "        \xe2\x94\x82       \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) d2\n"
+        "        \xe2\x94\x82           \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
+        "        \xe2\x94\x82               \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) d1 [cycle]\n"
+        "        \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) d2\n"
+        "            \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
+        "                \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) d1\n"
+        "                    \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80  work m.py:5\n"
+        "                        \xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 (T) d2 [cycle]\n"
+        "\n"
+        "possible deadlock: await cycle: d1 \xe2\x86\x92 d2 \xe2\x86\x92 d1\n");
     free(out);
 
     o = sb_opts(PAG_FMT_SUMMARY);
@@ -353,8 +356,8 @@ static void test_random(void)
         sb_free(&s);
     }
     if (bad) sb_failures++;
-    printf("%s random forests: %d of 400 failed, %d of them folded something\n", bad ? "FAIL" : "ok  ", bad,
-           folded);
+    printf("%s random forests: %d of 400 failed, %d of them folded something\n",
+           bad ? "FAIL" : "ok  ", bad, folded);
     CHECK(folded > 100); /* the property is not vacuous */
 }
 
