@@ -34,3 +34,23 @@ foreach(ver ${PAG_PY_VERSIONS})
 endforeach()
 # The demo service at 100,000 tasks: the grouped tree under 100 lines.
 pag_group_test(group.big.100k.3.14 600 big_service 3.14 --big 100000)
+
+# Browser (tests/browser/check_browser.py): the html page in Debian's
+# chromium through puppeteer-core, and the collapsed output in speedscope
+# (both installed by scripts/setup.sh).  Labels "group;browser".
+set(_pag_browser_check ${PAG_TESTS_DIR}/browser/check_browser.py)
+function(pag_browser_test name labels timeout)
+  add_test(NAME ${name} COMMAND ${PAG_GROUP_PYTHON} ${_pag_browser_check} ${ARGN}
+           WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${timeout}
+    ENVIRONMENT "${_pag_group_env}")
+  pag_format_labels(${_pag_browser_check} ${name})
+endfunction()
+foreach(fx deadlock blocked demo_service)
+  pag_browser_test(browser.html.${fx}.3.14 "group;browser" 300 explorer ${fx} 3.14)
+endforeach()
+pag_browser_test(browser.html.demo_service.3.15-core "group;browser" 300 explorer demo_service 3.15 --core)
+pag_browser_test(browser.speedscope.demo_service.3.14 "group;browser" 300 speedscope demo_service 3.14)
+pag_browser_test(browser.speedscope.deadlock.3.15 "group;browser" 300 speedscope deadlock 3.15)
+pag_browser_test(browser.html.big-100k.3.14 "group;browser" 900 big big_service 3.14 --big 100000)
+pag_browser_test(browser.html.big-1m.3.14 "group;browser;slow" 1800 big big_service 3.14 --big 1000000)

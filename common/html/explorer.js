@@ -9,9 +9,16 @@
 // never fold (their shape is -1); graph text is format_call_graph()'s.
 "use strict";
 (function () {
+  const T0 = performance.now();
   const D = JSON.parse(document.getElementById("pag-data").textContent);
-  const T = D.t, S = D.s, F = D.f, n = T.length;
-  const NAME = 0, ID = 1, FLAGS = 2, SHAPE = 3, STACK = 4, AWAITERS = 5, RSTACK = 6;
+  const S = D.s, F = D.f, NAME = D.name, FL = D.fl, SH = D.sh, n = NAME.length;
+  const IDS = D.id.split(" "), SF = D.sf, AF = D.af;
+  // per node: its frames SF[so[i] .. so[i+1]) and awaiters AF[ao[i] .. ao[i+1])
+  const so = new Int32Array(n + 1), ao = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) { so[i + 1] = so[i] + D.sn[i]; ao[i + 1] = ao[i] + D.an[i]; }
+  const stackOf = (i) => SF.slice(so[i], so[i + 1]);
+  const nframes = (i) => so[i + 1] - so[i];
+  const inner = (i) => SF[so[i]];
   const MAX_KIDS = 200, MAX_HITS = 200;
   const $ = (id) => document.getElementById(id);
   const el = (tag, cls, text) => {
@@ -24,15 +31,15 @@
   // ---- indexes ----
   const off = new Int32Array(n + 1), stamp = new Int32Array(n).fill(-1);
   for (let c = 0; c < n; c++)
-    for (const a of T[c][AWAITERS]) if (stamp[a] !== c) { stamp[a] = c; off[a + 1]++; }
+    for (let q = ao[c]; q < ao[c + 1]; q++) { const a = AF[q]; if (stamp[a] !== c) { stamp[a] = c; off[a + 1]++; } }
   for (let v = 0; v < n; v++) off[v + 1] += off[v];
   const kids = new Int32Array(off[n]), pos = off.slice(0, n);
   stamp.fill(-1);
   for (let c = 0; c < n; c++)
-    for (const a of T[c][AWAITERS]) if (stamp[a] !== c) { stamp[a] = c; kids[pos[a]++] = c; }
+    for (let q = ao[c]; q < ao[c + 1]; q++) { const a = AF[q]; if (stamp[a] !== c) { stamp[a] = c; kids[pos[a]++] = c; } }
   const onCycle = new Uint8Array(n);
   for (const cy of D.c) for (const i of cy) onCycle[i] = 1;
-  const running = (i) => (T[i][FLAGS] & 2) !== 0;
+  const running = (i) => (FL[i] & 2) !== 0;
 
   // Roots: tasks nobody's kid, in order; then, for what no root reaches
   // (a cycle), its first task, as the tree does.
@@ -59,12 +66,12 @@
     const fn = S[F[4 * k]], file = S[F[4 * k + 1]], line = F[4 * k + 2];
     return line >= 0 ? fn + " " + file + ":" + line : fn + " " + file;
   };
-  const taskName = (i) => (T[i][NAME] === null ? T[i][ID] : T[i][NAME]);
+  const taskName = (i) => (NAME[i] === null ? IDS[i] : NAME[i]);
   const pattern = (members) => {
-    const first = T[members[0]][NAME] || "";
+    const first = NAME[members[0]] || "";
     let pre = first.length, suf = first.length, min = first.length, differ = false;
     for (const m of members) {
-      const s = T[m][NAME] || "";
+      const s = NAME[m] || "";
       let p = 0, q = 0;
       while (p < pre && p < s.length && s[p] === first[p]) p++;
       while (q < suf && q < s.length && s[s.length - 1 - q] === first[first.length - 1 - q]) q++;
@@ -79,9 +86,9 @@
     return first.slice(0, pre) + "*" + first.slice(first.length - suf);
   };
   const groupLabel = (g) => {
-    const i = g[0], t = T[i];
-    if (g.length === 1) return t[FLAGS] & 1 ? "(T) " + taskName(i) : "(F) Future " + t[ID];
-    return t[FLAGS] & 1 ? "(T) " + (t[NAME] === null ? "0x*" : pattern(g)) : "(F) Future";
+    const i = g[0];
+    if (g.length === 1) return FL[i] & 1 ? "(T) " + taskName(i) : "(F) Future " + IDS[i];
+    return FL[i] & 1 ? "(T) " + (NAME[i] === null ? "0x*" : pattern(g)) : "(F) Future";
   };
   // Python's repr of a str, as graph prints names and files.
   const pyrepr = (s) => {
@@ -101,25 +108,25 @@
     return r + q;
   };
   const TAGS = ["", "async ", "async generator ", "generator "];
-  const header = (i) => (T[i][FLAGS] & 1
-    ? "* Task(name=" + (T[i][NAME] === null ? "None" : pyrepr(T[i][NAME])) + ", id=" + T[i][ID] + ")"
-    : "* Future(id=" + T[i][ID] + ")");
+  const header = (i) => (FL[i] & 1
+    ? "* Task(name=" + (NAME[i] === null ? "None" : pyrepr(NAME[i])) + ", id=" + IDS[i] + ")"
+    : "* Future(id=" + IDS[i] + ")");
   // format_graph.c's render_one: the task, its call stack, its awaiters.
   const graphText = (root) => {
     const out = [], onpath = new Set(), ind = (l) => "    ".repeat(l);
     const visit = (i, level) => {
-      const t = T[i], pad = ind(level);
+      const pad = ind(level);
       if (D.e[i] !== undefined) out.push(pad + "  + Error: " + D.e[i]);
-      const st = running(i) && t[RSTACK] && t[RSTACK].length ? t[RSTACK] : t[STACK];
+      const st = running(i) && D.rs[i] ? D.rs[i] : stackOf(i);
       if (st.length) out.push(pad + "  + Call stack:");
       for (const k of st) {
         const line = F[4 * k + 2] >= 0 ? String(F[4 * k + 2]) : "None";
         out.push(pad + "  |   File " + pyrepr(S[F[4 * k + 1]]) + ", line " + line + ", in " +
                  TAGS[F[4 * k + 3]] + S[F[4 * k]] + "()");
       }
-      if (t[AWAITERS].length) out.push(pad + "  + Awaited by:");
+      if (ao[i + 1] > ao[i]) out.push(pad + "  + Awaited by:");
       onpath.add(i);
-      for (const a of t[AWAITERS]) {
+      for (const a of AF.slice(ao[i], ao[i + 1])) {
         out.push(ind(level + 1) + header(a));
         if (onpath.has(a)) out.push(ind(level + 1) + "  + (cycle: awaits itself through this chain \u2014 possible deadlock)");
         else if (out.length < 20000) visit(a, level + 1);
@@ -130,14 +137,14 @@
     visit(root, 0);
     return out.join("\n");
   };
-  const showGraph = (i) => { $("graph").textContent = graphText(i); $("graph").dataset.task = T[i][ID]; };
+  const showGraph = (i) => { $("graph").textContent = graphText(i); $("graph").dataset.task = IDS[i]; };
 
   // ---- the tree ----
   // Fold a sibling list by shape, in order of first appearance.
   const fold = (list) => {
     const groups = [], at = new Map();
     for (const k of list) {
-      const s = T[k][SHAPE];
+      const s = SH[k];
       if (s >= 0 && at.has(s)) { groups[at.get(s)].push(k); continue; }
       if (s >= 0) at.set(s, groups.length);
       groups.push([k]);
@@ -151,7 +158,7 @@
   const node = (g, path) => {
     const i = g[0], box = el("div", "node"), row = el("div", "row");
     const tog = el("span", "tog", ""), lbl = el("span", "lbl", groupLabel(g));
-    lbl.dataset.task = T[i][ID];
+    lbl.dataset.task = IDS[i];
     mark(lbl, i);
     row.append(tog, lbl);
     if (g.length > 1) row.append(el("span", "count", " \u00d7" + fmtCount(g.length)));
@@ -161,7 +168,7 @@
       row.append(el("span", "cycle", " [cycle]"));
       return box;
     }
-    if (!T[i][STACK].length && off[i] === off[i + 1]) return box;
+    if (!nframes(i) && off[i] === off[i + 1]) return box;
     tog.textContent = "\u25b8";
     let kidsBox = null;
     tog.addEventListener("click", () => {
@@ -171,7 +178,7 @@
         return;
       }
       kidsBox = el("div", "kids");
-      const st = T[i][STACK];
+      const st = stackOf(i);
       for (let f = st.length - 1; f >= 0; f--) kidsBox.append(el("div", "frame", frameText(st[f])));
       const sub = new Set(path).add(i);
       appendGroups(kidsBox, fold(Array.from(kids.subarray(off[i], off[i + 1]))), sub);
@@ -192,7 +199,7 @@
 
   // ---- header, alerts, search ----
   let tasks = 0, nrun = 0;
-  for (let i = 0; i < n; i++) { if (T[i][FLAGS] & 1) tasks++; if (running(i)) nrun++; }
+  for (let i = 0; i < n; i++) { if (FL[i] & 1) tasks++; if (running(i)) nrun++; }
   const pl = (v, w) => fmtCount(v) + " " + w + (v === 1 ? "" : "s");
   $("head").textContent = "py-async-graph: " + pl(tasks, "task") + (n > tasks ? ", " + pl(n - tasks, "future") : "") +
     ", " + pl(D.threads, "thread") + ", " + pl(D.loops, "loop") + ", " + pl(D.c.length, "cycle") + ", " + nrun + " running" +
@@ -201,9 +208,9 @@
     $("alerts").append(el("div", "cycle", "possible deadlock: await cycle: " + cy.map(taskName).join(" \u2192 ")));
   for (let i = 0; i < n; i++) {
     if (!running(i)) continue;
-    const st = T[i][RSTACK] && T[i][RSTACK].length ? T[i][RSTACK] : T[i][STACK];
+    const st = D.rs[i] || stackOf(i);
     const a = el("div", "running", "running: " + taskName(i) + (st.length ? " at " + frameText(st[0]) : ""));
-    a.dataset.task = T[i][ID];
+    a.dataset.task = IDS[i];
     a.addEventListener("click", () => showGraph(i));
     $("alerts").append(a);
   }
@@ -216,13 +223,12 @@
     if (!hay) { hay = []; for (let k = 0; k < F.length / 4; k++) hay.push((S[F[4 * k]] + " " + S[F[4 * k + 1]]).toLowerCase()); }
     let hits = 0;
     for (let i = 0; i < n; i++) {
-      const t = T[i];
-      let ok = t[NAME] !== null && t[NAME].toLowerCase().includes(q);
-      for (let f = 0; !ok && f < t[STACK].length; f++) ok = hay[t[STACK][f]].includes(q);
+      let ok = NAME[i] !== null && NAME[i].toLowerCase().includes(q);
+      for (let f = so[i]; !ok && f < so[i + 1]; f++) ok = hay[SF[f]].includes(q);
       if (!ok) continue;
       if (hits++ < MAX_HITS) {
-        const h = el("div", "hit", groupLabel([i]) + (t[STACK].length ? "  " + frameText(t[STACK][0]) : ""));
-        h.dataset.task = t[ID];
+        const h = el("div", "hit", groupLabel([i]) + (nframes(i) ? "  " + frameText(inner(i)) : ""));
+        h.dataset.task = IDS[i];
         mark(h, i);
         h.addEventListener("click", () => showGraph(i));
         res.append(h);
@@ -235,5 +241,6 @@
 
   appendGroups($("tree"), fold(roots), new Set());
   document.body.dataset.readyMs = String(Math.round(performance.now()));
+  document.body.dataset.scriptMs = String(Math.round(performance.now() - T0));
   document.body.dataset.ready = "1";
 })();

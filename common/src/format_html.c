@@ -6,20 +6,23 @@
  * JSON, and the rest.  No network, no CDN: the page needs nothing else.
  *
  * The data (schema "pag-html/1"), small enough for a million tasks (about
- * 50-70 bytes a task; the budget is 200):
+ * 40 bytes a task; the budget is 200), in columns, one element per selected
+ * node, because a million small arrays are what makes JSON.parse slow:
  *   {"schema": "pag-html/1", "source": <the json format's source> | null,
  *    "threads": N, "loops": N,
  *    "s": [strings: function names and file names],
  *    "f": [frames, flat: func, file, line (-1: none), kind, ...],
- *    "t": [[name | null, "hex id", flags, shape, [frame...], [awaiter...],
- *           [running frame...]?], ...],   one per selected node
+ *    "name": [name | null, ...], "id": "0x... 0x... ...",
+ *    "fl": [flags, ...], "sh": [shape, ...],
+ *    "sn": [number of frames, ...], "sf": [frame, ...] (all stacks, flat),
+ *    "an": [number of awaiters, ...], "af": [awaiter, ...] (flat),
+ *    "rs": {"index": [frame, ...]},        running tasks' real frames
  *    "e": {"index": "error text (detail)", ...},
  *    "c": [[task, ...], ...]}             each awaits the next, first repeated
  * flags: 1 Task (else Future), 2 running, 4 listed.  Frames are indices into
- * f (innermost first); awaiters indices into t, in the order Python
- * iterates them (what graph follows), which also names the first awaiter
- * of summary's chains when it is the set's order; shape: the tree's shape
- * id (group.c), -1 for one that never folds.  Every string is escaped so
+ * f (innermost first); awaiters indices of nodes, in the order Python
+ * iterates them (what graph follows); shape: the tree's shape id
+ * (group.c), -1 for one that never folds.  Every string is escaped so
  * that "</script>" cannot end the data early ('<', '>', '&' as \u00XX). */
 #include <stdlib.h>
 #include <string.h>
@@ -160,8 +163,8 @@ static size_t str_id(html_t *h, const char *s)
 
 static size_t frame_id(html_t *h, const pag_frame_t *f)
 {
-    int64_t key[4] = {(int64_t)str_id(h, f->qualname), (int64_t)str_id(h, f->filename),
-                      f->lineno, f->kind};
+    int64_t key[4] = {(int64_t)str_id(h, f->qualname), (int64_t)str_id(h, f->filename), f->lineno,
+                      f->kind};
     int fresh;
     size_t id = intern(&h->frames, NULL, key, &fresh);
     if (id == NONE) {
@@ -174,51 +177,71 @@ static size_t frame_id(html_t *h, const pag_frame_t *f)
     return id;
 }
 
-static void put_frames(FILE *out, html_t *h, const pag_stack_t *st)
+/* The task columns, one memory stream each, in schema order. */
+enum { C_NAME, C_ID, C_FLAGS, C_SHAPE, C_SN, C_SF, C_AN, C_AF, C_RS, C__N };
+static const char *const col_key[C__N] = {"name", "id", "fl", "sh", "sn", "sf", "an", "af", "rs"};
+
+typedef struct cols {
+    FILE *f[C__N];
+    char *buf[C__N];
+    size_t len[C__N], n[C__N]; /* n: elements written (for the commas) */
+} cols_t;
+
+static void col_sep(cols_t *c, int k)
 {
-    fputc('[', out);
-    for (size_t k = 0; st->frames && k < st->n; k++) {
-        if (k) fputc(',', out);
-        pag__put_u64(out, frame_id(h, &st->frames[k]));
-    }
-    fputc(']', out);
+    if (c->n[k]++) fputc(k == C_ID ? ' ' : ',', c->f[k]);
 }
 
-/* One element of "t". */
-static void put_task(FILE *out, html_t *h, size_t i, const pag__groups_t *g)
+static size_t put_frames(cols_t *c, int k, html_t *h, const pag_stack_t *st)
+{
+    size_t n = st->frames ? st->n : 0;
+    for (size_t q = 0; q < n; q++) {
+        col_sep(c, k);
+        pag__put_u64(c->f[k], frame_id(h, &st->frames[q]));
+    }
+    return n;
+}
+
+/* One task into every column. */
+static void put_task(cols_t *c, html_t *h, size_t i, const pag__groups_t *g)
 {
     const pag_snapshot_t *snap = h->snap;
     const pag_task_t *t = &snap->tasks[i];
-    fputc('[', out);
+    col_sep(c, C_NAME);
     if (t->name)
-        put_js_str(out, t->name);
+        put_js_str(c->f[C_NAME], t->name);
     else
-        fputs("null", out);
-    fputs(",\"", out);
-    pag__put_hex(out, t->addr);
-    fprintf(out, "\",%d,", (t->is_task ? 1 : 0) | (t->running ? 2 : 0) | (t->listed ? 4 : 0));
+        fputs("null", c->f[C_NAME]);
+    col_sep(c, C_ID);
+    pag__put_hex(c->f[C_ID], t->addr);
+    col_sep(c, C_FLAGS);
+    fputc('0' + ((t->is_task ? 1 : 0) | (t->running ? 2 : 0) | (t->listed ? 4 : 0)), c->f[C_FLAGS]);
+    col_sep(c, C_SHAPE);
     size_t s = g->shape[i];
     if (s == NONE || g->unique[s])
-        fputs("-1", out);
+        fputs("-1", c->f[C_SHAPE]);
     else
-        pag__put_u64(out, s);
-    fputc(',', out);
-    put_frames(out, h, &t->stack);
-    fputs(",[", out);
-    int first = 1;
+        pag__put_u64(c->f[C_SHAPE], s);
+    size_t nf = put_frames(c, C_SF, h, &t->stack);
+    col_sep(c, C_SN);
+    pag__put_u64(c->f[C_SN], nf);
+    size_t na = 0;
     for (size_t k = 0; t->awaited_by && k < t->n_awaited_by; k++) {
         size_t a = pag__awaiter_iter(snap, t, k);
         if (a == SIZE_MAX || h->idx[a] == NONE) continue;
-        if (!first) fputc(',', out);
-        first = 0;
-        pag__put_u64(out, h->idx[a]);
+        col_sep(c, C_AF);
+        pag__put_u64(c->f[C_AF], h->idx[a]);
+        na++;
     }
-    fputc(']', out);
+    col_sep(c, C_AN);
+    pag__put_u64(c->f[C_AN], na);
     if (t->running && t->running_stack.frames && t->running_stack.n) {
-        fputc(',', out);
-        put_frames(out, h, &t->running_stack);
+        FILE *rs = c->f[C_RS];
+        fprintf(rs, "%s\"%zu\":[", c->n[C_RS]++ ? "," : "", h->idx[i]);
+        for (size_t q = 0; q < t->running_stack.n; q++)
+            fprintf(rs, "%s%zu", q ? "," : "", frame_id(h, &t->running_stack.frames[q]));
+        fputc(']', rs);
     }
-    fputc(']', out);
 }
 
 /* The source object with '<' escaped (it is JSON already). */
@@ -259,27 +282,51 @@ static size_t count_loops(const pag_snapshot_t *snap, size_t *threads)
     return loops;
 }
 
-/* The data object; tasks first into a memory stream, which fills "s" and
- * "f" on the way, then everything in schema order. */
+static void put_tail(FILE *out, html_t *h)
+{
+    const pag_snapshot_t *snap = h->snap;
+    fputs(",\n\"e\":{", out);
+    int first = 1;
+    for (size_t i = 0; i < snap->n_tasks; i++) {
+        if (!h->sel[i] || snap->tasks[i].error == PAG_OK) continue;
+        fprintf(out, "%s\"%zu\":", first ? "" : ",", h->idx[i]);
+        first = 0;
+        put_error(out, &snap->tasks[i]);
+    }
+    fputs("},\n\"c\":[", out);
+    first = 1;
+    for (size_t c = 0; c < snap->n_cycles; c++) {
+        const pag_cycle_t *cy = &snap->cycles[c];
+        if (!pag__cycle_selected(snap, cy, h->sel)) continue;
+        fputs(first ? "[" : ",[", out);
+        first = 0;
+        for (size_t q = cy->n; q-- > 0;) /* backwards: each awaits the next */
+            fprintf(out, "%zu%s", h->idx[cy->nodes[q]], q ? "," : "");
+        fputc(']', out);
+    }
+    fputs("]}", out);
+}
+
+/* The data object: the columns first into memory streams, which fill "s"
+ * and "f" on the way, then everything in schema order. */
 static pag_err_t put_data(FILE *out, html_t *h, const pag__groups_t *g, const char *source_json)
 {
     const pag_snapshot_t *snap = h->snap;
-    char *sb = NULL, *fb = NULL, *tb = NULL;
-    size_t sl = 0, fl = 0, tl = 0;
+    char *sb = NULL, *fb = NULL;
+    size_t sl = 0, fl = 0;
+    cols_t c;
+    memset(&c, 0, sizeof c);
     h->s_out = open_memstream(&sb, &sl);
     h->f_out = open_memstream(&fb, &fl);
-    FILE *t_out = open_memstream(&tb, &tl);
-    pag_err_t err = PAG_OK;
-    if (!h->s_out || !h->f_out || !t_out) err = PAG_ERR_NOMEM;
-    size_t nt = 0;
-    for (size_t i = 0; err == PAG_OK && i < snap->n_tasks; i++) {
-        if (!h->sel[i]) continue;
-        if (nt++) fputc(',', t_out);
-        put_task(t_out, h, i, g);
-    }
+    pag_err_t err = h->s_out && h->f_out ? PAG_OK : PAG_ERR_NOMEM;
+    for (int k = 0; k < C__N; k++)
+        if (!(c.f[k] = open_memstream(&c.buf[k], &c.len[k]))) err = PAG_ERR_NOMEM;
+    for (size_t i = 0; err == PAG_OK && i < snap->n_tasks; i++)
+        if (h->sel[i]) put_task(&c, h, i, g);
     if (h->s_out && fclose(h->s_out)) err = PAG_ERR_NOMEM;
     if (h->f_out && fclose(h->f_out)) err = PAG_ERR_NOMEM;
-    if (t_out && fclose(t_out)) err = PAG_ERR_NOMEM;
+    for (int k = 0; k < C__N; k++)
+        if (c.f[k] && fclose(c.f[k])) err = PAG_ERR_NOMEM;
     if (err == PAG_OK && !h->oom) {
         size_t threads, loops = count_loops(snap, &threads);
         fputs("{\"schema\":\"pag-html/1\",\"source\":", out);
@@ -288,31 +335,20 @@ static pag_err_t put_data(FILE *out, html_t *h, const pag__groups_t *g, const ch
         fwrite(sb, 1, sl, out);
         fputs("],\n\"f\":[", out);
         fwrite(fb, 1, fl, out);
-        fputs("],\n\"t\":[", out);
-        fwrite(tb, 1, tl, out);
-        fputs("],\n\"e\":{", out);
-        int first = 1;
-        for (size_t i = 0; i < snap->n_tasks; i++) {
-            if (!h->sel[i] || snap->tasks[i].error == PAG_OK) continue;
-            fprintf(out, "%s\"%zu\":", first ? "" : ",", h->idx[i]);
-            first = 0;
-            put_error(out, &snap->tasks[i]);
+        fputc(']', out);
+        for (int k = 0; k < C__N; k++) {
+            const char *open = k == C_ID ? "\"" : k == C_RS ? "{" : "[";
+            const char *close = k == C_ID ? "\"" : k == C_RS ? "}" : "]";
+            fprintf(out, ",\n\"%s\":%s", col_key[k], open);
+            fwrite(c.buf[k], 1, c.len[k], out);
+            fputs(close, out);
         }
-        fputs("},\n\"c\":[", out);
-        first = 1;
-        for (size_t c = 0; c < snap->n_cycles; c++) {
-            const pag_cycle_t *cy = &snap->cycles[c];
-            if (!pag__cycle_selected(snap, cy, h->sel)) continue;
-            fputs(first ? "[" : ",[", out);
-            first = 0;
-            for (size_t q = cy->n; q-- > 0;) /* backwards: each awaits the next */
-                fprintf(out, "%zu%s", h->idx[cy->nodes[q]], q ? "," : "");
-            fputc(']', out);
-        }
-        fputs("]}", out);
+        put_tail(out, h);
     }
     if (h->oom) err = PAG_ERR_NOMEM;
-    free(sb), free(fb), free(tb);
+    free(sb), free(fb);
+    for (int k = 0; k < C__N; k++)
+        free(c.buf[k]);
     return err;
 }
 
