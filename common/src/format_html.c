@@ -31,8 +31,13 @@
 #include "group.h"
 #include "internal.h"
 
+#ifdef PAG_HTML_EMBEDDED /* the build's pag_html_template.c (common/CMakeLists.txt) */
 extern const unsigned char pag__html_template[];
 extern const size_t pag__html_template_len;
+#else /* compiled without the build (the fuzzer's run_fuzz.sh): data only */
+static const unsigned char pag__html_template[] = "<!-- no template -->__PAG_DATA__\n";
+static const size_t pag__html_template_len = sizeof pag__html_template - 1;
+#endif
 
 #define MARKER "__PAG_DATA__"
 #define NONE SIZE_MAX
