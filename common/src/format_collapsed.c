@@ -14,7 +14,8 @@
  * control characters escaped), in which '%' is written "%25" and ';'
  * "%3B", so that ';' only separates frames; spaces stay (flamegraph.pl,
  * inferno and speedscope take the count after the last space).  Lines come
- * in order of their first task in the snapshot. */
+ * in order of their first task in the snapshot.  Past the output budget
+ * (PAG_MAX_OUTPUT_LINES / _MIB) the output ends with tree's truncation line. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,10 +80,14 @@ pag_err_t pag__render_collapsed(const pag_snapshot_t *snap, const pag_options_t 
     if (err == PAG_OK && (!count || !path)) err = PAG_ERR_NOMEM;
     for (size_t i = 0; err == PAG_OK && i < snap->n_tasks; i++)
         if (sel[i] && c.id[i] < c.n_nodes) count[c.id[i]]++;
-    /* in the order of each stack's first task; count[id] = 0 once written */
+    /* in the order of each stack's first task; count[id] = 0 once written.
+     * A long await chain of distinct tasks makes a line per task, each as
+     * long as the chain: the output budget (fmt_internal.h) bounds it. */
+    pag_budget_t budget = {0, 0};
     for (size_t i = 0; err == PAG_OK && i < snap->n_tasks; i++) {
         size_t id = sel[i] ? c.id[i] : SIZE_MAX;
         if (id >= c.n_nodes || !count[id]) continue;
+        if (pag__budget_spend(&budget, 80 * (uint64_t)c.nodes[id].depth, out)) break;
         if (put_stack(out, snap, &c, id, path)) err = PAG_ERR_NOMEM;
         fputc(' ', out);
         pag__put_u64(out, count[id]);
