@@ -53,4 +53,6 @@ pag_browser_test(browser.html.demo_service.3.15-core "group;browser" 300 explore
 pag_browser_test(browser.speedscope.demo_service.3.14 "group;browser" 300 speedscope demo_service 3.14)
 pag_browser_test(browser.speedscope.deadlock.3.15 "group;browser" 300 speedscope deadlock 3.15)
 pag_browser_test(browser.html.big-100k.3.14 "group;browser" 900 big big_service 3.14 --big 100000)
+# a timing: alone, not beside the other tests of the same run
+set_tests_properties(browser.html.big-100k.3.14 PROPERTIES RUN_SERIAL TRUE)
 pag_browser_test(browser.html.big-1m.3.14 "group;browser;slow" 1800 big big_service 3.14 --big 1000000)
