@@ -239,16 +239,30 @@ def check_big(grouped, summary):
         check(ok, "big: grouped tree names %s with its count %s" % (point[-60:], count))
 
 
+def without_source(path):
+    """An html file's bytes without its "source" member (each frontend names
+    its target its own way)."""
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError:
+        return None
+    return re.sub(r'"source":.*?,"threads":', '"threads":', text, count=1)
+
+
 def debuggers(core, exe, outs):
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gdb"))
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lldb"))
     import gdbtest  # noqa: E402
     cmds = [("group", "py-async-graph --group"), ("summary", "py-async-graph --format summary"),
             ("collapsed", "py-async-graph --format collapsed")]
-    sections, text = gdbtest.run_gdb([exe, core], cmds)
+    page = os.path.join(os.path.dirname(core), "gdb.html")
+    sections, text = gdbtest.run_gdb([exe, core], cmds + [("html", "py-async-graph -f html -o " + page)])
     for label_, _ in cmds:
         check(sections.get(label_) == outs[label_], "gdb: %s as the CLI's" % label_,
               gdbtest.diff(outs[label_], sections.get(label_, text)))
+    want = without_source(outs["html"])
+    check(want is not None and without_source(page) == want,
+          "gdb: -f html -o FILE writes the CLI's page (source aside)")
     import lldbtest  # noqa: E402
     if not os.path.exists(lldbtest.plugin_path()):
         check(False, "lldb: plugin built (%s)" % lldbtest.plugin_path())
@@ -291,8 +305,10 @@ def main():
         if a.big:
             check_big(grouped, summary)
         if a.debuggers:
+            html = os.path.join(fx.dir, "cli.html")
+            cli(target, "--format", "html", "-o", html)
             outs = {"group": grouped, "summary": cli(target, "--format", "summary"),
-                    "collapsed": collapsed}
+                    "collapsed": collapsed, "html": html}
             debuggers(target[1], fx.exe, outs)
     print("FAILED: %d" % len(FAILS) if FAILS else "all passed")
     sys.exit(1 if FAILS else 0)
