@@ -13,6 +13,14 @@
   const D = JSON.parse(document.getElementById("pag-data").textContent);
   const S = D.s, F = D.f, NAME = D.name, FL = D.fl, SH = D.sh, n = NAME.length;
   const IDS = D.id.split(" "), SF = D.sf, AF = D.af;
+  if (!D.id_hex) { // base-36 differences (format_html.c), exact below 2^53
+    let v = 0;
+    for (let i = 0; i < IDS.length; i++) {
+      const d = IDS[i];
+      v += d[0] === "-" ? -parseInt(d.slice(1), 36) : parseInt(d, 36);
+      IDS[i] = "0x" + v.toString(16);
+    }
+  }
   // per node: its frames SF[so[i] .. so[i+1]) and awaiters AF[ao[i] .. ao[i+1])
   const so = new Int32Array(n + 1), ao = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) { so[i + 1] = so[i] + D.sn[i]; ao[i + 1] = ao[i] + D.an[i]; }

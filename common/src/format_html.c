@@ -6,13 +6,15 @@
  * JSON, and the rest.  No network, no CDN: the page needs nothing else.
  *
  * The data (schema "pag-html/1"), small enough for a million tasks (about
- * 40 bytes a task; the budget is 200), in columns, one element per selected
+ * 30 bytes a task; the budget is 200), in columns, one element per selected
  * node, because a million small arrays are what makes JSON.parse slow:
  *   {"schema": "pag-html/1", "source": <the json format's source> | null,
  *    "threads": N, "loops": N,
  *    "s": [strings: function names and file names],
  *    "f": [frames, flat: func, file, line (-1: none), kind, ...],
- *    "name": [name | null, ...], "id": "0x... 0x... ...",
+ *    "name": [name | null, ...],
+ *    "id": "d d d ...": each id minus the one before, base 36, "-" when
+ *          negative (the first: minus 0); "0x... 0x..." when "id_hex",
  *    "fl": [flags, ...], "sh": [shape, ...],
  *    "sn": [number of frames, ...], "sf": [frame, ...] (all stacks, flat),
  *    "an": [number of awaiters, ...], "af": [awaiter, ...] (flat),
@@ -190,6 +192,8 @@ typedef struct cols {
     FILE *f[C__N];
     char *buf[C__N];
     size_t len[C__N], n[C__N]; /* n: elements written (for the commas) */
+    uint64_t prev;             /* the id written last (put_id) */
+    int hex;                   /* ids as hex: one is too big for a double */
 } cols_t;
 
 static void col_sep(cols_t *c, int k)
@@ -207,6 +211,30 @@ static size_t put_frames(cols_t *c, int k, html_t *h, const pag_stack_t *st)
     return n;
 }
 
+/* An id as the difference to the one before, in base 36 ("-" when lower):
+ * a third of the bytes of hex, for addresses that a double holds exactly
+ * (below 2^53, which every user-space address of the supported systems
+ * is); "id_hex" (c->hex) writes plain hex instead, when one is not. */
+static void put_id(cols_t *c, uint64_t addr)
+{
+    FILE *f = c->f[C_ID];
+    if (c->hex) {
+        pag__put_hex(f, addr);
+        return;
+    }
+    uint64_t d = addr >= c->prev ? addr - c->prev : c->prev - addr;
+    if (addr < c->prev) fputc('-', f);
+    char buf[16];
+    int n = 0;
+    do {
+        buf[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[d % 36];
+        d /= 36;
+    } while (d);
+    while (n > 0)
+        fputc(buf[--n], f);
+    c->prev = addr;
+}
+
 /* One task into every column. */
 static void put_task(cols_t *c, html_t *h, size_t i, const pag__groups_t *g)
 {
@@ -218,7 +246,7 @@ static void put_task(cols_t *c, html_t *h, size_t i, const pag__groups_t *g)
     else
         fputs("null", c->f[C_NAME]);
     col_sep(c, C_ID);
-    pag__put_hex(c->f[C_ID], t->addr);
+    put_id(c, t->addr);
     col_sep(c, C_FLAGS);
     fputc('0' + ((t->is_task ? 1 : 0) | (t->running ? 2 : 0) | (t->listed ? 4 : 0)), c->f[C_FLAGS]);
     col_sep(c, C_SHAPE);
@@ -326,6 +354,8 @@ static pag_err_t put_data(FILE *out, html_t *h, const pag__groups_t *g, const ch
     pag_err_t err = h->s_out && h->f_out ? PAG_OK : PAG_ERR_NOMEM;
     for (int k = 0; k < C__N; k++)
         if (!(c.f[k] = open_memstream(&c.buf[k], &c.len[k]))) err = PAG_ERR_NOMEM;
+    for (size_t i = 0; i < snap->n_tasks; i++)
+        if (h->sel[i] && snap->tasks[i].addr >> 53) c.hex = 1;
     for (size_t i = 0; err == PAG_OK && i < snap->n_tasks; i++)
         if (h->sel[i]) put_task(&c, h, i, g);
     if (h->s_out && fclose(h->s_out)) err = PAG_ERR_NOMEM;
@@ -336,7 +366,8 @@ static pag_err_t put_data(FILE *out, html_t *h, const pag__groups_t *g, const ch
         size_t threads, loops = count_loops(snap, &threads);
         fputs("{\"schema\":\"pag-html/1\",\"source\":", out);
         put_source(out, source_json);
-        fprintf(out, ",\"threads\":%zu,\"loops\":%zu,\n\"s\":[", threads, loops);
+        fprintf(out, ",\"threads\":%zu,\"loops\":%zu,\"id_hex\":%s,\n\"s\":[", threads, loops,
+                c.hex ? "true" : "false");
         fwrite(sb, 1, sl, out);
         fputs("],\n\"f\":[", out);
         fwrite(fb, 1, fl, out);
