@@ -44,3 +44,9 @@ if(TARGET pag_procmem)
   add_test(NAME cli.procmem COMMAND test_procmem)
   set_tests_properties(cli.procmem PROPERTIES LABELS "cli" TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()
+# The ptrace-refused lines for every Yama ptrace_scope (0-3, absent,
+# garbage): this kernel has no Yama, so only a unit test can reach them.
+add_executable(test_eperm ${PAG_TESTS_DIR}/cli/test_eperm.c)
+target_link_libraries(test_eperm PRIVATE pag_cli_targets)
+add_test(NAME cli.eperm COMMAND test_eperm)
+set_tests_properties(cli.eperm PROPERTIES LABELS "cli;unit" TIMEOUT 60)
