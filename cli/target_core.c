@@ -50,8 +50,9 @@ typedef struct core {
     char *exe;     /* main executable path (the NT_FILE entry holding AT_PHDR) */
     char *src_exe; /* the source object's executable: --exe, else exe, else "" */
     Dwfl *dwfl;
-    int have_files;    /* an NT_FILE note was taken (later ones are ignored) */
-    cli_modtab_t mods; /* grouped from NT_FILE, like live maps */
+    int have_files;       /* an NT_FILE note was taken (later ones are ignored) */
+    cli_modtab_t mods;    /* grouped from NT_FILE, like live maps */
+    cli_strset_t missing; /* directories of listed files that do not exist */
     /* Files missing or not matching, for the error line: those that would
      * hold _PyRuntime or .AsyncioDebug in full, the others counted. */
     char key[1536], other[512];
@@ -278,6 +279,27 @@ static int try_file(core_t *C, cli_mod_t *m, const char *path, const char **why)
     return CAND_OK;
 }
 
+/* try_file for a path the core lists, unless its directory is known to
+ * be missing (a crafted core may list any number of files there: one
+ * failed open each took half the time of a 160,000-entry NT_FILE). */
+static int try_listed(core_t *C, cli_mod_t *m, const char *path, const char **why)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash && slash != path ? (size_t)(slash - path) : 0;
+    if (dl && cli_strset_has(&C->missing, path, dl)) return CAND_ABSENT;
+    errno = 0;
+    int r = try_file(C, m, path, why);
+    if (r != CAND_ABSENT || !dl || dl >= PATH_MAX || (errno != ENOENT && errno != ENOTDIR))
+        return r;
+    char dir[PATH_MAX];
+    struct stat st;
+    memcpy(dir, path, dl);
+    dir[dl] = 0;
+    if (stat(dir, &st) != 0 && (errno == ENOENT || errno == ENOTDIR))
+        cli_strset_add(&C->missing, path, dl);
+    return r;
+}
+
 /* The executable when --exe names it: that file or none (never one of the
  * default places instead); a refusal is kept for cli_core_open to report. */
 static void open_given_exe(core_t *C, cli_mod_t *m)
@@ -322,7 +344,7 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
     int found_any = 0;
     for (int i = 0; i < nc && !m->elf; i++) {
         const char *w = NULL;
-        int r = cands[i] ? try_file(C, m, cands[i], &w) : CAND_ABSENT;
+        int r = cands[i] ? try_listed(C, m, cands[i], &w) : CAND_ABSENT;
         found_any |= r == CAND_NOT_ELF;
         if (r == CAND_MISMATCH && !bad) bad = cands[i], why = w;
     }
@@ -373,10 +395,13 @@ static int collect_mod(Dwfl_Module *dm, void **userdata, const char *name, Dwarf
 {
     (void)dm, (void)userdata, (void)name;
     core_t *C = arg;
-    for (size_t i = 0; i < C->mods.nmods; i++) {
+    /* without overlaps only the module mapped at start can have its base
+     * there: one lookup, not a pass over 160,000 modules per image */
+    size_t mi = cli_modtab_mod_at(&C->mods, start);
+    for (size_t i = C->mods.overlap ? 0 : mi; i < C->mods.nmods; i++) {
         cli_mod_t *m = &C->mods.mods[i];
-        if (!m->have_base || m->base != start) continue;
-        m->dwfl_known = 1;
+        if (m->have_base && m->base == start) m->dwfl_known = 1;
+        if (!C->mods.overlap) break;
     }
     return DWARF_CB_OK;
 }
@@ -485,6 +510,7 @@ static void core_close(void *ctx)
     core_t *C = ctx;
     if (C->dwfl) dwfl_end(C->dwfl);
     cli_modtab_free(&C->mods);
+    cli_strset_free(&C->missing);
     if (C->elf) elf_end(C->elf);
     if (C->fd >= 0) close(C->fd);
     free(C->segs);
