@@ -1,11 +1,16 @@
 /* Writes fuzzing seeds: synthetic images shaped like the test fixtures
  * (TaskGroup tree, gather set, a Future waiter, a running task, a cycle,
- * non-ASCII names), for both table versions. */
+ * non-ASCII names), for both table versions: the plain layout (one per
+ * format), and the structure-aware one of fuzz_decode.c (patches of table
+ * and object fields, option tokens for every entry point), so that a short
+ * run starts from inputs that already reach every option and hook. */
 #include <stdio.h>
 
 #include "../unit/synth_image.h"
 
-static void dump(sy_image_t *im, const char *dir, const char *name, uint8_t fmt)
+/* One seed: header bytes 8..15 as given, np patches, nt option tokens. */
+static void dump2(sy_image_t *im, const char *dir, const char *name, const uint8_t h[8],
+                  const uint8_t *patch, size_t np, const uint8_t *tok, size_t nt)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -18,10 +23,92 @@ static void dump(sy_image_t *im, const char *dir, const char *name, uint8_t fmt)
     uint8_t hdr[16] = {0};
     memcpy(hdr, &rt, 4);
     memcpy(hdr + 4, &as, 4);
-    hdr[8] = fmt;
+    memcpy(hdr + 8, h, 8);
+    hdr[11] = (uint8_t)np;
+    hdr[12] = (uint8_t)nt;
     fwrite(hdr, 1, 16, f);
+    fwrite(patch, 4, np, f);
+    fwrite(tok, 2, nt, f);
     fwrite(im->mem, 1, im->used, f);
     fclose(f);
+}
+
+static void dump(sy_image_t *im, const char *dir, const char *name, uint8_t fmt)
+{
+    const uint8_t h[8] = {fmt};
+    dump2(im, dir, name, h, NULL, 0, NULL, 0);
+}
+
+/* Token (a, b) of fuzz_decode.c: a even is flag number (a/2 + b) % 21;
+ * a odd is valued option a/2 % 14 (13: a flag again) with value b. */
+#define FLAG(i) 0, (i)
+#define VAL(o, v) (uint8_t)(2 * (o) + 1), (v)
+enum { V_FORMAT, V_F, V_TASK, V_THREAD, V_LIMIT, V_DEPTH, V_O, V_CORE, V_EXE, V_RETRIES,
+       V_SYSROOT, V_LIBPATH, V_OUTPUT };
+enum { F_RUNNING, F_STATS, F_INFO, F_HELP, F_H, F_VERSION, F_V, F_DASHDASH, F_BOGUS, F_X,
+       F_DASH, F_STATS1, F_PID, F_NOSTOP, F_FTREE, F_FJSON, F_FNOPE, F_FORMATEQ, F_FGRAPH, F_ODEV,
+       F_ZERO };
+
+/* Option seeds: each a command line the fuzzer starts from. */
+static void option_seeds(sy_image_t *im, const char *dir, unsigned minor)
+{
+    static const struct {
+        const char *name;
+        uint8_t entry, thread;
+        uint8_t tok[16];
+        size_t nt;
+    } s[] = {
+        {"task-name", 0, 0, {VAL(V_TASK, 0), VAL(V_FORMAT, 1)}, 2},     /* worker-1, table */
+        {"task-id", 0, 0, {VAL(V_TASK, 9), VAL(V_FORMAT, 3)}, 2},
+        {"task-repr", 0, 0, {VAL(V_TASK, 10), VAL(V_F, 4)}, 2},
+        {"thread-running", 0, 0, {VAL(V_THREAD, 7), FLAG(F_RUNNING), VAL(V_LIMIT, 2)}, 3},
+        {"stats-json", 1, 1, {FLAG(F_STATS), VAL(V_FORMAT, 2), VAL(V_DEPTH, 1)}, 3},
+        {"bt-selected", 2, 0x20, {VAL(V_LIMIT, 3)}, 1},
+        {"bt-nothread", 2, 0x10, {FLAG(F_STATS)}, 1},
+        {"cli-core", 5, 6, {VAL(V_CORE, 5), VAL(V_EXE, 5), VAL(V_FORMAT, 2), FLAG(F_STATS)}, 4},
+        {"cli-pid", 6, 9, {FLAG(F_PID), FLAG(F_NOSTOP), VAL(V_RETRIES, 1), FLAG(F_INFO)}, 4},
+        {"cli-openfail", 5, 0xff, {FLAG(F_PID)}, 1},
+        {"info", 9, 0, {FLAG(F_INFO), FLAG(F_STATS)}, 2},
+        {"help", 1, 0, {FLAG(F_HELP)}, 1},
+        {"version", 5, 0, {FLAG(F_V)}, 1},
+        {"output", 0, 0, {VAL(V_O, 0), FLAG(F_FJSON)}, 2},
+        {"parse", 3, 0, {VAL(V_SYSROOT, 1), VAL(V_LIBPATH, 1), FLAG(F_PID), VAL(V_TASK, 8)}, 4},
+        {"parse-bad", 7, 0, {VAL(V_THREAD, 5), FLAG(F_BOGUS)}, 2},
+        {"graph-depth", 0, 0, {FLAG(F_FGRAPH), VAL(V_DEPTH, 2), VAL(V_LIMIT, 4)}, 3},
+    };
+    for (size_t i = 0; i < sizeof s / sizeof *s; i++) {
+        uint8_t h[8] = {0, 0, 0, 0, 0, s[i].entry, s[i].thread, 0};
+        char name[64];
+        snprintf(name, sizeof name, "opt-3.%u-%s", minor, s[i].name);
+        dump2(im, dir, name, h, NULL, 0, s[i].tok, s[i].nt);
+    }
+}
+
+/* Patch seeds: a table field or an object field set to a bad value.
+ * Patch (kind, field, value, aux): kind 0 _Py_DebugOffsets, 1 AsyncioDebug,
+ * 2 an object's field (field's low bit: which table). */
+static void patch_seeds(sy_image_t *im, const char *dir, unsigned minor)
+{
+    uint8_t u = minor == 14 ? 74 : 86; /* unicode_object.size's index in the table */
+    const uint8_t p[][4] = {
+        {0, (uint8_t)(u + 2), 2, 0},  /* unicode length: the size - 1 */
+        {0, (uint8_t)(u + 1), 4, 0},  /* unicode state: the size + 1 */
+        {0, u, 15, 0},                /* unicode size: 1 MiB */
+        {0, (uint8_t)(u + 3), 15, 1}, /* asciiobject_size: past the biggest */
+        {1, 1, 6, 0},                 /* task_name: 2^63 */
+        {1, 5, 2, 0},                 /* task_coro: size - 1 */
+        {1, 8, 7, 0},                 /* interp tasks head: unaligned */
+        {2, 3, 16, 9},                /* task_name in some object: a pointer into the image */
+        {2, 11, 17, 3},               /* task_coro: the object itself */
+        {0, 2, 0, 0},                 /* interpreters_head: 0 */
+        {0, 20, 5, 0},                /* a thread state field: 2^31 */
+    };
+    for (size_t i = 0; i < sizeof p / sizeof *p; i++) {
+        uint8_t h[8] = {(uint8_t)(i % 6), 0, 1, 0, 0, 0, 0, 0};
+        char name[64];
+        snprintf(name, sizeof name, "patch-3.%u-%zu", minor, i);
+        dump2(im, dir, name, h, p[i], 1, NULL, 0);
+    }
 }
 
 static void build(sy_image_t *im, unsigned minor)
@@ -70,6 +157,11 @@ int main(int argc, char **argv)
             dump(&im, argv[1], name, fmt);
             sy_fini(&im);
         }
+        sy_image_t im;
+        build(&im, minor);
+        option_seeds(&im, argv[1], minor);
+        patch_seeds(&im, argv[1], minor);
+        sy_fini(&im);
     }
     return 0;
 }
