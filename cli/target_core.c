@@ -51,6 +51,7 @@ typedef struct core {
     char *src_exe; /* the source object's executable: --exe, else exe, else "" */
     Dwfl *dwfl;
     int have_files;       /* an NT_FILE note was taken (later ones are ignored) */
+    int bad_files;        /* an NT_FILE note lists more entries than it holds */
     cli_modtab_t mods;    /* grouped from NT_FILE, like live maps */
     cli_strset_t missing; /* directories of listed files that do not exist */
     /* Files missing or not matching, for the error line: those that would
@@ -257,10 +258,14 @@ enum { CAND_ABSENT, CAND_NOT_ELF, CAND_MISMATCH, CAND_OK };
  * not (*why for CAND_MISMATCH, errno kept for CAND_ABSENT). */
 static int try_file(core_t *C, cli_mod_t *m, const char *path, const char **why)
 {
-    /* O_NONBLOCK: a pipe where a library was must not block the open */
+    /* A core names these paths, so it may name a device whose open() acts
+     * (a watchdog, a tape): only a regular file is opened.  O_NONBLOCK in
+     * case it was swapped for a pipe meanwhile. */
+    struct stat st;
+    if (stat(path, &st) != 0) return CAND_ABSENT;
+    if (!S_ISREG(st.st_mode)) return CAND_NOT_ELF;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) return CAND_ABSENT;
-    struct stat st;
     Elf *elf = NULL;
     uint64_t bias = 0;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -450,7 +455,10 @@ static void parse_nt_file(core_t *C, const char *desc, size_t descsz)
     if (descsz < 16) return;
     memcpy(&count, desc, 8);
     memcpy(&pagesz, desc + 8, 8);
-    if (count > (descsz - 16) / 24) return;
+    if (count > (descsz - 16) / 24) {
+        C->bad_files = 1;
+        return;
+    }
     C->have_files = 1;
     if (count > CLI_MAX_MAPPINGS)
         cli_warn("core file %s lists %llu mapped files; only the first %u are used", C->o->core,
@@ -680,6 +688,12 @@ static pag_err_t open_core_file(core_t *C, const char *core, char *msg, size_t m
     for (size_t i = 0; i < nph; i++) {
         GElf_Phdr ph;
         if (!gelf_getphdr(C->elf, (int)i, &ph)) continue;
+        if (ph.p_offset + ph.p_filesz < ph.p_offset) { /* would pass any size check */
+            snprintf(msg, msglen,
+                     "core file %s is corrupt: program header %zu's file range wraps around", core,
+                     i);
+            return PAG_ERR_CORRUPT;
+        }
         if (ph.p_filesz && ph.p_offset + ph.p_filesz > need) need = ph.p_offset + ph.p_filesz;
         if (ph.p_type == PT_LOAD && ph.p_memsz)
             C->segs[C->nsegs++] = (core_seg_t){ph.p_vaddr, ph.p_memsz, ph.p_filesz, ph.p_offset};
@@ -718,8 +732,11 @@ static pag_err_t read_modules(core_t *C, const pag_options_t *o, char *msg, size
     }
     dwfl_getmodules(C->dwfl, collect_mod, C, 0);
     if (!C->mods.nmods) {
-        snprintf(msg, msglen, "core file %s has no NT_FILE note: no record of the mapped files",
-                 o->core);
+        const char *why = C->have_files  ? "its NT_FILE note names no file"
+                          : C->bad_files ? "its NT_FILE note lists more files than it holds"
+                                         : "it has no NT_FILE note";
+        snprintf(msg, msglen, "core file %s is corrupt: %s: no record of the mapped files", o->core,
+                 why);
         return PAG_ERR_CORRUPT;
     }
     return PAG_OK;

@@ -50,3 +50,7 @@ add_executable(test_eperm ${PAG_TESTS_DIR}/cli/test_eperm.c)
 target_link_libraries(test_eperm PRIVATE pag_cli_targets)
 add_test(NAME cli.eperm COMMAND test_eperm)
 set_tests_properties(cli.eperm PROPERTIES LABELS "cli;unit" TIMEOUT 60)
+# The core reader on the hand-made cores of tests/fuzz/regressions/core/:
+# wrapping program headers and NT_FILE counts, devices named in NT_FILE
+# (never opened), 5,000 missing directories.
+pag_cli_test(core.crafted core 300 ${PAG_TESTS_DIR}/cli/core_crafted.py)
