@@ -103,26 +103,46 @@ static uint64_t nasty(unsigned sel, uint64_t orig, uint64_t sz, uint8_t aux, uin
                       size_t len)
 {
     switch (sel % 20) {
-    case 0: return 0;
-    case 1: return 1;
-    case 2: return sz - 1;
-    case 3: return sz;
-    case 4: return sz + 1;
-    case 5: return 1ull << 31;
-    case 6: return 1ull << 63;
-    case 7: return orig | 1; /* unaligned */
-    case 8: return orig + 3;
-    case 9: return ~0ull;
-    case 10: return orig - 8;
-    case 11: return orig + 8;
-    case 12: return 1ull << 32;
-    case 13: return sz - 8;
-    case 14: return 0x7fffffffull;
-    case 15: return PAG_MAX_OBJECT_SIZE + (uint64_t)(aux & 1);
-    case 16: return FZ_BASE + (uint64_t)aux * (len / 256 + 1); /* somewhere in the image */
-    case 17: return self;                                      /* a loop */
-    case 18: return FZ_BASE + len - 1 - (aux & 7);             /* the image's last bytes */
-    default: return orig ^ (1ull << (aux & 63));
+    case 0:
+        return 0;
+    case 1:
+        return 1;
+    case 2:
+        return sz - 1;
+    case 3:
+        return sz;
+    case 4:
+        return sz + 1;
+    case 5:
+        return 1ull << 31;
+    case 6:
+        return 1ull << 63;
+    case 7:
+        return orig | 1; /* unaligned */
+    case 8:
+        return orig + 3;
+    case 9:
+        return ~0ull;
+    case 10:
+        return orig - 8;
+    case 11:
+        return orig + 8;
+    case 12:
+        return 1ull << 32;
+    case 13:
+        return sz - 8;
+    case 14:
+        return 0x7fffffffull;
+    case 15:
+        return PAG_MAX_OBJECT_SIZE + (uint64_t)(aux & 1);
+    case 16:
+        return FZ_BASE + (uint64_t)aux * (len / 256 + 1); /* somewhere in the image */
+    case 17:
+        return self; /* a loop */
+    case 18:
+        return FZ_BASE + len - 1 - (aux & 7); /* the image's last bytes */
+    default:
+        return orig ^ (1ull << (aux & 63));
     }
 }
 
@@ -208,8 +228,8 @@ static void scan_image(const uint8_t *m, size_t len, uint32_t rt, uint32_t as)
     size_t it = index_of(o, no, offsetof(pag_offsets_t, pyobject.ob_type));
     size_t in = index_of(o, no, offsetof(pag_offsets_t, type.tp_name));
     if (it < no && in < no)
-        P.nobjs = find_objects(m, len, get64(m, len, ho + 8 * it), get64(m, len, ho + 8 * in),
-                               P.objs);
+        P.nobjs =
+            find_objects(m, len, get64(m, len, ho + 8 * it), get64(m, len, ho + 8 * in), P.objs);
 }
 
 /* Apply the patches to the image copy m (scanned by scan_image). */
@@ -224,21 +244,22 @@ static void apply_patches(uint8_t *m, const uint8_t *p, size_t np)
 /* ---- Options ------------------------------------------------------------ */
 
 static const char *const tok_flags[] = {
-    "--running", "--stats", "--info",  "--help",   "-h",       "--version", "-V",
-    "--",        "--bogus", "-x",      "-",        "--stats=1", "1234",     "--no-stop",
-    "-ftree",    "-fjson",  "-fnope", "--format=", "--format=graph", "-o/dev/null", "0",
+    "--running", "--stats",   "--info",    "--help",         "-h",
+    "--version", "-V",        "--",        "--bogus",        "-x",
+    "-",         "--stats=1", "1234",      "--no-stop",      "-ftree",
+    "-fjson",    "-fnope",    "--format=", "--format=graph", "-o/dev/null",
+    "0",
 };
-static const char *const tok_task[] = {"worker-1", "alpha",   "beta", "7",      "",
-                                       "'alpha'",  "café\xf0\x9f\x98\x80", "zzz", "0x0", "0x"};
-static const char *const tok_num[] = {"0",  "1",    "2",    "-1",   "-2",  "x",
-                                      "3e", "1000", "1001", "0x3e8", "99999999999999999999", ""};
-static const char *const tok_valued[] = {"--format", "-f",     "--task",  "--thread", "--limit",
-                                         "--depth",  "-o",     "--core",  "--exe",    "--retries",
-                                         "--sysroot", "--lib-search-path", "--output"};
+static const char *const tok_task[] = {
+    "worker-1", "alpha", "beta", "7", "", "'alpha'", "café\xf0\x9f\x98\x80", "zzz", "0x0", "0x"};
+static const char *const tok_num[] = {
+    "0", "1", "2", "-1", "-2", "x", "3e", "1000", "1001", "0x3e8", "99999999999999999999", ""};
+static const char *const tok_valued[] = {
+    "--format", "-f",    "--task",    "--thread",  "--limit",           "--depth", "-o",
+    "--core",   "--exe", "--retries", "--sysroot", "--lib-search-path", "--output"};
 
 /* One option token (a, b) as one or two arguments; str holds a built one. */
-static int add_token(uint8_t a, uint8_t b, const char **argv, char *str, size_t slen,
-                     const fz_t *f)
+static int add_token(uint8_t a, uint8_t b, const char **argv, char *str, size_t slen, const fz_t *f)
 {
     size_t nf = sizeof tok_flags / sizeof *tok_flags, nv = sizeof tok_valued / sizeof *tok_valued;
     if (a % 2 == 0 || a / 2 % (nv + 1) == nv) {
@@ -282,8 +303,14 @@ static pag_err_t fe_open(void *fc, const pag_options_t *o, pag_accessors_t *acc,
                           f->thread & 4 ? "/tmp/core \"q\"" : NULL, "/usr/bin/python3.14"};
     return PAG_OK;
 }
-static void fe_release(void *fc) { (void)fc; }
-static void fe_close(void *fc) { (void)fc; }
+static void fe_release(void *fc)
+{
+    (void)fc;
+}
+static void fe_close(void *fc)
+{
+    (void)fc;
+}
 static const char *fe_problems(void *fc)
 {
     return ((fz_t *)fc)->thread & 8 ? "/usr/lib/x.so not found (give it with --lib-search-path)"
@@ -321,6 +348,7 @@ static void run_tokens(fz_t *f, const uint8_t *tok, size_t nt, uint8_t entry)
         pag_selection_text(&o, sel, sizeof sel);
         (void)pag_usage(PAG_OPT_TARGET);
         (void)pag_version_text();
+        (void)pag__versions_selfcheck(err, sizeof err); /* the version rows' own checks */
         int c = (int)(entry / 4 % (PAG_CMD__COUNT + 1));
         (void)pag_command_name(c), (void)pag_command_syntax(c);
         (void)pag_command_summary(c), (void)pag_command_help(c);
@@ -330,9 +358,13 @@ static void run_tokens(fz_t *f, const uint8_t *tok, size_t nt, uint8_t entry)
         pag_accessors_t acc = {.read = fz_read, .find = fz_find, .readv = fz_readv};
         pag_command_run(&acc, f, argc, argv, &res);
     } else {
-        pag_frontend_t fe = {.accept = entry & 4 ? PAG_OPT_TARGET : 0, .open = fe_open,
-                             .release = fe_release, .close = fe_close, .problems = fe_problems,
-                             .selected_thread = fe_thread, .stats = fe_stats};
+        pag_frontend_t fe = {.accept = entry & 4 ? PAG_OPT_TARGET : 0,
+                             .open = fe_open,
+                             .release = fe_release,
+                             .close = fe_close,
+                             .problems = fe_problems,
+                             .selected_thread = fe_thread,
+                             .stats = fe_stats};
         int cmd = entry % 4 == 1 ? PAG_CMD_TASKS : PAG_CMD_BT;
         pag_command_main(&fe, f, entry & 8 ? PAG_CMD_GRAPH : cmd, argc, argv, &res);
     }

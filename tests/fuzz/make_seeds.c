@@ -43,11 +43,44 @@ static void dump(sy_image_t *im, const char *dir, const char *name, uint8_t fmt)
  * a odd is valued option a/2 % 14 (13: a flag again) with value b. */
 #define FLAG(i) 0, (i)
 #define VAL(o, v) (uint8_t)(2 * (o) + 1), (v)
-enum { V_FORMAT, V_F, V_TASK, V_THREAD, V_LIMIT, V_DEPTH, V_O, V_CORE, V_EXE, V_RETRIES,
-       V_SYSROOT, V_LIBPATH, V_OUTPUT };
-enum { F_RUNNING, F_STATS, F_INFO, F_HELP, F_H, F_VERSION, F_V, F_DASHDASH, F_BOGUS, F_X,
-       F_DASH, F_STATS1, F_PID, F_NOSTOP, F_FTREE, F_FJSON, F_FNOPE, F_FORMATEQ, F_FGRAPH, F_ODEV,
-       F_ZERO };
+enum {
+    V_FORMAT,
+    V_F,
+    V_TASK,
+    V_THREAD,
+    V_LIMIT,
+    V_DEPTH,
+    V_O,
+    V_CORE,
+    V_EXE,
+    V_RETRIES,
+    V_SYSROOT,
+    V_LIBPATH,
+    V_OUTPUT
+};
+enum {
+    F_RUNNING,
+    F_STATS,
+    F_INFO,
+    F_HELP,
+    F_H,
+    F_VERSION,
+    F_V,
+    F_DASHDASH,
+    F_BOGUS,
+    F_X,
+    F_DASH,
+    F_STATS1,
+    F_PID,
+    F_NOSTOP,
+    F_FTREE,
+    F_FJSON,
+    F_FNOPE,
+    F_FORMATEQ,
+    F_FGRAPH,
+    F_ODEV,
+    F_ZERO
+};
 
 /* Option seeds: each a command line the fuzzer starts from. */
 static void option_seeds(sy_image_t *im, const char *dir, unsigned minor)
@@ -58,7 +91,7 @@ static void option_seeds(sy_image_t *im, const char *dir, unsigned minor)
         uint8_t tok[16];
         size_t nt;
     } s[] = {
-        {"task-name", 0, 0, {VAL(V_TASK, 0), VAL(V_FORMAT, 1)}, 2},     /* worker-1, table */
+        {"task-name", 0, 0, {VAL(V_TASK, 0), VAL(V_FORMAT, 1)}, 2}, /* worker-1, table */
         {"task-id", 0, 0, {VAL(V_TASK, 9), VAL(V_FORMAT, 3)}, 2},
         {"task-repr", 0, 0, {VAL(V_TASK, 10), VAL(V_F, 4)}, 2},
         {"thread-running", 0, 0, {VAL(V_THREAD, 7), FLAG(F_RUNNING), VAL(V_LIMIT, 2)}, 3},
@@ -142,6 +175,36 @@ static void build(sy_image_t *im, unsigned minor)
     sy_w64(im, ts + SY_TS_RUNNING, w2);
 }
 
+/* Names the formatters must escape (control characters, a lone surrogate
+ * as surrogateescape makes them, quotes, C1 controls, non-BMP), an async
+ * generator awaiting a task, a 3-waiter set and a 4-deep await chain: the
+ * shapes the first image lacks. */
+static void build_odd(sy_image_t *im, unsigned minor)
+{
+    sy_init(im, minor, minor == 14 ? 0x030e0af0 : 0x030f02f0);
+    uint64_t c1 = sy_code(im, "main", "/app/odd \"dir\"/m.py", 1, 64);
+    uint64_t c2 = sy_code(im, "agen", "/app/g.py", 5, 16);
+    static const uint32_t n1[] = {'a', '\t', 'b', '\n', 'c', '\r', 1, 0x7f};
+    static const uint32_t n2[] = {'r', 0xdcff, 0xdcfe, '.', 'c', 's', 'v'};
+    static const uint32_t n3[] = {'\'', '"', '\\', 0x85, 0x9f, 0x2028, 0x10ffff, 0xfeff};
+    static const uint32_t n4[] = {0xd800, 'x', 0xe000, 0xfffd};
+    uint64_t t1 = sy_task(im, sy_str32(im, n1, 8), sy_coro(im, c1, 1, 0));
+    uint64_t t2 = sy_task(im, sy_str32(im, n2, 7), sy_coro(im, c1, 2, 0));
+    uint64_t t3 = sy_task(im, sy_str32(im, n3, 8), sy_coro(im, c1, 3, 0));
+    uint64_t t4 = sy_task(im, sy_str32(im, n4, 4), sy_coro(im, c1, 4, 0));
+    uint64_t t5 = sy_task(im, sy_str(im, ""), sy_coro(im, c1, 5, 0));
+    uint64_t g = sy_coro_type(im, im->t_agen, c2, 3, t1, sy_state_yield_from(im));
+    uint64_t t6 = sy_task(im, sy_long(im, 4000000000u), sy_coro(im, c1, 6, g));
+    uint64_t ws[] = {t2, t3, t4};
+    sy_awaited_by_set(im, t1, ws, 3);
+    sy_awaited_by(im, t2, t5);
+    sy_awaited_by(im, t5, t6);
+    uint64_t ts = sy_thread(im, 7);
+    uint64_t l[] = {t1, t2, t3, t4, t5, t6};
+    sy_list(im, ts + SY_TS_TASKS, l, 6);
+    sy_w64(im, ts + SY_TS_RUNNING, t6);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -154,6 +217,14 @@ int main(int argc, char **argv)
             build(&im, minor);
             char name[64];
             snprintf(name, sizeof name, "seed-3.%u-fmt%u", minor, fmt);
+            dump(&im, argv[1], name, fmt);
+            sy_fini(&im);
+        }
+        for (uint8_t fmt = 0; fmt < 6; fmt++) {
+            sy_image_t im;
+            build_odd(&im, minor);
+            char name[64];
+            snprintf(name, sizeof name, "odd-3.%u-fmt%u", minor, fmt);
             dump(&im, argv[1], name, fmt);
             sy_fini(&im);
         }
