@@ -24,6 +24,9 @@ read -r -a vers <<<"$(sed -n 's/^supported:[[:space:]]*//p' "$top/fixtures/pytho
 text=$(IFS=,; echo "${vers[*]}" | sed 's/,/, /g')
 prose=${vers[-1]}
 [ ${#vers[@]} -gt 1 ] && prose="$(IFS=,; echo "${vers[*]:0:${#vers[@]}-1}" | sed 's/,/, /g') and ${vers[-1]}"
+# a symbolized report names the line of a finding
+sym=$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)
+[ -n "$sym" ] && export ASAN_SYMBOLIZER_PATH="$sym"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 flags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -DPAG_CACHE_SLOTS=16
