@@ -205,6 +205,76 @@ static void build_odd(sy_image_t *im, unsigned minor)
     sy_w64(im, ts + SY_TS_RUNNING, t6);
 }
 
+/* One damaged or rare shape each, on a small base image: the walker's
+ * loop and limit checks and the rarer frame kinds start covered. */
+static void build_shape(sy_image_t *im, unsigned minor, int shape)
+{
+    sy_init(im, minor, minor == 14 ? 0x030e0af0 : 0x030f02f0);
+    uint64_t c = sy_code(im, "job", "/app/s.py", 1, 32);
+    uint64_t t[8];
+    for (int i = 0; i < 8; i++)
+        t[i] = sy_task(im, sy_long(im, (uint32_t)i + 1), sy_coro(im, c, (unsigned)i, 0));
+    uint64_t ts = sy_thread(im, 99);
+    sy_list(im, ts + SY_TS_TASKS, t, 8);
+    uint64_t f = SY_GEN_FRAME; /* a coroutine's embedded frame */
+    switch (shape) {
+    case 0:
+        sy_w64(im, ts + SY_TS_NEXT, ts);
+        break; /* thread list loops */
+    case 1:
+        sy_w64(im, im->interp + SY_IS_NEXT, im->interp);
+        break; /* interpreters loop */
+    case 2: {  /* awaiting an async_generator_asend that wraps an async generator */
+        uint64_t g = sy_coro_type(im, im->t_agen, c, 2, 0, sy_state_suspended(im));
+        uint64_t a = sy_alloc(im, 32);
+        sy_w64(im, a + SY_OBTYPE, im->t_asend);
+        sy_w64(im, a + SY_PYOBJ, g);
+        sy_w64(im, t[0] + SY_T_CORO, sy_coro(im, c, 3, a));
+        break;
+    }
+    case 3: /* a 3-cycle entered from two outside tasks */
+        sy_awaited_by(im, t[0], t[1]), sy_awaited_by(im, t[1], t[2]);
+        sy_awaited_by(im, t[2], t[0]), sy_awaited_by(im, t[3], t[0]);
+        sy_awaited_by(im, t[4], t[1]);
+        break;
+    case 4: { /* an awaited_by set of 7 in 16 slots: re-sized when copied */
+        uint64_t st = sy_alloc(im, SY_SET_SIZE), tb = sy_alloc(im, 16 * 16);
+        sy_w64(im, st + SY_OBTYPE, im->t_set);
+        sy_w64(im, st + SY_SET_USED, 7);
+        sy_w64(im, st + SY_SET_MASK, 15);
+        sy_w64(im, st + SY_SET_TABLE, tb);
+        for (int i = 0; i < 7; i++) {
+            sy_w64(im, tb + 16 * (uint64_t)(2 * i + 1), t[i + 1]);
+            sy_w64(im, tb + 16 * (uint64_t)(2 * i + 1) + 8, (uint64_t)(977 * i + 3));
+        }
+        sy_w64(im, t[0] + SY_T_AB, st);
+        sy_w8(im, t[0] + SY_T_ISSET, 1);
+        break;
+    }
+    case 5: { /* a suspended coroutine that does not own its frame */
+        uint64_t inner = sy_coro(im, c, 1, 0), outer = sy_coro(im, c, 2, inner);
+        sy_w8(im, outer + f + SY_FR_OWNER, 0);
+        sy_w64(im, t[0] + SY_T_CORO, outer);
+        break;
+    }
+    case 6: { /* coroutines awaiting each other in a loop */
+        uint64_t a = sy_coro(im, c, 1, 0), b = sy_coro(im, c, 2, a);
+        uint64_t sp = sy_r64(im, a + f + SY_FR_SP);
+        sy_w64(im, sp - 8 * (minor == 14 ? 1 : 2), b | 1);
+        sy_w8(im, a + SY_GEN_STATE, (uint8_t)(int8_t)sy_state_yield_from(im));
+        sy_w64(im, t[0] + SY_T_CORO, a);
+        break;
+    }
+    case 7: { /* a heap-type coroutine and a plain generator awaited */
+        uint64_t ht = sy_type(im, "MyCoro", 1ull << 9), gt = sy_type(im, "generator", 0);
+        sy_w64(im, t[1] + SY_T_CORO, sy_coro_type(im, ht, c, 1, 0, sy_state_suspended(im)));
+        uint64_t g = sy_coro_type(im, gt, c, 2, 0, sy_state_suspended(im));
+        sy_w64(im, t[2] + SY_T_CORO, sy_coro(im, c, 3, g));
+        break;
+    }
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -226,6 +296,14 @@ int main(int argc, char **argv)
             char name[64];
             snprintf(name, sizeof name, "odd-3.%u-fmt%u", minor, fmt);
             dump(&im, argv[1], name, fmt);
+            sy_fini(&im);
+        }
+        for (int shape = 0; shape < 8; shape++) {
+            sy_image_t im;
+            build_shape(&im, minor, shape);
+            char name[64];
+            snprintf(name, sizeof name, "shape-3.%u-%d", minor, shape);
+            dump(&im, argv[1], name, (uint8_t)(shape % 6));
             sy_fini(&im);
         }
         sy_image_t im;
