@@ -349,6 +349,10 @@ static void run_tokens(fz_t *f, const uint8_t *tok, size_t nt, uint8_t entry)
         (void)pag_usage(PAG_OPT_TARGET);
         (void)pag_version_text();
         (void)pag__versions_selfcheck(err, sizeof err); /* the version rows' own checks */
+        /* the error tables' API, with any number (the gdb script passes ints) */
+        pag_err_t en = (pag_err_t)(int8_t)(entry ^ f->thread);
+        (void)pag_strerror(en), (void)pag_err_name(en), (void)pag_exit_code(en);
+        (void)pag_abi_version();
         int c = (int)(entry / 4 % (PAG_CMD__COUNT + 1));
         (void)pag_command_name(c), (void)pag_command_syntax(c);
         (void)pag_command_summary(c), (void)pag_command_help(c);
