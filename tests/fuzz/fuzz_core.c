@@ -10,7 +10,9 @@
  * runs exactly as for --core (stat, open, libelf's mmap, pread).  After
  * cli_core_open, the accessors are used as the decoder would: find the
  * tables, read at the segments' and the modules' addresses, module_of,
- * problems, and a --info and a json run of the command.
+ * problems, and a --info and a json run of the command.  The input's size
+ * modulo 4 chooses among --exe (wrong, missing) and --sysroot /
+ * --lib-search-path, so that every way of locating a file is taken.
  *
  * The files a core names are opened read-only if they are regular files
  * (those of the real seeds are on this machine, so the build-id and
@@ -86,10 +88,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    /* the input's size picks the file options too: none, a wrong --exe
+     * (this fuzzer, an ELF file of another layout), --sysroot and
+     * --lib-search-path, or an --exe that does not exist */
+    static const char *const extra[4][4] = {
+        {"--format", "json"},
+        {"--exe", "/proc/self/exe"},
+        {"--sysroot", "/nonexistent-root", "--lib-search-path", "/usr/lib::/lib"},
+        {"--exe", "/nonexistent/python3"},
+    };
+    const char *argv[6] = {"--core", path};
+    int argc = 2;
+    for (int i = 0; i < 4 && extra[size % 4][i]; i++)
+        argv[argc++] = extra[size % 4][i];
     pag_options_t o;
-    const char *argv[] = {"--core", path, "--format", "json"};
     char msg[512];
-    if (pag_options_parse(4, argv, PAG_OPT_TARGET, &o, msg, sizeof msg) != PAG_OK) abort();
+    if (pag_options_parse(argc, argv, PAG_OPT_TARGET, &o, msg, sizeof msg) != PAG_OK) abort();
     cli_target_t t;
     if (cli_core_open(&o, &t, msg, sizeof msg) == PAG_OK) {
         use_target(&t, data, size);

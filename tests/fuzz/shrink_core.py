@@ -9,6 +9,10 @@ that starts with an ELF header, and nothing of the rest (p_filesz 0, as a
 core that left the memory out says).
 
 usage: shrink_core.py CORE OUT
+
+fuzz_core.c picks its file options by the input's size modulo 4; the
+committed seed-gcore-3.14-{exe-wrong,paths,exe-missing} are seed-gcore-3.14
+with 1, 2 and 3 zero bytes appended.
 """
 import struct
 import sys
