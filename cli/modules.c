@@ -258,10 +258,34 @@ void cli_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+const char *cli_path_text(const char *path, char *buf, size_t len)
+{
+    size_t o = 0;
+    if (!len) return buf;
+    for (const unsigned char *p = (const unsigned char *)path; *p && o + 1 < len; p++) {
+        char esc[8];
+        size_t n = 1;
+        if (*p == '\n' || *p == '\t' || *p == '\r')
+            n = (size_t)snprintf(esc, sizeof esc, "\\%c",
+                                 *p == '\n'   ? 'n'
+                                 : *p == '\t' ? 't'
+                                              : 'r');
+        else if (*p < 0x20 || *p == 0x7f)
+            n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+        else
+            esc[0] = (char)*p;
+        if (o + n >= len) break; /* never half an escape */
+        memcpy(buf + o, esc, n);
+        o += n;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 pag_err_t cli_modtab_module_of(cli_modtab_t *t, uint64_t addr, char *name, size_t len)
 {
     size_t mi = cli_modtab_mod_at(t, addr);
     if (mi == CLI_NONE || !len) return PAG_ERR_NOT_FOUND;
-    snprintf(name, len, "%s", t->mods[mi].path);
+    cli_path_text(t->mods[mi].path, name, len); /* --info prints it on one line */
     return PAG_OK;
 }

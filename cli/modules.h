@@ -106,7 +106,13 @@ pag_err_t cli_modtab_find(cli_modtab_t *t, pag_lookup_kind_t kind, const char *n
  * CLI_NONE.  Call once the table is complete. */
 size_t cli_modtab_mod_at(cli_modtab_t *t, uint64_t addr);
 
-/* pag_accessors_t.module_of: the path of the module mapped at addr. */
+/* path as one line of text in buf (len bytes): newline, tab, CR as \n,
+ * \t, \r and other control characters as \xNN.  A core records any bytes
+ * as a path; printed raw they would break the one error line.  Returns buf. */
+const char *cli_path_text(const char *path, char *buf, size_t len);
+
+/* pag_accessors_t.module_of: the path of the module mapped at addr (as
+ * cli_path_text gives it). */
 pag_err_t cli_modtab_module_of(cli_modtab_t *t, uint64_t addr, char *name, size_t len);
 
 /* A bounded set of strings: the directories a target's files are listed

@@ -74,13 +74,14 @@ static int is_key_file(const char *path, int main_mod)
     return main_mod || strncmp(bn, "libpython3", 10) == 0 || strncmp(bn, "_asyncio.", 9) == 0;
 }
 
+/* a: a path the core recorded, printed escaped (it may hold a newline). */
 static void add_problem(core_t *C, int key, const char *fmt, const char *a, const char *b)
 {
-    char *buf = key ? C->key : C->other;
+    char *buf = key ? C->key : C->other, path[512];
     size_t cap = key ? sizeof C->key : sizeof C->other, l = strlen(buf);
     if ((key || !C->nother) && l + 8 < cap) {
         if (l) l += (size_t)snprintf(buf + l, cap - l, "; ");
-        snprintf(buf + l, cap - l, fmt, a, b);
+        snprintf(buf + l, cap - l, fmt, cli_path_text(a, path, sizeof path), b);
     }
     *(key ? &C->nkey : &C->nother) += 1;
 }
@@ -755,9 +756,11 @@ static pag_err_t check_exe(core_t *C, char *msg, size_t msglen)
         return open_error(er);
     }
     if (!C->exe_why) return PAG_OK; /* the executable is not mapped from offset 0 */
+    char exe[256], given[256];
     snprintf(msg, msglen,
              "core file %s: --exe %s does not match the core (%s); the core's executable is %s",
-             C->o->core, C->o->exe, C->exe_why, C->exe);
+             C->o->core, cli_path_text(C->o->exe, given, sizeof given), C->exe_why,
+             cli_path_text(C->exe, exe, sizeof exe));
     return PAG_ERR_NOT_PYTHON;
 }
 

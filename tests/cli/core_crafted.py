@@ -11,6 +11,9 @@ what it says, not only that it survives (the fuzz replay checks that).
     reader opened every listed path to look for an ELF file, and opening
     a watchdog arms it.  Now only regular files are opened: strace shows no
     open() of a device (skipped with a reason when strace is missing)
+  - nt-file-path-newline and found-exe-path-with-newlines (what fuzz_core
+    found): the executable's recorded path holds newlines, a tab, ESC: it
+    was printed raw, one error line became many.  Now escaped: one line
   - nt-file-missing-dirs: 5,000 files in 5,000 missing directories (more
     than the missing-directory set keeps): no crash, same output as the
     seed core it was made from
@@ -43,6 +46,15 @@ def main():
         rc, out, err = run(["--core", os.path.join(REG, name)], timeout=60)
         c.check(rc == EXIT_CORRUPT and one_line(err) and want in err and out == "",
                 "%s: exit 8 and one line saying '%s'" % (name, want), "rc=%s\n%s" % (rc, err))
+    for name, args in (("nt-file-path-newline", []), ("found-exe-path-with-newlines", []),
+                       ("found-exe-path-with-newlines", ["--exe", "/bin/sh"])):
+        rc, out, err = run(["--core", os.path.join(REG, name)] + args, timeout=60)
+        c.check(rc == 5 and one_line(err) and "\x1b" not in err and "\t" not in err,
+                "%s %s: exit 5, one line, control characters escaped" % (name, " ".join(args)),
+                "rc=%s\n%r" % (rc, err[:600]))
+    rc, out, err = run(["--core", os.path.join(REG, "nt-file-path-newline")], timeout=60)
+    c.check("/usr/bin/py\\nthon\\t3\\x1b[2J not found" in err,
+            "nt-file-path-newline: the path shown as /usr/bin/py\\nthon\\t3\\x1b[2J", err)
     rc0, out0, err0 = run(["--core", SEED, "--info"], timeout=60)
     rc, out, err = run(["--core", os.path.join(REG, "nt-file-missing-dirs"), "--info"], timeout=120)
     c.check(rc0 == 0 and (rc, out) == (rc0, out0),

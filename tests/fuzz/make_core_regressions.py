@@ -11,6 +11,10 @@ every run (run_fuzz.sh core):
   nt-file-no-names       entries but no path strings at all
   nt-file-pagesize-huge  page size 2^63: offsets overflow
   phdr-offset-wraps      a PT_LOAD whose p_offset + p_filesz wraps
+  nt-file-path-newline   the executable's NT_FILE path holds a newline, a
+                         tab and ESC: the error line must stay one line
+(found-exe-path-with-newlines, beside them, is what fuzz_core found: an
+executable path of 2 KiB spliced from another note, newlines included.)
 
 usage: make_core_regressions.py SEED OUTDIR
 """
@@ -105,6 +109,10 @@ def main():
             struct.pack_into("<Q", wrap, at + 8, (1 << 64) - 16)  # p_offset
             break
     cases["phdr-offset-wraps"] = bytes(wrap)
+    exe = ents[0][3]  # the first entry is the executable (mapped lowest)
+    odd = [(st, en, off, b"/usr/bin/py\nthon\t3\x1b[2J" if p == exe else p)
+           for st, en, off, p in ents]
+    cases["nt-file-path-newline"] = with_desc(data, desc_of(odd, pagesz))
     os.makedirs(out, exist_ok=True)
     for name, blob in cases.items():
         with open(os.path.join(out, name), "wb") as f:
