@@ -248,10 +248,11 @@ static const char *const tok_flags[] = {
     "--version", "-V",        "--",        "--bogus",        "-x",
     "-",         "--stats=1", "1234",      "--no-stop",      "-ftree",
     "-fjson",    "-fnope",    "--format=", "--format=graph", "-o/dev/null",
-    "0",
+    "0",         "--limit",
 };
 static const char *const tok_task[] = {
-    "worker-1", "alpha", "beta", "7", "", "'alpha'", "café\xf0\x9f\x98\x80", "zzz", "0x0", "0x"};
+    "worker-1", "alpha", "beta",         "7", "", "'alpha'", "café\xf0\x9f\x98\x80", "zzz",
+    "0x0",      "0x",    "r\xff\xfe.csv"};
 static const char *const tok_num[] = {
     "0", "1", "2", "-1", "-2", "x", "3e", "1000", "1001", "0x3e8", "99999999999999999999", ""};
 static const char *const tok_valued[] = {

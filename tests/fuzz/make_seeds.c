@@ -79,7 +79,8 @@ enum {
     F_FORMATEQ,
     F_FGRAPH,
     F_ODEV,
-    F_ZERO
+    F_ZERO,
+    F_LIMIT
 };
 
 /* Option seeds: each a command line the fuzzer starts from. */
@@ -296,6 +297,14 @@ int main(int argc, char **argv)
             char name[64];
             snprintf(name, sizeof name, "odd-3.%u-fmt%u", minor, fmt);
             dump(&im, argv[1], name, fmt);
+            /* --task by the bytes of a surrogate-escaped name; a PID and
+             * --core both; an option left without its value */
+            const uint8_t tok[3][4] = {{VAL(V_TASK, 20), VAL(V_FORMAT, fmt)},
+                                       {FLAG(F_PID), VAL(V_CORE, 1)},
+                                       {FLAG(F_STATS), FLAG(F_LIMIT)}};
+            const uint8_t h[8] = {0, 0, 0, 0, 0, (uint8_t)(fmt == 1 ? 3 : 0), 0, 0};
+            snprintf(name, sizeof name, "opt-odd-3.%u-%u", minor, fmt);
+            if (fmt < 3) dump2(&im, argv[1], name, h, NULL, 0, tok[fmt], 2);
             sy_fini(&im);
         }
         for (int shape = 0; shape < 8; shape++) {
