@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "modules.h"
@@ -76,6 +78,20 @@ static void use_target(cli_target_t *t, const uint8_t *data, size_t len)
     }
     read_around(t, data, len);
     if (t->problems) (void)t->problems(t->ctx);
+}
+
+/* A compressed input is decompressed into a temporary file, as --core
+ * does (cli/core_stream.c): a few bytes of zstd can stand for gigabytes.
+ * Files this process writes are capped, so such an input meets the "no
+ * space" path instead of filling the disk. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    struct rlimit r = {64u << 20, 64u << 20};
+    setrlimit(RLIMIT_FSIZE, &r);
+    signal(SIGXFSZ, SIG_IGN);
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
