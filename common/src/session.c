@@ -21,18 +21,36 @@ static pag_err_t validate(pag_session_t *s)
     if (bad) {
         uint64_t off;
         memcpy(&off, (const char *)o + bad->at, 8);
-        pag__seterr(&s->err, "debug offsets: %s (%llu) does not fit its struct (size %llu)",
-                    bad->name, (unsigned long long)off, (unsigned long long)size);
+        const char *len_name = pag__field_name(s->ver->offsets, s->ver->n_offsets, bad->size_at);
+        size_t l = strlen(len_name);
+        if (l >= 5 && !strcmp(len_name + l - 5, ".size"))
+            pag__seterr(&s->err, "debug offsets: %s (%llu) does not fit its struct (size %llu)",
+                        bad->name, (unsigned long long)off, (unsigned long long)size);
+        else /* read from a copied prefix, not the whole struct */
+            pag__seterr(&s->err, "debug offsets: %s (%llu) does not fit the %llu bytes (%s) read",
+                        bad->name, (unsigned long long)off, (unsigned long long)size, len_name);
         return PAG_ERR_CORRUPT;
     }
+    /* compact_size is unchecked in 3.15's list and derived in 3.14's:
+     * compact_size + 8 <= unicode.size, written so that it cannot wrap */
     if (o->unicode.compact_size < o->unicode.asciiobject_size ||
-        o->unicode.compact_size + 8 > o->unicode.size || o->llist.next > 64 || o->llist.prev > 64) {
+        o->unicode.compact_size > o->unicode.size ||
+        o->unicode.size - o->unicode.compact_size < 8 || o->llist.next > 64 || o->llist.prev > 64) {
         pag__seterr(&s->err, "debug offsets: implausible str or list-node layout");
         return PAG_ERR_CORRUPT;
     }
     if (o->pyobject.size > 64) {
         pag__seterr(&s->err, "debug offsets: implausible PyObject size %llu",
                     (unsigned long long)o->pyobject.size);
+        return PAG_ERR_CORRUPT;
+    }
+    uint64_t len, cap;
+    const char *copy = pag__copies_check(o, &len, &cap);
+    if (copy) {
+        pag__seterr(&s->err,
+                    "debug offsets: %s (%llu) makes a copy larger than the decoder's "
+                    "%llu-byte buffer",
+                    copy, (unsigned long long)len, (unsigned long long)cap);
         return PAG_ERR_CORRUPT;
     }
     return PAG_OK;
