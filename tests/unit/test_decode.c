@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "pag/command.h"
 #include "synth_image.h"
 
 static int failures;
@@ -388,6 +389,36 @@ static void test_str_header(void)
              "debug offsets: implausible str or list-node layout");
 }
 
+/* A torn back link (found by the table mutation test with llist_node.prev
+ * changed): exit 10, and the one stderr line says why in every format --
+ * before, no line at all (JSON keeps its warnings to itself, and a torn
+ * link warns nothing). */
+static void test_inconsistent_note(void)
+{
+    sy_image_t im;
+    sy_init(&im, 15, 0x030f02f0);
+    uint64_t c = sy_code(&im, "f", "/f.py", 1, 16);
+    uint64_t t[2] = {sy_task(&im, sy_str(&im, "a"), sy_coro(&im, c, 0, 0)),
+                     sy_task(&im, sy_str(&im, "b"), sy_coro(&im, c, 0, 0))};
+    uint64_t ts = sy_thread(&im, 1);
+    sy_list(&im, ts + SY_TS_TASKS, t, 2);
+    sy_w64(&im, t[1] + SY_T_NODE + 8, t[1] + SY_T_NODE); /* b.prev -> b, not a */
+    pag_err_t err;
+    pag_snapshot_t *s = take(&im, &err);
+    CHECK(err == PAG_OK && s && s->n_inconsistent == 1 && s->n_failed == 0 && s->n_warnings == 0);
+    for (int f = 0; s && pag_format_name(f); f++) {
+        const char *argv[] = {"--format", pag_format_name(f)};
+        pag_options_t o;
+        char line[512], eb[256];
+        CHECK(pag_options_parse(2, argv, 0, &o, eb, sizeof eb) == PAG_OK);
+        CHECK(pag_snapshot_note(s, &o, line, sizeof line) == PAG_EXIT_PARTIAL);
+        CHECK(!strcmp(line, "py-async-graph: warning: 1 inconsistent link(s) in the target's "
+                            "task or thread lists: the output may be incomplete"));
+    }
+    pag_snapshot_destroy(s);
+    sy_fini(&im);
+}
+
 /* Exercise the location table decoder with each entry form. */
 int pag__linetable_line(const uint8_t *tab, size_t len, int firstlineno, uint64_t addrq);
 static void test_linetable(void)
@@ -421,6 +452,7 @@ int main(void)
     test_versions();
     test_corrupt();
     test_str_header();
+    test_inconsistent_note();
     test_linetable();
     if (failures) {
         fprintf(stderr, "test_decode: %d check(s) failed\n", failures);
