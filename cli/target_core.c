@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core_stream.h"
 #include "elf_lookup.h"
 #include "modules.h"
 #include "target.h"
@@ -529,19 +530,25 @@ static pag_err_t open_error(int er)
                                            : PAG_ERR_READ;
 }
 
-/* --core names something that is not a regular file: refuse it before
- * reading a byte (a pipe or a terminal would block, a device may act on a
- * read).  A pipe is a core that is not supported yet; the rest are not
- * cores at all. */
+/* The core is compressed or a stream: read it once into an unlinked
+ * temporary file (cli/core_stream.c) and go on with that file. */
+static pag_err_t spool(core_t *C, const char *core, struct stat *st, char *msg, size_t msglen)
+{
+    int tmp;
+    pag_err_t e = cli_core_spool(C->fd, core, &tmp, msg, msglen);
+    close(C->fd);
+    C->fd = tmp;
+    if (e == PAG_OK && fstat(C->fd, st) != 0) {
+        snprintf(msg, msglen, "cannot read the decompressed core %s: %s", core, strerror(errno));
+        e = PAG_ERR_IO;
+    }
+    return e;
+}
+
+/* --core names something that is neither a regular file nor a stream:
+ * refuse it before reading a byte (a device may act on a read). */
 static pag_err_t not_regular(const char *core, mode_t mode, char *msg, size_t msglen)
 {
-    if (S_ISFIFO(mode)) {
-        snprintf(msg, msglen,
-                 "--core %s is a pipe: save the core to a file first (a later version reads "
-                 "a core from a stream)",
-                 core);
-        return PAG_ERR_UNSUPPORTED;
-    }
     const char *what = S_ISDIR(mode)    ? "a directory"
                        : S_ISCHR(mode)  ? "a character device"
                        : S_ISBLK(mode)  ? "a block device"
@@ -551,21 +558,31 @@ static pag_err_t not_regular(const char *core, mode_t mode, char *msg, size_t ms
     return PAG_ERR_INVALID_ARG;
 }
 
-/* Open the core file, but only a regular one (stat first, so that nothing
- * else is even opened; O_NONBLOCK in case it was swapped meanwhile). */
+/* Open the core: a regular file, or a stream (`--core -` for standard
+ * input, a FIFO) that is read once into a temporary file.  Only a regular
+ * file or a FIFO is even opened (stat first; O_NONBLOCK so that a FIFO
+ * with no writer yet does not block in open()). */
 static pag_err_t open_regular(core_t *C, const char *core, struct stat *st, char *msg,
                               size_t msglen)
 {
-    int er = 0;
-    if (stat(core, st) != 0)
+    int er = 0, stdin_core = strcmp(core, "-") == 0;
+    const char *shown = stdin_core ? "(standard input)" : core;
+    if (stdin_core) {
+        if (isatty(0)) {
+            snprintf(msg, msglen, "--core -: standard input is a terminal; pipe a core into it");
+            return PAG_ERR_INVALID_ARG;
+        }
+        if ((C->fd = dup(0)) < 0 || fstat(C->fd, st) != 0) er = errno;
+    } else if (stat(core, st) != 0)
         er = errno;
-    else if (!S_ISREG(st->st_mode))
+    else if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode))
         return not_regular(core, st->st_mode, msg, msglen);
     else if ((C->fd = open(core, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0 ||
              fstat(C->fd, st) != 0)
         er = errno;
-    else if (!S_ISREG(st->st_mode))
-        return not_regular(core, st->st_mode, msg, msglen);
+    if (!er && !S_ISREG(st->st_mode) && (stdin_core || S_ISFIFO(st->st_mode)))
+        return spool(C, shown, st, msg, msglen);
+    if (!er && !S_ISREG(st->st_mode)) return not_regular(core, st->st_mode, msg, msglen);
     if (er) {
         snprintf(msg, msglen, "cannot open core file %s: %s", core, strerror(er));
         return open_error(er);
@@ -574,29 +591,19 @@ static pag_err_t open_regular(core_t *C, const char *core, struct stat *st, char
 }
 
 /* The file does not start with the ELF magic: name what it starts with, and
- * the compressor when it is a compressed core (systemd-coredump's .zst). */
+ * the compressor when it is a compressed core we cannot unpack. */
 static pag_err_t not_elf(const char *core, const unsigned char *head, size_t n, char *msg,
                          size_t msglen)
 {
-    static const struct {
-        const char *magic, *name;
-    } packers[] = {
-        {"\x28\xb5\x2f\xfd", "zstd"},
-        {"\xfd\x37\x7a\x58\x5a", "xz"},
-        {"\x1f\x8b", "gzip"},
-        {"\x04\x22\x4d\x18", "lz4"},
-        {"BZh", "bzip2"},
-    };
     char hex[16] = "";
     for (size_t i = 0, l = 0; i < n && i < 4; i++)
         l += (size_t)snprintf(hex + l, sizeof hex - l, "%s%02x", i ? " " : "", head[i]);
-    for (size_t i = 0; i < sizeof packers / sizeof *packers; i++) {
-        size_t ml = strlen(packers[i].magic);
-        if (n < ml || memcmp(head, packers[i].magic, ml) != 0) continue;
+    const char *packer = cli_core_packer(head, n);
+    if (packer) {
         snprintf(msg, msglen,
                  "core file %s is not an ELF file: it starts with %s, a compressed core (%s): "
-                 "decompress it first (a later version reads it)",
-                 core, hex, packers[i].name);
+                 "decompress it first",
+                 core, hex, packer);
         return PAG_ERR_UNSUPPORTED;
     }
     snprintf(msg, msglen, "core file %s is not an ELF file: it starts with %s", core, hex);
@@ -605,10 +612,11 @@ static pag_err_t not_elf(const char *core, const unsigned char *head, size_t n, 
 
 /* Open the core file, check that it is a whole ELF core, and index its
  * PT_LOAD segments. */
-static pag_err_t open_core_file(core_t *C, const char *core, char *msg, size_t msglen)
+static pag_err_t open_core_file(core_t *C, const char *path, char *msg, size_t msglen)
 {
     struct stat st;
-    pag_err_t e = open_regular(C, core, &st, msg, msglen);
+    const char *core = strcmp(path, "-") == 0 ? "(standard input)" : path; /* for messages */
+    pag_err_t e = open_regular(C, path, &st, msg, msglen);
     if (e != PAG_OK) return e;
     unsigned char head[8];
     ssize_t got = pread(C->fd, head, sizeof head, 0);
@@ -617,6 +625,15 @@ static pag_err_t open_core_file(core_t *C, const char *core, char *msg, size_t m
         return PAG_ERR_TRUNCATED;
     }
     size_t hl = got > 0 ? (size_t)got : 0;
+    if (cli_core_unpackable(head, hl)) { /* systemd-coredump's .zst, and the like */
+        if ((e = spool(C, core, &st, msg, msglen)) != PAG_OK) return e;
+        got = pread(C->fd, head, sizeof head, 0);
+        hl = got > 0 ? (size_t)got : 0;
+    }
+    if (got == 0) {
+        snprintf(msg, msglen, "core file %s is truncated: it is empty", core);
+        return PAG_ERR_TRUNCATED;
+    }
     if (got > 0 && memcmp(head, ELFMAG, hl < SELFMAG ? hl : SELFMAG) != 0)
         return not_elf(core, head, hl, msg, msglen);
     C->fsize = (size_t)st.st_size;

@@ -36,18 +36,18 @@ except NameError:
     _PAG_HERE = None
 
 
-def _load_abi():
-    ns = {}
-    path = os.path.join(_PAG_HERE or ".", "pag_abi.py")
+def _load(name, ns):
+    # A file of this frontend beside the script: pag_abi.py, pag_facts.py.
+    path = os.path.join(_PAG_HERE or ".", name)
     try:
         with open(path, encoding="utf-8") as f:
             exec(compile(f.read(), path, "exec"), ns)
     except OSError as e:
         raise gdb.GdbError("py-async-graph: cannot read %s (made by the build): %s" % (path, e))
-    return type("abi", (), ns)
+    return type(name[:-3], (), ns)
 
 
-ABI = _load_abi()
+ABI = _load("pag_abi.py", {})
 PAG_OK, PAG_ERR_READ, PAG_ERR_NOT_FOUND = ABI.ERR["OK"], ABI.ERR["READ"], ABI.ERR["NOT_FOUND"]
 _P, _S, _U64P = ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)
 _READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, ctypes.c_uint64, _S, _P)
@@ -95,12 +95,12 @@ def _candidate_libs():
         yield os.path.join(_CONFIGURED_LIBDIR, _LIBNAME)
 
 
-_lib = None
+_lib = _facts = None
 
 
 def _load_core():
     # Load the core once per gdb session; raise gdb.GdbError if impossible.
-    global _lib
+    global _lib, _facts
     if _lib is not None:
         return _lib
     tried, error = [], None
@@ -119,7 +119,7 @@ def _load_core():
         except (OSError, AttributeError) as e:
             error = "cannot load %s: %s" % (path, e)
             continue
-        _lib = lib
+        _lib, _facts = lib, _load("pag_facts.py", {"lib": lib, "ABI": ABI, "_READ_FN": _READ_FN})
         return lib
     raise gdb.GdbError("py-async-graph: " + (error or "cannot find %s (looked in: %s; set "
                                              "PAG_CORE_LIB)" % (_LIBNAME, ", ".join(tried))))
@@ -142,7 +142,7 @@ class _Target:
         self.inferior = self.sections = self.info = self.hint = None
         # symbols: name -> [(addr, size)]; keep: what the core points into
         # until the command returns
-        self.symbols, self.keep = {}, []
+        self.symbols, self.keep, self.asked = {}, [], set()
         self.reads = self.read_bytes = self.read_failures = self.finds = self.interrupted = 0
 
     def _info_target(self):
@@ -218,6 +218,8 @@ class _Target:
             name = name.decode("utf-8", "replace") if name else ""
             if kind == ABI.LOOKUP_SECTION and self.sections is None:
                 self._load_sections()
+            if kind == ABI.LOOKUP_SECTION:  # also in files gdb did not load (no link map)
+                _facts.add_unlisted(self, name)
             if kind == ABI.LOOKUP_SYMBOL and name not in self.symbols:
                 self.symbols[name] = self._lookup_symbol(name)
             matches = (self.sections if kind == ABI.LOOKUP_SECTION else self.symbols).get(name, [])
@@ -239,9 +241,8 @@ class _Target:
             # --info needs no process: gdb reads the executable's own sections
             info = ctypes.c_int.from_address(opts + ABI.OFFSETOF["pag_options_t.info"]).value
             if inf is None or (inf.pid == 0 and not (info and inf.progspace.filename)):
-                _put(msg, length, "no process: attach to a CPython process (gdb -p PID) "
-                                  "or load a core file (gdb EXE CORE)")
-                return ABI.ERR["NO_PROCESS"]
+                # "no process", or why gdb refused the core it was given
+                return _facts.no_process(msg, length)
             if getattr(gdb.selected_thread(), "is_running", lambda: False)():
                 _put(msg, length, "the selected thread is running; interrupt the inferior first")
                 return ABI.ERR["INVALID_ARG"]
@@ -249,7 +250,8 @@ class _Target:
             acc.contents.read = self._keep(_READ_FN(self.read))
             acc.contents.find = self._keep(_FIND_FN(self.find))
             acc.contents.module_of = self._keep(_MODULE_FN(self.module_of))
-            return PAG_OK
+            # a core with an executable that is not its own: say so, as the CLI
+            return _facts.exe_check(src.contents, msg, length)
         except BaseException as e:
             _put(msg, length, "internal error: %s: %s" % (type(e).__name__, e))
             return ABI.ERR["NOMEM"]

@@ -39,6 +39,7 @@
 
 #include <lldb/API/LLDB.h>
 
+#include "facts.h"
 #include "pag/command.h"
 #include "procmem.h"
 
@@ -111,6 +112,8 @@ pag_err_t sb_read(Target *t, uint64_t addr, size_t len, void *dst)
         lldb::SBAddress where(static_cast<lldb::addr_t>(addr), t->target);
         err.Clear();
         got = where.IsValid() ? t->target.ReadMemory(where, dst, len, err) : 0;
+        // lldb may not resolve it at all (a PT_LOAD of the core lost its bytes)
+        if (err.Fail() || got != len) got = pag_lldb_read_section(t->target, addr, dst, len, err);
     }
     if (err.Fail() || got != len) {
         t->read_failures++;
@@ -118,13 +121,6 @@ pag_err_t sb_read(Target *t, uint64_t addr, size_t len, void *dst)
     }
     t->read_bytes += len;
     return PAG_OK;
-}
-
-// Where an address of the target is: its load address, or with no process
-// and nothing loaded (--info on a bare target) the module's file address.
-lldb::addr_t where(lldb::SBTarget &target, lldb::addr_t load, lldb::addr_t file)
-{
-    return load != LLDB_INVALID_ADDRESS || target.GetProcess().IsValid() ? load : file;
 }
 
 // A section's address and size in the target.
@@ -197,6 +193,8 @@ pag_err_t find_cb(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned 
             m = find_sections(t->target, name);
         else if (kind == PAG_LOOKUP_SYMBOL)
             m = find_symbols(t->target, name);
+        // and in the files a core maps that lldb did not load (no link map)
+        if (kind == PAG_LOOKUP_SECTION && t->is_core) pag_lldb_add_unlisted(t->target, name, m);
         if (index >= m.size()) return PAG_ERR_NOT_FOUND;
         *addr = m[index].first;
         *size = m[index].second;
@@ -250,6 +248,9 @@ pag_err_t open_cb(void *fe, const pag_options_t *o, pag_accessors_t *acc, void *
         lldb::SBFileSpec fs = t->target.GetExecutable();
         char path[4096];
         if (fs.IsValid() && fs.GetPath(path, sizeof path) > 0) t->exe = path;
+        // lldb loads a core cut short, or not its executable's, and reads
+        // nothing or garbage there: say so, as the CLI does
+        if (pag_err_t e = t->is_core ? pag_lldb_core_check(t->exe, msg, len) : PAG_OK) return e;
         // lldb 16's SB API does not tell which core file was loaded: "core" is null.
         src->kind = t->is_core ? PAG_SOURCE_CORE : PAG_SOURCE_LIVE;
         src->pid = static_cast<long long>(t->process.GetProcessID());

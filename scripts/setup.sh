@@ -23,6 +23,7 @@ step() { echo "setup: $*"; }
 
 # ---- Debian packages (only apt-get when something is missing) -----------------
 PKGS="cmake make gcc g++ pkg-config gdb lldb-16 liblldb-16-dev libdw-dev libelf-dev
+      libzstd-dev liblz4-dev liblzma-dev zlib1g-dev zstd lz4 xz-utils util-linux
       elfutils patchelf graphviz clang-16 libclang-rt-16-dev clang-format man-db python3
       debian-archive-keyring llvm"
 missing=()
@@ -50,7 +51,7 @@ fi
 step "fetching CPython interpreters (fixtures/fetch-pythons.sh)"
 bash "$SRC/fixtures/fetch-pythons.sh" >"$LOGDIR/fetch-pythons.log" 2>&1 \
   || die "fetching CPython failed: $(reason "$LOGDIR/fetch-pythons.log" 'ERROR:' | sed 's/^fetch-pythons: ERROR: //') (see $LOGDIR/fetch-pythons.log)"
-grep -E '^python3\.[0-9]+(-dbg|-shared)? ' "$LOGDIR/fetch-pythons.log" | sed 's/^/setup:   /'
+grep -E '^python3\.[0-9]+t?(-dbg|-shared|-nopie|-jit|-static)? ' "$LOGDIR/fetch-pythons.log" | sed 's/^/setup:   /'
 
 # ---- zig: the macOS cross toolchain (tests/macos) from the npm registry --------
 # One npm package, pinned by version and by the registry's integrity hash

@@ -9,6 +9,7 @@
  * A set is bounded by PAG_MAX_SET_SLOTS and validated (mask a power of two
  * less one, used <= slots) before its table is read. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "walk.h"
 
@@ -61,16 +62,22 @@ void pag__read_awaiters(walker_t *w, size_t i, uint64_t ab, int is_set)
         return;
     }
     r->set_mask = (uint64_t)mask;
+    int bad = 0;
     for (size_t j = 0; j < slots; j++) {
         uint64_t key = pag__u64(entries, j * 16);
         int64_t hash = pag__i64(entries, j * 16 + 8);
         if (!key) continue; /* empty slot */
         r->set_fill++;
         if (hash == -1 || r->n == (size_t)used) continue; /* deleted slot (or more than used) */
+        if (!(key & s->k.tag_mask)) {                     /* a member that is no object's address */
+            bad = 1;
+            continue;
+        }
         r->hashes[r->n] = hash;
         r->addrs[r->n++] = key & s->k.tag_mask;
     }
     free(entries);
+    if (bad) pag__node_fail(w, i, PAG_ERR_CORRUPT, "invalid awaited_by set member");
 }
 
 /* The order in which Python iterates fut._asyncio_awaited_by, a frozenset
@@ -118,6 +125,36 @@ static int frozenset_copy_order(const int64_t *hashes, size_t n, uint64_t set_ma
         if (table[i] != SIZE_MAX) out[k++] = table[i];
     free(table);
     return 1;
+}
+
+/* Is the type at `type` asyncio's Future or Task, or a subclass named like
+ * one?  Python calls future_add_to_awaited_by() only with Futures and Tasks
+ * (the C accelerator checks), so any other type means the awaiter address
+ * was not an awaiter when it was read.  The table has no tp_base, hence the
+ * name: "_asyncio.Future", "_asyncio.Task", or a class name ending so. */
+static int future_type(walker_t *w, uint64_t type)
+{
+    size_t k = pag__map_get(&w->fut_types, type);
+    if (k != SIZE_MAX) return k == 1;
+    char name[128];
+    int ok = 0;
+    if (type && pag__read_type_name(w->s, type, name, sizeof name) == PAG_OK) {
+        size_t n = strlen(name);
+        ok = (n >= 6 && !strcmp(name + n - 6, "Future")) ||
+             (n >= 4 && !strcmp(name + n - 4, "Task"));
+    }
+    if (pag__map_put(&w->fut_types, type, ok ? 1 : 2) != 0) w->oom = 1;
+    return ok;
+}
+
+/* A node made for an awaiter no task list had, just decoded from ob: a task
+ * (which, waiting, should have been listed) or an object of another type
+ * than a Future's is suspect (see snap_impl_t). */
+static void check_unlisted_awaiter(walker_t *w, size_t n, const uint8_t *ob)
+{
+    const pag_task_t *t = &w->snap->pub.tasks[n];
+    uint64_t type = pag__u64(ob, w->s->off.pyobject.ob_type);
+    if (t->is_task || !future_type(w, type)) w->snap->n_suspect++;
 }
 
 /* Decode nodes reached only as awaiters, then turn addresses into indices. */
@@ -177,6 +214,7 @@ void pag__resolve_awaiters(walker_t *w)
                     pag__node_fail(w, n, PAG_ERR_READ, "unreadable awaiter object");
                 } else {
                     pag__decode_node(w, n, w->objbuf); /* may append its own raw awaiters */
+                    check_unlisted_awaiter(w, n, w->objbuf);
                 }
             }
             int dup = 0;

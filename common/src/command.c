@@ -31,7 +31,8 @@ typedef struct run {
     pag_accessors_t acc;
     void *actx;
     pag_source_t src;
-    char what[1100]; /* the CLI's name for its target; "" in a debugger */
+    pag__caps_t caps; /* the output caps: the defaults, a unit test's own */
+    char what[1100];  /* the CLI's name for its target; "" in a debugger */
 } run_t;
 
 static void add_line(char **line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -155,6 +156,19 @@ static int take_failed(run_t *r, pag_err_t e, const char *m)
     return fail(r, e, "%s: %s", r->what, pag_strerror(e));
 }
 
+/* snapshot.c: awaiters a consistent graph does not have (walk.h). */
+size_t pag__snapshot_suspect(const pag_snapshot_t *snap);
+
+/* Did a --no-stop read race with the target?  Torn lists say so, and so does
+ * anything that only memory changing under the reader explains: a task that
+ * could not be decoded (its name, coroutine or object freed or reused), an
+ * awaiter on no task list or not a Future.  In a stopped target or a core
+ * the same symptoms are damage, and the graph is shown as partial. */
+static int changed(const pag_snapshot_t *snap)
+{
+    return snap->n_inconsistent || snap->n_failed || pag__snapshot_suspect(snap);
+}
+
 /* One snapshot; without stopping the target, retry while it changes.  The
  * target is let go as soon as the reading is over. */
 static int take(run_t *r, pag_session_t *s, pag_snapshot_t **snap)
@@ -165,10 +179,10 @@ static int take(run_t *r, pag_session_t *s, pag_snapshot_t **snap)
         if (*snap) pag_snapshot_destroy(*snap);
         *snap = NULL;
         e = pag_snapshot_take(s, snap);
-        if (e != PAG_OK || !(*snap)->n_inconsistent) break;
+        if (e != PAG_OK || !r->o.no_stop || !changed(*snap)) break;
     }
     if (r->fe->release) r->fe->release(r->fe_ctx);
-    if (e == PAG_OK && r->o.no_stop && (*snap)->n_inconsistent) e = PAG_ERR_CHANGED;
+    if (e == PAG_OK && r->o.no_stop && changed(*snap)) e = PAG_ERR_CHANGED;
     if (e != PAG_OK) return take_failed(r, e, pag_session_errmsg(s));
     const char *missing = problems(r);
     if (!(*snap)->asyncio_loaded && missing)
@@ -197,7 +211,7 @@ static int render(run_t *r, const pag_snapshot_t *snap, const pag_session_t *s)
     }
     char *src = snap ? pag__source_json(&r->src) : NULL;
     pag_err_t e = !snap ? pag__render_info(s, f)
-                  : src ? pag_render(snap, &r->o, src, f)
+                  : src ? pag__render_capped(snap, &r->o, src, f, &r->caps)
                         : PAG_ERR_NOMEM;
     free(src);
     int werr = ferror(f) || fflush(f) != 0;
@@ -219,6 +233,18 @@ static int render(run_t *r, const pag_snapshot_t *snap, const pag_session_t *s)
     char note[2048];
     r->res->exit_code = pag_snapshot_note(snap, &r->o, note, sizeof note);
     if (note[0]) add_line(&r->res->err_line, "%s", note);
+    if (r->caps.truncated) {
+        /* the output stops at its cap: partial, and said so where the user
+         * looks for notes, not only as the output's last line */
+        uint64_t b = r->caps.max_bytes;
+        int mib = b % (1u << 20) == 0;
+        add_line(&r->res->err_line,
+                 "py-async-graph: warning: output truncated at its cap (%llu lines, about %llu "
+                 "%s): what is shown is partial",
+                 (unsigned long long)r->caps.max_lines, (unsigned long long)(mib ? b >> 20 : b),
+                 mib ? "MiB" : "bytes");
+        if (r->res->exit_code == PAG_EXIT_OK) r->res->exit_code = PAG_EXIT_PARTIAL;
+    }
     return r->res->exit_code;
 }
 
@@ -251,8 +277,18 @@ static int execute(run_t *r, int cmd)
     return code;
 }
 
+static int command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int argc,
+                        const char *const *argv, pag_result_t *res, const pag__caps_t *caps);
+
 int pag_command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int argc,
                      const char *const *argv, pag_result_t *res)
+{
+    const pag__caps_t caps = {PAG_MAX_OUTPUT_LINES, (uint64_t)PAG_MAX_OUTPUT_MIB << 20, 0};
+    return command_main(fe, fe_ctx, cmd, argc, argv, res, &caps);
+}
+
+static int command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int argc,
+                        const char *const *argv, pag_result_t *res, const pag__caps_t *caps)
 {
     if (!res) return PAG_EXIT_INTERNAL;
     memset(res, 0, sizeof *res);
@@ -270,7 +306,7 @@ int pag_command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int argc,
         res->failed = 1;
         return res->exit_code;
     }
-    r->fe = fe, r->fe_ctx = fe_ctx, r->res = res;
+    r->fe = fe, r->fe_ctx = fe_ctx, r->res = res, r->caps = *caps;
     int n = expand_argv(cmd, argc, argv, args);
     char msg[512];
     if (pag_options_parse(n, args, fe->accept, &r->o, msg, sizeof msg) != PAG_OK) {
@@ -329,4 +365,19 @@ int pag_command_run(const pag_accessors_t *acc, void *ctx, int argc, const char 
     fixed_t f = {acc, ctx};
     pag_frontend_t fe = {.open = fixed_open};
     return pag_command_main(&fe, &f, PAG_CMD_GRAPH, argc, argv, res);
+}
+
+/* pag_command_run with other output caps: the unit test of the cap, which
+ * would otherwise have to write 1 GiB.  Not in any header a frontend uses. */
+int pag__command_run_capped(const pag_accessors_t *acc, void *ctx, int argc,
+                            const char *const *argv, pag_result_t *res, uint64_t max_lines,
+                            uint64_t max_bytes);
+int pag__command_run_capped(const pag_accessors_t *acc, void *ctx, int argc,
+                            const char *const *argv, pag_result_t *res, uint64_t max_lines,
+                            uint64_t max_bytes)
+{
+    fixed_t f = {acc, ctx};
+    pag_frontend_t fe = {.open = fixed_open};
+    const pag__caps_t caps = {max_lines, max_bytes, 0};
+    return command_main(&fe, &f, PAG_CMD_GRAPH, argc, argv, res, &caps);
 }

@@ -84,21 +84,58 @@ void pag__select_closure(const pag_snapshot_t *snap, unsigned char *sel);
  * measured).  Estimated output bytes are capped as well. */
 #define PAG_MAX_OUTPUT_MIB 1024u
 
+/* The caps of one render (PAG_MAX_OUTPUT_LINES, PAG_MAX_OUTPUT_MIB MiB; a
+ * unit test sets small ones through pag__command_run_capped) and whether the
+ * render hit one: then the command adds a note and exits 10 (partial). */
+typedef struct pag__caps {
+    uint64_t max_lines, max_bytes;
+    int truncated;
+} pag__caps_t;
+
+/* What pag_render hands its renderers as opts: the options and the caps.
+ * Every renderer is called from pag_render only (format_common.c). */
+typedef struct pag__render_opts {
+    pag_options_t o; /* first: opts points here */
+    pag__caps_t *caps;
+} pag__render_opts_t;
+
+static inline pag__caps_t *pag__render_caps(const pag_options_t *opts)
+{
+    return ((const pag__render_opts_t *)(const void *)opts)->caps;
+}
+
 typedef struct pag_budget {
     uint64_t lines, bytes;
+    pag__caps_t *caps;
 } pag_budget_t;
+/* A fresh budget for one render, under the caps pag_render passed. */
+static inline pag_budget_t pag__budget(const pag_options_t *opts)
+{
+    pag_budget_t b = {0, 0, pag__render_caps(opts)};
+    return b;
+}
 
 /* Account for one more entry of about `bytes` bytes; 1 (after writing the
- * "... (output truncated ...)" line) when a limit is passed. */
+ * "... (output truncated ...)" line and marking the caps hit) when a limit
+ * is passed. */
 static inline int pag__budget_spend(pag_budget_t *b, uint64_t bytes, FILE *out)
 {
+    pag__caps_t *c = b->caps;
     b->bytes += bytes;
-    if (++b->lines > PAG_MAX_OUTPUT_LINES) {
-        fprintf(out, "\n... (output truncated after %u lines)\n", PAG_MAX_OUTPUT_LINES);
+    if (++b->lines > c->max_lines) {
+        fprintf(out, "\n... (output truncated after %llu lines)\n",
+                (unsigned long long)c->max_lines);
+        c->truncated = 1;
         return 1;
     }
-    if (b->bytes > (uint64_t)PAG_MAX_OUTPUT_MIB << 20) {
-        fprintf(out, "\n... (output truncated after about %u MiB)\n", PAG_MAX_OUTPUT_MIB);
+    if (b->bytes > c->max_bytes) {
+        if (c->max_bytes % (1u << 20) == 0)
+            fprintf(out, "\n... (output truncated after about %llu MiB)\n",
+                    (unsigned long long)(c->max_bytes >> 20));
+        else
+            fprintf(out, "\n... (output truncated after about %llu bytes)\n",
+                    (unsigned long long)c->max_bytes);
+        c->truncated = 1;
         return 1;
     }
     return 0;
@@ -106,8 +143,12 @@ static inline int pag__budget_spend(pag_budget_t *b, uint64_t bytes, FILE *out)
 
 static inline int pag__budget_spent(const pag_budget_t *b)
 {
-    return b->lines > PAG_MAX_OUTPUT_LINES || b->bytes > (uint64_t)PAG_MAX_OUTPUT_MIB << 20;
+    return b->lines > b->caps->max_lines || b->bytes > b->caps->max_bytes;
 }
+
+/* pag_render with these caps (pag_render: the defaults). */
+pag_err_t pag__render_capped(const pag_snapshot_t *snap, const pag_options_t *opts,
+                             const char *source_json, FILE *out, pag__caps_t *caps);
 
 /* A cycle of at least two nodes, all of them selected. */
 static inline int pag__cycle_selected(const pag_snapshot_t *snap, const pag_cycle_t *cy,

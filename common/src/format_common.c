@@ -568,7 +568,14 @@ const char *pag_format_name(int format)
 pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts, const char *source_json,
                      FILE *out)
 {
-    if (!snap || !opts || !out) return PAG_ERR_INVALID_ARG;
+    pag__caps_t caps = {PAG_MAX_OUTPUT_LINES, (uint64_t)PAG_MAX_OUTPUT_MIB << 20, 0};
+    return pag__render_capped(snap, opts, source_json, out, &caps);
+}
+
+pag_err_t pag__render_capped(const pag_snapshot_t *snap, const pag_options_t *opts,
+                             const char *source_json, FILE *out, pag__caps_t *caps)
+{
+    if (!snap || !opts || !out || !caps) return PAG_ERR_INVALID_ARG;
     unsigned char *sel = malloc(snap->n_tasks ? snap->n_tasks : 1);
     if (!sel) return PAG_ERR_NOMEM;
     int filtered = 0;
@@ -585,7 +592,8 @@ pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts, cons
     const struct pag__format_row *row = &pag__formats[opts->format];
     flockfile(out);
     if (filtered && row->closure) pag__select_closure(snap, sel);
-    err = row->render(snap, opts, sel, source_json, out);
+    pag__render_opts_t ro = {*opts, caps}; /* what the renderers' budgets read */
+    err = row->render(snap, &ro.o, sel, source_json, out);
     funlockfile(out);
     free(sel);
     if (!err && (fflush(out) != 0 || ferror(out))) err = PAG_ERR_IO;

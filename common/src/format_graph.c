@@ -197,7 +197,7 @@ pag_err_t pag__render_graph(const pag_snapshot_t *snap, const pag_options_t *opt
         return PAG_ERR_NOMEM;
     }
     int first = 1;
-    pag_budget_t budget = {0, 0};
+    pag_budget_t budget = pag__budget(opts);
     pag_err_t err = PAG_OK;
     for (size_t i = 0; i < n && !err && !pag__budget_spent(&budget); i++) {
         const pag_task_t *t = &snap->tasks[i];

@@ -464,9 +464,9 @@ static pag_err_t find_roots(render_t *r)
 
 /* Each root's tree, until the output budget runs out (which still leaves
  * the cycle lines to write). */
-static pag_err_t draw_roots(render_t *r, FILE *out)
+static pag_err_t draw_roots(render_t *r, FILE *out, pag__caps_t *caps)
 {
-    pag_budget_t budget = {0, 0};
+    pag_budget_t budget = {0, 0, caps};
     for (size_t k = 0; k < r->n_roots; k++) {
         int rc = render_root(out, r->snap, &r->t, r->roots[k], r->stack, r->lastf, r->onpath,
                              &budget, &r->pfx);
@@ -522,11 +522,10 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
                            const unsigned char *sel, const char *source_json, FILE *out)
 {
     (void)source_json; /* only json writes the source object */
-    (void)opts;
     render_t r = {.snap = snap, .sel = sel};
     pag_err_t err = build_tree(&r);
     if (err == PAG_OK) err = find_roots(&r);
-    if (err == PAG_OK) err = draw_roots(&r, out);
+    if (err == PAG_OK) err = draw_roots(&r, out, pag__render_caps(opts));
     if (err == PAG_OK) put_cycles(out, snap, sel);
     render_free(&r);
     return err;

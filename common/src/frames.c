@@ -195,8 +195,31 @@ static int commit_stack(walker_t *w, size_t n, int reverse, pag_stack_t *st)
     return 0;
 }
 
+/* A task's coroutine that is, by its type, not one of CPython's: a heap
+ * type named like a coroutine (Cython's "_cython_3_x.coroutine") or a
+ * generator-based coroutine (@types.coroutine).  Such a task has no frame
+ * to show, and format_call_graph() shows none either. */
+static int foreign_coroutine(walker_t *w, uint64_t obj, int kind)
+{
+    if (kind == TK_GENERATOR) return 1;
+    if (kind != TK_HEAP) return 0;
+    uint64_t type;
+    char name[128];
+    if (pag__read_u64(&w->s->cache, obj + w->s->off.pyobject.ob_type, &type) != PAG_OK) return 0;
+    if (pag__read_type_name(w->s, type & w->s->k.tag_mask, name, sizeof name) != PAG_OK) return 0;
+    return strstr(name, "coroutine") != NULL;
+}
+
 /* Follow a task's coroutine through what each suspended frame awaits.
- * Result: innermost first.  Returns PAG_OK or the reason the chain broke. */
+ * Result: innermost first.  Returns PAG_OK or the reason the chain broke.
+ *
+ * A pending task's coroutine yields at least its own frame.  When it yields
+ * none, something was misread (a changed gen.gi_iframe offset, a zeroed
+ * frame, coro aimed at another object), and an empty stack would pass for
+ * a real one: that is a decode failure.  Only three empty stacks are real:
+ * no coroutine (a finished task drops it), a cleared frame (the coroutine
+ * has returned, the task not yet unregistered) and a coroutine that is not
+ * CPython's (foreign_coroutine). */
 pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const char **detail)
 {
     pag_session_t *s = w->s;
@@ -211,6 +234,7 @@ pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const cha
     *detail = NULL;
     w->chain_n = 0;
     if (o->gen.size > sizeof gen) return PAG_ERR_CORRUPT;
+    int empty_ok = !coro; /* see above: an empty stack that is real */
     for (unsigned depth = 0; coro; depth++) {
         if (depth >= PAG_MAX_CORO_CHAIN) {
             pag__walk_warn(w, "truncated: a coroutine chain longer than %u (PAG_MAX_CORO_CHAIN)",
@@ -233,6 +257,9 @@ pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const cha
             if (kind == 0 && depth == 0) {
                 err = PAG_ERR_READ;
                 *detail = "unreadable coroutine";
+            } else if (depth == 0 && !(empty_ok = foreign_coroutine(w, coro, kind))) {
+                err = PAG_ERR_CORRUPT;
+                *detail = "the task's coroutine is not a coroutine object";
             }
             break;
         }
@@ -242,7 +269,10 @@ pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const cha
             break;
         }
         int st8 = (int8_t)gen[o->gen.gi_frame_state];
-        if (st8 == k->frame_cleared) break;
+        if (st8 == k->frame_cleared) {
+            empty_ok |= depth == 0;
+            break;
+        }
         const uint8_t *fb = gen + o->gen.gi_iframe;
         pag_frame_t f;
         int r = decode_frame(w, coro + o->gen.gi_iframe, fb, &f);
@@ -275,6 +305,10 @@ pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const cha
             break;
         }
         coro = next;
+    }
+    if (err == PAG_OK && n == 0 && !empty_ok) {
+        err = PAG_ERR_CORRUPT;
+        *detail = "the task's coroutine has no frame";
     }
     /* Collected outermost first: the task's coroutine, then what it awaits. */
     if (commit_stack(w, n, 1, st) != 0) return PAG_ERR_NOMEM;

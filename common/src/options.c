@@ -273,6 +273,11 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
         const struct opt *op;
         const char *val;
         if ((err = find_option(&p, a, &op, &val)) != PAG_OK) return err;
+        if (op->target && !(accept & PAG_OPT_TARGET) && op->id == O_CORE)
+            return fail(errbuf, errlen,
+                        "--core is only for the standalone py-async-graph: open the core in the "
+                        "debugger (a compressed core, such as systemd's .zst, the debugger cannot "
+                        "open: decompress it first, or use coredumpctl debug)");
         if (op->target && !(accept & PAG_OPT_TARGET))
             return fail(errbuf, errlen, "%s is only for the standalone py-async-graph", op->lng);
         if (op->arg && !val) {
@@ -330,7 +335,8 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     "\n"                                                                                           \
     "Target:\n"                                                                                    \
     "  PID                  a live process (attached read-only, stopped while read)\n"             \
-    "      --core CORE      a core file instead of a live process\n"                               \
+    "      --core CORE      a core file instead of a live process; it may be\n"                    \
+    "                       zstd/lz4/xz/gzip-compressed, or - for standard input\n"                \
     "      --exe EXE        the python executable the core comes from\n"                           \
     "      --lib-search-path DIR[:DIR...]\n"                                                       \
     "                       directories searched, by file name, for the files the\n"               \

@@ -57,7 +57,43 @@ const char *pag__walk_intern(walker_t *w, const char *s, size_t n)
 
 /* ---- the interpreter and thread walk ---- */
 
-static void walk_interp(walker_t *w, uint64_t interp)
+/* Thread ti's running task, with the real stack of the thread down to its
+ * coroutine's frame. */
+static void walk_running(walker_t *w, size_t ti, uint64_t running, uint64_t tstate, uint64_t cur)
+{
+    pag_session_t *s = w->s;
+    const pag_async_offsets_t *a = &s->aoff;
+    pag_snapshot_t *p = &w->snap->pub;
+    size_t ri = pag__map_get(&w->snap->nodes, running);
+    if (ri == SIZE_MAX) {
+        /* Running but not registered (e.g. a task whose coroutine has just
+         * returned: it unregisters before its step ends). */
+        ri = pag__new_node(w, running);
+        if (ri == SIZE_MAX) return;
+        if (pag__read(&s->cache, running, a->task.size, w->objbuf) == PAG_OK)
+            pag__decode_node(w, ri, w->objbuf);
+        else
+            pag__node_fail(w, ri, PAG_ERR_READ, "unreadable running task");
+        p->tasks[ri].thread = ti;
+    }
+    p->threads[ti].running_task = ri;
+    p->tasks[ri].running = 1;
+    uint64_t coro = 0;
+    if (pag__read_u64(&s->cache, running + a->task.coro, &coro) == PAG_OK) {
+        pag_stack_t st = {0};
+        pag__thread_stack(w, tstate, cur, coro & s->k.tag_mask, &st);
+        p->tasks[ri].running_stack = st;
+    }
+}
+
+/* Walk one interpreter; the error (and nothing kept) if it cannot be read
+ * or is not one.  Every interpreter has its task list head initialised when
+ * it is created (a circular list: never NULL), and its thread states point
+ * back at it.  A runtime whose interpreter list leads elsewhere (a changed
+ * runtime.interpreters_head, a damaged pointer) would otherwise give an
+ * empty graph that looks real.  The checks use only what the walk reads
+ * anyway, so a good target is read exactly as before. */
+static pag_err_t walk_interp(walker_t *w, uint64_t interp)
 {
     pag_session_t *s = w->s;
     const pag_offsets_t *o = &s->off;
@@ -66,21 +102,23 @@ static void walk_interp(walker_t *w, uint64_t interp)
     uint8_t ib[64];
     int64_t interp_id = -1;
     uint64_t tstate = 0, main_ts = 0;
-    if (pag__read(&s->cache, interp + o->interp.id, 8, ib) == PAG_OK) interp_id = pag__i64(ib, 0);
-    pag__read_u64(&s->cache, interp + o->interp.threads_head, &tstate);
-    pag__read_u64(&s->cache, interp + o->interp.threads_main, &main_ts);
-
+    if (pag__read(&s->cache, interp + o->interp.id, 8, ib) != PAG_OK ||
+        pag__read_u64(&s->cache, interp + o->interp.threads_head, &tstate) != PAG_OK ||
+        pag__read_u64(&s->cache, interp + o->interp.threads_main, &main_ts) != PAG_OK)
+        return PAG_ERR_READ;
+    interp_id = pag__i64(ib, 0);
+    pag_err_t err = PAG_OK;
     size_t tsz = a->thread.size > o->tstate.size ? a->thread.size : o->tstate.size;
     uint8_t *tb = malloc(tsz);
     if (!tb) {
         w->oom = 1;
-        return;
+        return PAG_OK;
     }
     pag_map_t seen;
     if (pag__map_init(&seen, 16) != 0) {
         free(tb);
         w->oom = 1;
-        return;
+        return PAG_OK;
     }
     for (unsigned n = 0; tstate; n++) {
         if (n >= PAG_MAX_THREADS) {
@@ -97,6 +135,16 @@ static void walk_interp(walker_t *w, uint64_t interp)
             pag__walk_warn(w, "cannot read thread state 0x%llx", (unsigned long long)tstate);
             break;
         }
+        if (o->tstate.interp + 8 <= tsz && pag__u64(tb, o->tstate.interp) != interp) {
+            if (n == 0) {
+                err = PAG_ERR_CORRUPT; /* not this interpreter's thread: not an interpreter */
+                break;
+            }
+            pag__walk_warn(w, "thread state 0x%llx is not interpreter %lld's",
+                           (unsigned long long)tstate, (long long)interp_id);
+            p->n_inconsistent++;
+            break;
+        }
         pag_thread_t *th = pag__new_thread(w);
         if (!th) break;
         size_t ti = (size_t)(th - p->threads);
@@ -109,41 +157,64 @@ static void walk_interp(walker_t *w, uint64_t interp)
         uint64_t cur = pag__u64(tb, o->tstate.current_frame);
         uint64_t next = pag__u64(tb, o->tstate.next);
         pag__walk_list(w, ti, tstate + a->thread.tasks_head);
-        if (running) {
-            size_t ri = pag__map_get(&w->snap->nodes, running);
-            if (ri == SIZE_MAX) {
-                /* Running but not registered (e.g. an eager task between steps). */
-                ri = pag__new_node(w, running);
-                if (ri != SIZE_MAX) {
-                    if (pag__read(&s->cache, running, a->task.size, w->objbuf) == PAG_OK)
-                        pag__decode_node(w, ri, w->objbuf);
-                    else
-                        pag__node_fail(w, ri, PAG_ERR_READ, "unreadable running task");
-                    p->tasks[ri].thread = ti;
-                }
-            }
-            if (ri != SIZE_MAX) {
-                p->threads[ti].running_task = ri;
-                p->tasks[ri].running = 1;
-                uint64_t coro = 0;
-                if (pag__read_u64(&s->cache, running + a->task.coro, &coro) == PAG_OK) {
-                    pag_stack_t st = {0};
-                    pag__thread_stack(w, tstate, cur, coro & s->k.tag_mask, &st);
-                    p->tasks[ri].running_stack = st;
-                }
-            }
-        }
+        if (running) walk_running(w, ti, running, tstate, cur);
         tstate = next;
         if (w->oom) break;
     }
     pag__map_fini(&seen);
     free(tb);
+    if (err) return err;
     /* Tasks left behind by threads that exited. */
     pag_thread_t *orph = pag__new_thread(w);
     if (orph) {
         orph->interp_id = interp_id;
-        pag__walk_list(w, (size_t)(orph - p->threads), interp + a->interp.tasks_head);
+        err = pag__walk_list(w, (size_t)(orph - p->threads), interp + a->interp.tasks_head);
     }
+    return err;
+}
+
+/* Every interpreter from the runtime's list.  A runtime always has one (the
+ * main interpreter, until the runtime is finalised): none, or a first one
+ * that is not an interpreter, is a corrupt runtime, never an empty graph
+ * (a first one that cannot be read: unreadable).  A later one of either
+ * kind ends the list with a warning and counts as inconsistent (under
+ * --no-stop it may be being destroyed). */
+static pag_err_t walk_interps(walker_t *w, uint64_t interp)
+{
+    pag_session_t *s = w->s;
+    if (!interp) {
+        pag__seterr(&s->err, "the runtime lists no interpreter");
+        return PAG_ERR_CORRUPT;
+    }
+    pag_map_t seen;
+    if (pag__map_init(&seen, 8)) return PAG_ERR_NOMEM;
+    pag_err_t err = PAG_OK;
+    for (unsigned n = 0; interp && !w->oom; n++) {
+        if (n >= PAG_MAX_INTERPRETERS || pag__map_get(&seen, interp) != SIZE_MAX) {
+            pag__walk_warn(w, "the interpreter list loops or is longer than %u",
+                           PAG_MAX_INTERPRETERS);
+            break;
+        }
+        pag__map_put(&seen, interp, n);
+        pag_err_t e = walk_interp(w, interp);
+        if (e) {
+            const char *what = e == PAG_ERR_READ ? "cannot be read" : "is not an interpreter state";
+            if (n == 0) {
+                pag__seterr(&s->err, "the runtime's first interpreter (0x%llx) %s",
+                            (unsigned long long)interp, what);
+                err = e;
+                break;
+            }
+            pag__walk_warn(w, "interpreter 0x%llx %s", (unsigned long long)interp, what);
+            w->snap->pub.n_inconsistent++;
+            break;
+        }
+        uint64_t next = 0;
+        if (pag__read_u64(&s->cache, interp + s->off.interp.next, &next) != PAG_OK) break;
+        interp = next;
+    }
+    pag__map_fini(&seen);
+    return err;
 }
 
 void pag_snapshot_destroy(pag_snapshot_t *snap)
@@ -159,6 +230,11 @@ void pag_snapshot_destroy(pag_snapshot_t *snap)
     pag__map_fini(&impl->nodes);
     pag__arena_fini(&impl->arena);
     free(impl);
+}
+
+size_t pag__snapshot_suspect(const pag_snapshot_t *snap)
+{
+    return snap ? ((const snap_impl_t *)snap)->n_suspect : 0;
 }
 
 size_t pag_snapshot_find(const pag_snapshot_t *snap, uint64_t addr)
@@ -192,7 +268,8 @@ pag_err_t pag_snapshot_take(pag_session_t *s, pag_snapshot_t **out)
     w.arena = &impl->arena;
     pag_err_t err = PAG_OK;
     if (pag__map_init(&impl->nodes, 1024) || pag__map_init(&w.types, 64) ||
-        pag__map_init(&w.codes, 256) || pag__map_init(&w.lines, 256)) {
+        pag__map_init(&w.codes, 256) || pag__map_init(&w.lines, 256) ||
+        pag__map_init(&w.fut_types, 16)) {
         err = PAG_ERR_NOMEM;
         goto done;
     }
@@ -209,24 +286,8 @@ pag_err_t pag_snapshot_take(pag_session_t *s, pag_snapshot_t **out)
             pag__seterr(&s->err, "cannot read the interpreter list");
             goto done;
         }
-        pag_map_t seen;
-        if (pag__map_init(&seen, 8)) {
-            err = PAG_ERR_NOMEM;
-            goto done;
-        }
-        for (unsigned n = 0; interp && !w.oom; n++) {
-            if (n >= PAG_MAX_INTERPRETERS || pag__map_get(&seen, interp) != SIZE_MAX) {
-                pag__walk_warn(&w, "the interpreter list loops or is longer than %u",
-                               PAG_MAX_INTERPRETERS);
-                break;
-            }
-            pag__map_put(&seen, interp, n);
-            walk_interp(&w, interp);
-            uint64_t next = 0;
-            if (pag__read_u64(&s->cache, interp + s->off.interp.next, &next) != PAG_OK) break;
-            interp = next;
-        }
-        pag__map_fini(&seen);
+        err = walk_interps(&w, interp);
+        if (err) goto done;
         pag__resolve_awaiters(&w);
         if (!w.oom) err = pag__snapshot_find_cycles(p);
     }
@@ -238,6 +299,7 @@ done:
     pag__map_fini(&w.types);
     pag__map_fini(&w.codes);
     pag__map_fini(&w.lines);
+    pag__map_fini(&w.fut_types);
     free(w.code_infos);
     free(w.raw);
     free(w.sb.p);

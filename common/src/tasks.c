@@ -20,7 +20,9 @@ static size_t new_node_ex(walker_t *w, uint64_t addr, size_t *existing)
 {
     pag_snapshot_t *p = &w->snap->pub;
     if (existing) *existing = SIZE_MAX;
-    if (p->n_tasks >= PAG_MAX_NODES) return SIZE_MAX;
+    /* 0 is no object (and the map's empty key): callers check for it, this is
+     * the last guard, so that garbage never passes for running out of memory */
+    if (!addr || p->n_tasks >= PAG_MAX_NODES) return SIZE_MAX;
     if (p->n_tasks == w->tasks_cap) {
         size_t cap = w->tasks_cap ? w->tasks_cap * 2 : 256;
         pag_task_t *t = realloc(p->tasks, cap * sizeof *t);
@@ -154,7 +156,7 @@ pag_thread_t *pag__new_thread(walker_t *w)
  * coroutines and names, then the decoding.  A list is a chain of dependent
  * reads; batching moves everything that does not depend on the chain out of
  * it. */
-void pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head)
+pag_err_t pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head)
 {
     pag_session_t *s = w->s;
     const pag_offsets_t *o = &s->off;
@@ -167,14 +169,17 @@ void pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head)
     uint64_t node, prev = head;
     if (pag__read_u64(&s->cache, head + o->llist.next, &node) != PAG_OK) {
         pag__walk_warn(w, "cannot read a task list head at 0x%llx", (unsigned long long)head);
-        return;
+        return PAG_ERR_READ;
     }
+    /* a list head is initialised when its owner is made: NULL is no head */
+    const pag_err_t ret = node ? PAG_OK : PAG_ERR_CORRUPT;
     int stop = 0;
     for (size_t count = 0; !stop && node != head;) {
         size_t k = 0;
         while (k < PAG_LIST_BATCH && node != head) {
-            if (!node) {
-                pag__walk_warn(w, "a task list is broken (NULL link after %zu tasks)", count);
+            if (node <= a->task.node) { /* NULL, or a link that is no task's */
+                pag__walk_warn(w, "a task list is broken (%s link after %zu tasks)",
+                               node ? "bad" : "NULL", count);
                 p->n_inconsistent++;
                 stop = 1;
                 break;
@@ -228,4 +233,5 @@ void pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head)
             pag__decode_node(w, idx[q], w->batch + q * tsz);
         if (w->oom) break;
     }
+    return ret;
 }

@@ -14,6 +14,11 @@ typedef struct snap_impl {
     pag_snapshot_t pub;
     pag_arena_t arena;
     pag_map_t nodes; /* task/future address -> index */
+    /* Awaiters that a consistent graph does not have: a task on no task
+     * list (a waiting task is always on one) or an object whose type is not
+     * a Future's or a Task's.  Damage in a stopped target, shown as read;
+     * a change under --no-stop, read again (pag__snapshot_suspect). */
+    size_t n_suspect;
 } snap_impl_t;
 
 typedef struct code_info {
@@ -45,7 +50,8 @@ typedef struct walker {
     pag_map_t codes;     /* code address -> index in code_infos */
     code_info_t *code_infos;
     size_t n_codes, codes_cap;
-    pag_map_t lines; /* instr_ptr -> line + 2 */
+    pag_map_t lines;     /* instr_ptr -> line + 2 */
+    pag_map_t fut_types; /* type address -> 1 Future/Task type, 2 other */
     pag_strbuf_t sb;
     pag_frame_t *fscratch;
     size_t fscratch_cap;
@@ -71,10 +77,15 @@ size_t pag__new_node(walker_t *w, uint64_t addr);
 void pag__node_fail(walker_t *w, size_t i, pag_err_t e, const char *detail);
 void pag__decode_node(walker_t *w, size_t i, const uint8_t *ob);
 pag_thread_t *pag__new_thread(walker_t *w);
-void pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head);
+/* PAG_ERR_READ: the head cannot be read; PAG_ERR_CORRUPT: it is NULL (no
+ * list head); each reported as before.  Otherwise PAG_OK. */
+pag_err_t pag__walk_list(walker_t *w, size_t thread_idx, uint64_t head);
 
 /* awaiters.c */
 void pag__read_awaiters(walker_t *w, size_t i, uint64_t ab, int is_set);
 void pag__resolve_awaiters(walker_t *w);
+
+/* snapshot.c, for command.c: the count of suspect awaiters (see snap_impl_t). */
+size_t pag__snapshot_suspect(const pag_snapshot_t *snap);
 
 #endif

@@ -1,6 +1,6 @@
 """A gcore core gives the same output as the live process, in every format.
 
-usage: core_fixture.py FIXTURE VERSION [--dbg | --shared]
+usage: core_fixture.py FIXTURE VERSION [--dbg | --shared | --flavour NAME]
 
 JSON is compared with its "source" and "stats" members removed (the only
 allowed difference); every other format must be byte-identical.  (The live
@@ -21,10 +21,14 @@ def main():
     ap.add_argument("version")
     ap.add_argument("--dbg", action="store_true")
     ap.add_argument("--shared", action="store_true", help="libpython3.X.so interpreter")
+    ap.add_argument("--flavour", help="another interpreter of the cache's bin/: python3.X-FLAVOUR"
+                    " (nopie: Debian's non-PIE build; jit: PYTHON_JIT=1)")
     a = ap.parse_args()
-    c = Checker("core %s/%s" % (a.fixture, a.version))
     if a.shared:
         a.dbg = "shared"
+    if a.flavour:
+        a.dbg = a.flavour
+    c = Checker("core %s/%s%s" % (a.fixture, a.version, pagtest.flavour_suffix(a.dbg)))
     with pagtest.Fixture(a.fixture, a.version, dbg=a.dbg) as fx:
         live = {f: run(["--format", f, fx.pid]) for f in FORMATS}
         core = fx.gcore()

@@ -1,6 +1,6 @@
 """Live checks of py-async-graph against one fixture process.
 
-usage: live_fixture.py FIXTURE VERSION [--dbg | --shared] [--tasks N]
+usage: live_fixture.py FIXTURE VERSION [--dbg | --shared | --flavour NAME] [--tasks N]
 
 For every task in the fixture's oracle, `--format graph --task ID PID`
 (plain and with --limit 2/-2/0) must equal the fixture's own
@@ -50,11 +50,15 @@ def main():
     ap.add_argument("version")
     ap.add_argument("--dbg", action="store_true")
     ap.add_argument("--shared", action="store_true", help="libpython3.X.so interpreter")
+    ap.add_argument("--flavour", help="another interpreter of the cache's bin/: python3.X-FLAVOUR"
+                    " (nopie: Debian's non-PIE build; jit: PYTHON_JIT=1)")
     ap.add_argument("--tasks", type=int, default=0)
     a = ap.parse_args()
     args = ("--tasks", str(a.tasks)) if a.tasks else ()
     if a.shared:
         a.dbg = "shared"
+    if a.flavour:
+        a.dbg = a.flavour
     tag = "%s/%s%s" % (a.fixture, a.version, pagtest.flavour_suffix(a.dbg))
     c = Checker("live " + tag)
     with pagtest.Fixture(a.fixture, a.version, dbg=a.dbg, args=args) as fx:
@@ -84,6 +88,11 @@ def main():
 
         # format_call_graph, per task, with limits.
         expect = oracle.get("expect") or {}
+        if a.flavour == "jit" and a.fixture == "blocked":
+            # The point of the JIT configuration: the blocked frame runs JIT code.
+            c.check(expect.get("jit_active") is True,
+                    "under PYTHON_JIT=1 the blocked frame runs JIT code (sys._jit.is_active())",
+                    repr(expect.get("jit_active")))
         for t in oracle["tasks"]:
             if t.get("error"):
                 # Documented case: CPython's format_call_graph fails on this task

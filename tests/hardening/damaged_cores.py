@@ -12,6 +12,16 @@ Damage (on a gcore core of the `basic` fixture):
     the middle)                         -> the tasks are printed, a warning
                                            names the loop, exit 10 (partial)
   - the AsyncioDebug table overwritten  -> exit 8 (corrupt), one line naming it
+Damage that used to pass silently (exit 0, data missing; issue 18, defect 6):
+  - gen_object.gi_iframe in the core's _Py_DebugOffsets moved by -8
+                                        -> every task undecodable, exit 10
+                                           (or 8 if the table checks refuse it)
+  - one task's coroutine frame zeroed   -> that task fails, the others are
+                                           intact, exit 10, one warning line
+  - one task's coro aimed at another task object
+                                        -> the same
+  - runtime_state.interpreters_head aimed at a NULL word of _PyRuntime (the
+    offset of runtime_state.finalizing)  -> exit 8, one line: no interpreter
 """
 import os
 import random
@@ -122,10 +132,99 @@ def section_address(pid, section):
     return None
 
 
+# Byte offsets of fields inside _Py_DebugOffsets (the reference, section 1.3)
+# and the value each has in Debian's builds, checked before patching.
+TABLE = {
+    "3.14": {"gi_iframe": (680, 72), "interpreters_head": (40, 808), "finalizing": (32, 784)},
+    "3.15": {"gi_iframe": (808, 72), "interpreters_head": (40, 936), "finalizing": (32, 912)},
+}
+TASK_CORO = 40  # asyncio_task_object.task_coro inside the AsyncioDebug table
+
+
+def read_core(core, segs, addr, n):
+    off = file_offset(segs, addr)
+    if off is None:
+        return None
+    with open(core, "rb") as f:
+        f.seek(off)
+        return f.read(n)
+
+
+def one_task_fails(cli, path, victim, ids, what):
+    """The damaged task alone is undecodable: exit 10, one warning line, the
+    others intact."""
+    rc, out, err = run_cli(cli, ["--core", path, "--format", "json"])
+    if not sane(rc, err, what):
+        return
+    check(rc == 10 and "1 task(s) could not be fully decoded" in err,
+          "%s: exit 10, one task not decoded (rc=%s, %r)" % (what, rc, err.strip()))
+    if rc != 10:
+        return
+    import json
+    tasks = {t["id"]: t for t in json.loads(out)["tasks"]}
+    check(tasks.get(victim, {}).get("error") is not None,
+          "%s: the damaged task carries its error (%s)" % (what, tasks.get(victim, {}).get("error")))
+    others = [i for i in ids if i != victim]
+    check(all(tasks[i]["error"] is None and tasks[i]["stack"] for i in others if i in tasks),
+          "%s: the other tasks keep their stacks" % what)
+
+
+def silent_damage(cli, version, core, segs, runtime_addr, main_list, d):
+    """Issue 18, defect 6: damage that gave exit 0 with data missing."""
+    import json
+    fields = TABLE[version]
+    for name, (off, want) in fields.items():
+        got = read_core(core, segs, runtime_addr + off, 8)
+        check(got is not None and struct.unpack("<Q", got)[0] == want,
+              "_Py_DebugOffsets %s is %s in the core (reference layout)" % (name, want))
+    # gi_iframe moved: no task yields a frame
+    p = os.path.join(d, "gi_iframe")
+    shutil.copyfile(core, p)
+    patch(p, segs, runtime_addr + fields["gi_iframe"][0], struct.pack("<Q", 64))
+    rc, out, err = run_cli(cli, ["--core", p, "--format", "json"])
+    if sane(rc, err, "gi_iframe offset moved"):
+        check(rc in (8, 10), "gi_iframe offset moved: not silent, exit 10 or 8 (rc=%s, %r)"
+              % (rc, err.strip()))
+        if rc == 10:
+            doc = json.loads(out)
+            listed = [t for t in doc["tasks"] if t["listed"]]
+            check(listed and all(t["error"] for t in listed),
+                  "gi_iframe offset moved: every task is undecodable")
+            check("could not be fully decoded" in err, "gi_iframe offset moved: a warning line")
+    # interpreters_head aimed at a NULL word: a runtime with no interpreter
+    p = os.path.join(d, "interp_head")
+    shutil.copyfile(core, p)
+    patch(p, segs, runtime_addr + fields["interpreters_head"][0],
+          struct.pack("<Q", fields["finalizing"][1]))
+    rc, out, err = run_cli(cli, ["--core", p])
+    if sane(rc, err, "interpreters_head aimed at NULL"):
+        check(rc == 8 and "interpreter" in err and not out,
+              "interpreters_head aimed at NULL: exit 8 naming it, no graph (rc=%s, %r)"
+              % (rc, err.strip()))
+    return json
+
+
+def task_damage(cli, core, segs, table_addr, main_list, d):
+    """A zeroed coroutine frame; a coro aimed at another task object."""
+    coro_off = struct.unpack("<Q", read_core(core, segs, table_addr + TASK_CORO, 8))[0]
+    victim = main_list[1]
+    coro = struct.unpack("<Q", read_core(core, segs, int(victim, 16) + coro_off, 8))[0]
+    p = os.path.join(d, "zero_frame")
+    shutil.copyfile(core, p)
+    # the embedded frame: gi_iframe (72) to the end of the generator (160)
+    check(patch(p, segs, coro + 72, b"\0" * (160 - 72)), "the coroutine is in the core")
+    one_task_fails(cli, p, victim, main_list, "coroutine frame zeroed")
+    p = os.path.join(d, "coro_other")
+    shutil.copyfile(core, p)
+    patch(p, segs, int(victim, 16) + coro_off, struct.pack("<Q", int(main_list[0], 16)))
+    one_task_fails(cli, p, victim, main_list, "coro aimed at another task")
+
+
 def main():
     version, cli = sys.argv[1], sys.argv[2]
     with pagtest.Fixture("basic", version) as fx, tempfile.TemporaryDirectory() as d:
         table_addr = asyncio_table_address(fx.pid)
+        runtime_addr = section_address(fx.pid, ".PyRuntime")
         with open("/proc/%d/mem" % fx.pid, "rb") as mem:
             mem.seek(table_addr)
             table = mem.read(104)
@@ -186,6 +285,9 @@ def main():
         if sane(rc, err, "AsyncioDebug overwritten"):
             check(rc == 8 and "AsyncioDebug" in err,
                   "AsyncioDebug overwritten: exit 8 naming the table (rc=%s, %r)" % (rc, err.strip()))
+
+        silent_damage(cli, version, core, segs, runtime_addr, main_list, d)
+        task_damage(cli, core, segs, table_addr, main_list, d)
     if failures:
         print("%d failed" % len(failures))
         sys.exit(1)

@@ -808,7 +808,10 @@ static void test_options(void)
     CHECK(parse(0, &o, e, "--depth", "-1", NULL, NULL) == PAG_ERR_INVALID_ARG);
     CHECK(parse(0, &o, e, "--format", "xml", NULL, NULL) == PAG_ERR_INVALID_ARG);
     CHECK(parse(0, &o, e, "--core", "c", NULL, NULL) == PAG_ERR_INVALID_ARG &&
-          strcmp(e, "--core is only for the standalone py-async-graph") == 0);
+          strncmp(e, "--core is only for the standalone py-async-graph: ", 50) == 0 &&
+          strstr(e, "decompress it first") != NULL);
+    CHECK(parse(0, &o, e, "--exe", "x", NULL, NULL) == PAG_ERR_INVALID_ARG &&
+          strcmp(e, "--exe is only for the standalone py-async-graph") == 0);
     CHECK(parse(0, &o, e, "123", NULL, NULL, NULL) == PAG_ERR_INVALID_ARG);
     CHECK(parse(0, &o, e, "--running=1", NULL, NULL, NULL) == PAG_ERR_INVALID_ARG);
     CHECK(parse(PAG_OPT_TARGET, &o, e, "123", "-f", "table", NULL) == PAG_OK && o.pid == 123 &&

@@ -56,6 +56,51 @@ typedef struct pag_accessors {
     pag_err_t (*module_of)(void *ctx, uint64_t addr, char *name, size_t len);
 } pag_accessors_t;
 
+/* ---- Facts about files, for the debugger frontends (corefile.c) ---------
+ *
+ * A debugger may refuse or half-load a damaged core, or lose the list of
+ * its shared libraries; these let a frontend say what the CLI says from
+ * the files themselves.  The frontend reads the file (read: exactly len
+ * bytes at offset off, PAG_OK or an error); the core decides. */
+typedef pag_err_t (*pag_file_read_fn)(void *ctx, uint64_t off, size_t len, void *dst);
+
+/* Is a core file of `size` bytes whole?  PAG_OK when it is an ELF core that
+ * holds everything its headers promise; PAG_ERR_TRUNCATED with the CLI's
+ * line in msg ("<name> is truncated (N of M bytes present)", name NULL:
+ * "core file") when it is cut short; PAG_ERR_NOT_FOUND when it is not an
+ * ELF core at all (nothing to say). */
+PAG_API pag_err_t pag_core_file_check(pag_file_read_fn read, void *ctx, uint64_t size,
+                                      const char *name, char *msg, size_t len);
+
+/* An allocated section of an ELF file (".AsyncioDebug"), from its section
+ * headers: the address it is linked at, its size, and whether the file is
+ * position-independent (ET_DYN: add the base it was mapped at).
+ * PAG_ERR_NOT_FOUND when the file has no such section or is not ELF. */
+PAG_API pag_err_t pag_elf_find_section(pag_file_read_fn read, void *ctx, uint64_t size,
+                                       const char *name, uint64_t *addr, uint64_t *sec_size,
+                                       int *is_dyn);
+
+/* The files a core maps, from its NT_FILE note: cb is called once per
+ * mapping with its [start, end) address range, the file offset mapped at
+ * start (bytes) and the path (valid during the call); a nonzero return
+ * stops.  *count: the mappings seen.  PAG_ERR_NOT_FOUND when the file is
+ * not an ELF core or holds no NT_FILE note. */
+typedef int (*pag_mapping_fn)(void *cbctx, uint64_t start, uint64_t end, uint64_t offset,
+                              const char *path);
+PAG_API pag_err_t pag_core_file_mappings(pag_file_read_fn read, void *ctx, uint64_t size,
+                                         pag_mapping_fn cb, void *cbctx, unsigned *count);
+
+/* Is the executable the core's?  The core's executable is the NT_FILE
+ * mapping that holds AT_PHDR (NT_AUXV); its build-id is read from the
+ * core's own copy of its ELF header and notes, and compared with the
+ * executable file's.  PAG_ERR_NOT_PYTHON with the CLI's line in msg
+ * ("<exe_name> does not match the core (different build-id); the core's
+ * executable is <path>") when they differ; PAG_OK when they match or the
+ * core does not say. */
+PAG_API pag_err_t pag_core_exe_check(pag_file_read_fn core_read, void *core_ctx, uint64_t core_size,
+                                     pag_file_read_fn exe_read, void *exe_ctx, uint64_t exe_size,
+                                     const char *exe_name, char *msg, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
