@@ -77,7 +77,7 @@ static const pag_field_t offsets_314[] = {
     U(interp, builtins), U(interp, ceval_gil), U(interp, gil_runtime_state),
     U(interp, gil_enabled), U(interp, gil_locked), U(interp, gil_holder),
     U(interp, code_object_generation), U(interp, tlbc_generation),
-    U(tstate, size), U(tstate, prev), R(tstate, next, 8), U(tstate, interp),
+    U(tstate, size), U(tstate, prev), R(tstate, next, 8), R(tstate, interp, 8),
     R(tstate, current_frame, 8), U(tstate, thread_id), R(tstate, native_thread_id, 8),
     U(tstate, datastack_chunk), U(tstate, status),
     U(frame, size), R(frame, previous, 8), R(frame, executable, 8), R(frame, instr_ptr, 8),
@@ -116,7 +116,7 @@ static const pag_field_t offsets_315[] = {
     U(interp, builtins), U(interp, ceval_gil), U(interp, gil_runtime_state),
     U(interp, gil_enabled), U(interp, gil_locked), U(interp, gil_holder),
     U(interp, code_object_generation), U(interp, tlbc_generation),
-    U(tstate, size), U(tstate, prev), R(tstate, next, 8), U(tstate, interp),
+    U(tstate, size), U(tstate, prev), R(tstate, next, 8), R(tstate, interp, 8),
     R(tstate, current_frame, 8), R(tstate, base_frame, 0), U(tstate, last_profiled_frame),
     U(tstate, last_profiled_frame_seq), U(tstate, thread_id), R(tstate, native_thread_id, 8),
     U(tstate, datastack_chunk), U(tstate, status), U(tstate, holds_gil), U(tstate, gil_requested),
@@ -236,7 +236,7 @@ static const struct {
     unsigned char only_base_frame;
 } decoder_reads[] = {
     D(runtime, interpreters_head), D(interp, id), D(interp, next), D(interp, threads_head),
-    D(interp, threads_main), D(tstate, next), D(tstate, current_frame),
+    D(interp, threads_main), D(tstate, next), D(tstate, interp), D(tstate, current_frame),
     {G_tstate ".base_frame", OFF(tstate.base_frame), 1}, D(tstate, native_thread_id),
     D(frame, previous), D(frame, executable), D(frame, instr_ptr), D(frame, localsplus),
     D(frame, owner), D(frame, stackpointer), D(code, filename), D(code, qualname),
