@@ -56,6 +56,25 @@ static pag_err_t validate(pag_session_t *s)
     return PAG_OK;
 }
 
+/* The one check of the table against memory: the first interpreter, found
+ * where runtime_state.interpreters_head says, can be read.  CPython's main
+ * interpreter lives inside _PyRuntime itself, so an unreadable one means a
+ * wrong offset (exit 8, naming the field), not memory missing (exit 13). */
+static pag_err_t check_interpreters_head(pag_session_t *s, uint64_t runtime)
+{
+    const pag_offsets_t *o = &s->off;
+    uint64_t head;
+    uint8_t b[8];
+    if (pag__read_u64(&s->cache, runtime + o->runtime.interpreters_head, &head) != PAG_OK ||
+        !head || pag__read(&s->cache, head + o->interp.id, sizeof b, b) == PAG_OK)
+        return PAG_OK;
+    pag__seterr(&s->err,
+                "debug offsets: runtime_state.interpreters_head (%llu) gives 0x%llx, which "
+                "cannot be read: not an interpreter",
+                (unsigned long long)o->runtime.interpreters_head, (unsigned long long)head);
+    return PAG_ERR_CORRUPT;
+}
+
 /* The version's constants; the str state bits by build flavour. */
 static void set_consts(pag_session_t *s)
 {
@@ -103,6 +122,7 @@ static pag_err_t try_runtime(pag_session_t *s, uint64_t addr)
         s->off.unicode.compact_size = s->off.unicode.asciiobject_size + v->compact_after_ascii;
     s->ver = v;
     e = validate(s);
+    if (!e) e = check_interpreters_head(s, addr);
     if (e) return e;
     set_consts(s);
     s->runtime_addr = addr;

@@ -381,6 +381,13 @@ static void test_str_header(void)
                  "decoder's 64-byte buffer");
         str_case(minor, "unicode_object.state", SY_STR_STATE, NULL, 0, 1, NULL); /* unchanged */
     }
+    /* the first interpreter where interpreters_head says it is cannot be
+     * read ("xdebugpy" taken as a pointer): a wrong offset, exit 8 (the
+     * mutation test found exit 13 here) */
+    for (unsigned minor = 14; minor <= 15; minor++)
+        str_case(minor, "runtime_state.interpreters_head", 0, NULL, 0, 0,
+                 "debug offsets: runtime_state.interpreters_head (0) gives 0x7970677562656478, "
+                 "which cannot be read: not an interpreter");
     /* thread_state.interp, read from each copied thread state since the
      * runtime-without-interpreter check: checked in the list, so a value near
      * 2^64 can no longer wrap the bound written at the point of use */
