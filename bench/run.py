@@ -10,6 +10,8 @@ of --reps runs (after one warm-up run of each tool) of:
   cli-live-json   the same with --format json
   cli-core        build/py-async-graph --stats -o /dev/null --core CORE --exe EXE
   cli-core-json   the same with --format json
+  cli-live-group  the live CLI with --group (issue 16: the grouped tree)
+  cli-live-summary  the live CLI with --format summary --top 0
   gdb-live        py-async-graph inside `gdb -p PID`     (command time and session)
   gdb-core        py-async-graph inside `gdb EXE CORE`
   lldb-live       py-async-graph inside `lldb-16 -p PID` (plugin)
@@ -65,8 +67,9 @@ import pagtest  # noqa: E402
 STATS_RE = re.compile(r"read_calls=(\d+) bytes_read=(\d+)(?: cache_hits=(\d+))?")
 TIME_RE = re.compile(r"@@T ([0-9.]+)")
 
-TOOLS = ["cli-live", "cli-live-json", "cli-core", "cli-core-json", "gdb-live", "gdb-core",
-         "lldb-live", "lldb-core", "cpython-gaab", "cpython-pstree"]
+TOOLS = ["cli-live", "cli-live-json", "cli-core", "cli-core-json", "cli-live-group",
+         "cli-live-summary", "gdb-live", "gdb-core", "lldb-live", "lldb-core", "cpython-gaab",
+         "cpython-pstree"]
 # Tools the smoke run checks (the JSON variants add nothing to a count check).
 SMOKE_TOOLS = ["cli-live", "cli-core", "gdb-live", "gdb-core", "lldb-live", "lldb-core",
                "cpython-gaab", "cpython-pstree"]
@@ -142,14 +145,14 @@ class Tools:
     def _target(self, live):
         return [str(self.pid)] if live else ["--core", self.core, "--exe", self.exe]
 
-    def cli_run(self, live, fmt="tree", count=False):
+    def cli_run(self, live, fmt="tree", count=False, extra=()):
         if count:
             argv = [self.cli, "--format", "json"] + self._target(live)
         else:
             # --stats with json puts the counters into the (discarded) JSON:
             # the json rows read exactly what the tree rows read.
             argv = ([self.cli] + (["--stats"] if fmt != "json" else []) +
-                    ["--format", fmt, "-o", "/dev/null"] + self._target(live))
+                    ["--format", fmt] + list(extra) + ["-o", "/dev/null"] + self._target(live))
         rc, out, err, wall, rss = measure(argv)
         m = STATS_RE.search(err)
         r = dict(ok=rc == 0, wall=wall, cmd=wall, rss=rss, argv=argv,
@@ -248,6 +251,8 @@ class Tools:
             "cli-live": (self.cli_run, (True,)), "cli-core": (self.cli_run, (False,)),
             "cli-live-json": (self.cli_run, (True, "json")),
             "cli-core-json": (self.cli_run, (False, "json")),
+            "cli-live-group": (self.cli_run, (True, "tree", False, ("--group",))),
+            "cli-live-summary": (self.cli_run, (True, "summary", False, ("--top", "0"))),
             "gdb-live": (self.gdb_run, (True,)), "gdb-core": (self.gdb_run, (False,)),
             "lldb-live": (self.lldb_run, (True,)), "lldb-core": (self.lldb_run, (False,)),
             "cpython-gaab": (self.gaab_run, ()), "cpython-pstree": (self.pstree_run, ()),
@@ -521,6 +526,14 @@ def targets(rows):
             if r and r.get("ok"):
                 out.append(("%s: CLI core, %s tasks: < 3 s" % (ver, "{:,}".format(n1m)),
                             r["wall"] < 3, "%.2f s (peak RSS %.0f MiB)" % (r["wall"], r["rss"] / 1024)))
+        # issue 16: folding costs at most a fifth of the plain tree's time
+        base = get(ver, n1m, "cli-live")
+        for tool in ("cli-live-group", "cli-live-summary"):
+            r = get(ver, n1m, tool)
+            if r and r.get("ok") and base and base.get("ok"):
+                out.append(("%s: %s, %s tasks: within 1.2x of the plain tree" % (
+                    ver, tool, "{:,}".format(n1m)), r["wall"] <= 1.2 * base["wall"],
+                    "%.3f s vs %.3f s (%.2fx)" % (r["wall"], base["wall"], r["wall"] / base["wall"])))
         ps = get(ver, n10k, "cpython-pstree")
         for tool in ("gdb-live", "gdb-core", "lldb-live", "lldb-core"):
             r = get(ver, n10k, tool)

@@ -27,7 +27,11 @@ void cli_modtab_free(cli_modtab_t *t)
     for (size_t i = 0; i < t->nmods; i++) {
         if (t->mods[i].elf) elf_end(t->mods[i].elf);
         if (t->mods[i].fd >= 0) close(t->mods[i].fd);
-        free(t->mods[i].path);
+    }
+    while (t->chunks) {
+        cli_chunk_t *c = t->chunks;
+        t->chunks = c->next;
+        free(c);
     }
     free(t->mods);
     free(t->maps);
@@ -54,7 +58,7 @@ static int grow_slots(cli_modtab_t *t)
     if (!s) return -1;
     for (size_t i = 0; i < t->nmods; i++) {
         const cli_mod_t *m = &t->mods[i];
-        size_t k = (size_t)mod_hash(m->path, m->pathlen, m->dmaj, m->dmin, m->ino) & (n - 1);
+        size_t k = (size_t)m->hash & (n - 1);
         while (s[k])
             k = (k + 1) & (n - 1);
         s[k] = i + 1;
@@ -65,16 +69,39 @@ static int grow_slots(cli_modtab_t *t)
     return 0;
 }
 
+/* A copy of path, NUL-terminated, from the table's chunks: one malloc per
+ * 64 KiB of paths rather than one per module (and one free each). */
+static char *keep_path(cli_modtab_t *t, const char *path, size_t len)
+{
+    enum { CHUNK = 64 << 10 };
+    if (len + 1 > t->chunk_left) {
+        size_t want = len + 1 > CHUNK ? len + 1 : CHUNK;
+        cli_chunk_t *c = malloc(sizeof *c + want);
+        if (!c) return NULL;
+        c->next = t->chunks;
+        t->chunks = c;
+        t->chunk_at = c->data;
+        t->chunk_left = want;
+    }
+    char *p = t->chunk_at;
+    memcpy(p, path, len);
+    p[len] = 0;
+    t->chunk_at += len + 1;
+    t->chunk_left -= len + 1;
+    return p;
+}
+
 size_t cli_modtab_intern(cli_modtab_t *t, const char *path, size_t len, unsigned dmaj,
                          unsigned dmin, uint64_t ino)
 {
     if (t->nmaps >= CLI_MAX_MAPPINGS) return CLI_NONE;
     if (2 * (t->nmods + 1) > t->nslots && grow_slots(t) != 0) return CLI_NONE;
-    size_t k = (size_t)mod_hash(path, len, dmaj, dmin, ino) & (t->nslots - 1);
+    uint64_t h = mod_hash(path, len, dmaj, dmin, ino);
+    size_t k = (size_t)h & (t->nslots - 1);
     for (; t->slots[k]; k = (k + 1) & (t->nslots - 1)) {
         const cli_mod_t *m = &t->mods[t->slots[k] - 1];
-        if (m->pathlen == len && m->ino == ino && m->dmaj == dmaj && m->dmin == dmin &&
-            memcmp(m->path, path, len) == 0)
+        if (m->hash == h && m->pathlen == len && m->ino == ino && m->dmaj == dmaj &&
+            m->dmin == dmin && memcmp(m->path, path, len) == 0)
             return t->slots[k] - 1;
     }
     if (t->nmods == t->capmods) {
@@ -86,8 +113,9 @@ size_t cli_modtab_intern(cli_modtab_t *t, const char *path, size_t len, unsigned
     }
     cli_mod_t *m = &t->mods[t->nmods];
     memset(m, 0, sizeof *m);
-    m->path = strndup(path, len);
+    m->path = keep_path(t, path, len);
     if (!m->path) return CLI_NONE;
+    m->hash = h;
     m->pathlen = len;
     m->dmaj = dmaj;
     m->dmin = dmin;
@@ -119,6 +147,40 @@ int cli_modtab_add_map(cli_modtab_t *t, size_t mi, uint64_t start, uint64_t end,
     free(t->byaddr); /* stale now */
     t->byaddr = NULL;
     return 0;
+}
+
+/* The set's slot for (str, len): where it is, or the empty slot where it
+ * would go. */
+static size_t set_slot(const cli_strset_t *s, const char *str, size_t len)
+{
+    size_t k = (size_t)mod_hash(str, len, 0, 0, 0) & (CLI_STRSET_SLOTS - 1);
+    for (size_t i = 0; i < CLI_STRSET_SLOTS && s->slots[k]; i++) {
+        if (strlen(s->slots[k]) == len && memcmp(s->slots[k], str, len) == 0) return k;
+        k = (k + 1) & (CLI_STRSET_SLOTS - 1);
+    }
+    return k;
+}
+
+int cli_strset_has(const cli_strset_t *s, const char *str, size_t len)
+{
+    return s->slots && s->slots[set_slot(s, str, len)] != NULL;
+}
+
+void cli_strset_add(cli_strset_t *s, const char *str, size_t len)
+{
+    if (!s->slots && !(s->slots = calloc(CLI_STRSET_SLOTS, sizeof *s->slots))) return;
+    if (s->n >= CLI_STRSET_SLOTS / 2) return; /* full: a miss costs a syscall, no more */
+    size_t k = set_slot(s, str, len);
+    if (s->slots[k] || !(s->slots[k] = strndup(str, len))) return;
+    s->n++;
+}
+
+void cli_strset_free(cli_strset_t *s)
+{
+    for (size_t i = 0; s->slots && i < CLI_STRSET_SLOTS; i++)
+        free(s->slots[i]);
+    free(s->slots);
+    memset(s, 0, sizeof *s);
 }
 
 Elf *cli_modtab_elf(cli_modtab_t *t, size_t mi)
@@ -196,10 +258,34 @@ void cli_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+const char *cli_path_text(const char *path, char *buf, size_t len)
+{
+    size_t o = 0;
+    if (!len) return buf;
+    for (const unsigned char *p = (const unsigned char *)path; *p && o + 1 < len; p++) {
+        char esc[8];
+        size_t n = 1;
+        if (*p == '\n' || *p == '\t' || *p == '\r')
+            n = (size_t)snprintf(esc, sizeof esc, "\\%c",
+                                 *p == '\n'   ? 'n'
+                                 : *p == '\t' ? 't'
+                                              : 'r');
+        else if (*p < 0x20 || *p == 0x7f)
+            n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+        else
+            esc[0] = (char)*p;
+        if (o + n >= len) break; /* never half an escape */
+        memcpy(buf + o, esc, n);
+        o += n;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 pag_err_t cli_modtab_module_of(cli_modtab_t *t, uint64_t addr, char *name, size_t len)
 {
     size_t mi = cli_modtab_mod_at(t, addr);
     if (mi == CLI_NONE || !len) return PAG_ERR_NOT_FOUND;
-    snprintf(name, len, "%s", t->mods[mi].path);
+    cli_path_text(t->mods[mi].path, name, len); /* --info prints it on one line */
     return PAG_OK;
 }

@@ -36,8 +36,9 @@ typedef struct cli_span {
 
 /* One mapped file. */
 typedef struct cli_mod {
-    char *path; /* as recorded (live: " (deleted)" stripped) */
+    char *path; /* as recorded (live: " (deleted)" stripped); the table's */
     size_t pathlen;
+    uint64_t hash;       /* of (path, device, inode), kept for rehashing */
     unsigned dmaj, dmin; /* device and inode from /proc/PID/maps; 0 in a core */
     uint64_t ino;
     int have_base;
@@ -59,6 +60,12 @@ typedef struct cli_mod {
  * m->fd and m->bias; leave m->elf NULL when there is no usable file. */
 typedef void (*cli_mod_open_fn)(void *owner, cli_mod_t *m, size_t mi);
 
+/* Where the table keeps its paths: chunks of 64 KiB, freed together. */
+typedef struct cli_chunk {
+    struct cli_chunk *next;
+    char data[];
+} cli_chunk_t;
+
 typedef struct cli_modtab {
     cli_mod_t *mods;
     size_t nmods, capmods;
@@ -66,8 +73,11 @@ typedef struct cli_modtab {
     size_t nmaps, capmaps;
     size_t *slots; /* hash of (path, device, inode): module index + 1, 0 empty */
     size_t nslots;
-    cli_span_t *byaddr; /* the mappings by start address, built by cli_modtab_mod_at */
-    int overlap;        /* some mappings overlap (a crafted core): search in order */
+    cli_span_t *byaddr;  /* the mappings by start address, built by cli_modtab_mod_at */
+    int overlap;         /* some mappings overlap (a crafted core): search in order */
+    cli_chunk_t *chunks; /* the paths */
+    char *chunk_at;
+    size_t chunk_left;
     cli_mod_open_fn open;
     void *owner;
 } cli_modtab_t;
@@ -96,7 +106,26 @@ pag_err_t cli_modtab_find(cli_modtab_t *t, pag_lookup_kind_t kind, const char *n
  * CLI_NONE.  Call once the table is complete. */
 size_t cli_modtab_mod_at(cli_modtab_t *t, uint64_t addr);
 
-/* pag_accessors_t.module_of: the path of the module mapped at addr. */
+/* path as one line of text in buf (len bytes): newline, tab, CR as \n,
+ * \t, \r and other control characters as \xNN.  A core records any bytes
+ * as a path; printed raw they would break the one error line.  Returns buf. */
+const char *cli_path_text(const char *path, char *buf, size_t len);
+
+/* pag_accessors_t.module_of: the path of the module mapped at addr (as
+ * cli_path_text gives it). */
 pag_err_t cli_modtab_module_of(cli_modtab_t *t, uint64_t addr, char *name, size_t len);
+
+/* A bounded set of strings: the directories a target's files are listed
+ * in but that do not exist, so that a core listing 160,000 files under one
+ * absent directory costs one failed open(), not 160,000.  Past
+ * CLI_STRSET_SLOTS / 2 strings it takes no more (a miss costs a syscall). */
+#define CLI_STRSET_SLOTS 8192u
+typedef struct cli_strset {
+    char **slots;
+    size_t n;
+} cli_strset_t;
+int cli_strset_has(const cli_strset_t *s, const char *str, size_t len);
+void cli_strset_add(cli_strset_t *s, const char *str, size_t len);
+void cli_strset_free(cli_strset_t *s);
 
 #endif

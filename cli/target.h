@@ -39,6 +39,23 @@ void cli_tune_heap(void);
 pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size_t msglen);
 pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size_t msglen);
 
+/* What is known when ptrace refuses with EPERM (target_live.c gathers it
+ * from /proc; eperm.c turns it into words, purely, so tests drive it). */
+typedef struct cli_eperm_facts {
+    long pid;
+    long tracer;             /* TracerPid: > 0 when another tracer holds it */
+    const char *tracer_comm; /* that tracer's name, or NULL */
+    long uid;                /* the target's real uid, -1 unknown */
+    long euid;               /* ours */
+    int cap;                 /* we hold CAP_SYS_PTRACE */
+    const char *yama_scope;  /* /proc/sys/kernel/yama/ptrace_scope's text, NULL: no Yama */
+} cli_eperm_facts_t;
+
+/* Yama's scope from that text: 0..3, or -1 when absent or not a value. */
+int cli_yama_scope(const char *text);
+/* The one line (no prefix) and the error (always PAG_ERR_PERMISSION). */
+pag_err_t cli_eperm_message(const cli_eperm_facts_t *f, char *msg, size_t len);
+
 /* Print "py-async-graph: warning: ..." on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

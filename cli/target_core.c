@@ -51,8 +51,10 @@ typedef struct core {
     char *exe;     /* main executable path (the NT_FILE entry holding AT_PHDR) */
     char *src_exe; /* the source object's executable: --exe, else exe, else "" */
     Dwfl *dwfl;
-    int have_files;    /* an NT_FILE note was taken (later ones are ignored) */
-    cli_modtab_t mods; /* grouped from NT_FILE, like live maps */
+    int have_files;       /* an NT_FILE note was taken (later ones are ignored) */
+    int bad_files;        /* an NT_FILE note lists more entries than it holds */
+    cli_modtab_t mods;    /* grouped from NT_FILE, like live maps */
+    cli_strset_t missing; /* directories of listed files that do not exist */
     /* Files missing or not matching, for the error line: those that would
      * hold _PyRuntime or .AsyncioDebug in full, the others counted. */
     char key[1536], other[512];
@@ -73,13 +75,14 @@ static int is_key_file(const char *path, int main_mod)
     return main_mod || strncmp(bn, "libpython3", 10) == 0 || strncmp(bn, "_asyncio.", 9) == 0;
 }
 
+/* a: a path the core recorded, printed escaped (it may hold a newline). */
 static void add_problem(core_t *C, int key, const char *fmt, const char *a, const char *b)
 {
-    char *buf = key ? C->key : C->other;
+    char *buf = key ? C->key : C->other, path[512];
     size_t cap = key ? sizeof C->key : sizeof C->other, l = strlen(buf);
     if ((key || !C->nother) && l + 8 < cap) {
         if (l) l += (size_t)snprintf(buf + l, cap - l, "; ");
-        snprintf(buf + l, cap - l, fmt, a, b);
+        snprintf(buf + l, cap - l, fmt, cli_path_text(a, path, sizeof path), b);
     }
     *(key ? &C->nkey : &C->nother) += 1;
 }
@@ -257,10 +260,14 @@ enum { CAND_ABSENT, CAND_NOT_ELF, CAND_MISMATCH, CAND_OK };
  * not (*why for CAND_MISMATCH, errno kept for CAND_ABSENT). */
 static int try_file(core_t *C, cli_mod_t *m, const char *path, const char **why)
 {
-    /* O_NONBLOCK: a pipe where a library was must not block the open */
+    /* A core names these paths, so it may name a device whose open() acts
+     * (a watchdog, a tape): only a regular file is opened.  O_NONBLOCK in
+     * case it was swapped for a pipe meanwhile. */
+    struct stat st;
+    if (stat(path, &st) != 0) return CAND_ABSENT;
+    if (!S_ISREG(st.st_mode)) return CAND_NOT_ELF;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) return CAND_ABSENT;
-    struct stat st;
     Elf *elf = NULL;
     uint64_t bias = 0;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -277,6 +284,27 @@ static int try_file(core_t *C, cli_mod_t *m, const char *path, const char **why)
     m->fd = fd;
     m->bias = bias;
     return CAND_OK;
+}
+
+/* try_file for a path the core lists, unless its directory is known to
+ * be missing (a crafted core may list any number of files there: one
+ * failed open each took half the time of a 160,000-entry NT_FILE). */
+static int try_listed(core_t *C, cli_mod_t *m, const char *path, const char **why)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash && slash != path ? (size_t)(slash - path) : 0;
+    if (dl && cli_strset_has(&C->missing, path, dl)) return CAND_ABSENT;
+    errno = 0;
+    int r = try_file(C, m, path, why);
+    if (r != CAND_ABSENT || !dl || dl >= PATH_MAX || (errno != ENOENT && errno != ENOTDIR))
+        return r;
+    char dir[PATH_MAX];
+    struct stat st;
+    memcpy(dir, path, dl);
+    dir[dl] = 0;
+    if (stat(dir, &st) != 0 && (errno == ENOENT || errno == ENOTDIR))
+        cli_strset_add(&C->missing, path, dl);
+    return r;
 }
 
 /* The executable when --exe names it: that file or none (never one of the
@@ -323,7 +351,7 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
     int found_any = 0;
     for (int i = 0; i < nc && !m->elf; i++) {
         const char *w = NULL;
-        int r = cands[i] ? try_file(C, m, cands[i], &w) : CAND_ABSENT;
+        int r = cands[i] ? try_listed(C, m, cands[i], &w) : CAND_ABSENT;
         found_any |= r == CAND_NOT_ELF;
         if (r == CAND_MISMATCH && !bad) bad = cands[i], why = w;
     }
@@ -374,10 +402,13 @@ static int collect_mod(Dwfl_Module *dm, void **userdata, const char *name, Dwarf
 {
     (void)dm, (void)userdata, (void)name;
     core_t *C = arg;
-    for (size_t i = 0; i < C->mods.nmods; i++) {
+    /* without overlaps only the module mapped at start can have its base
+     * there: one lookup, not a pass over 160,000 modules per image */
+    size_t mi = cli_modtab_mod_at(&C->mods, start);
+    for (size_t i = C->mods.overlap ? 0 : mi; i < C->mods.nmods; i++) {
         cli_mod_t *m = &C->mods.mods[i];
-        if (!m->have_base || m->base != start) continue;
-        m->dwfl_known = 1;
+        if (m->have_base && m->base == start) m->dwfl_known = 1;
+        if (!C->mods.overlap) break;
     }
     return DWARF_CB_OK;
 }
@@ -426,7 +457,10 @@ static void parse_nt_file(core_t *C, const char *desc, size_t descsz)
     if (descsz < 16) return;
     memcpy(&count, desc, 8);
     memcpy(&pagesz, desc + 8, 8);
-    if (count > (descsz - 16) / 24) return;
+    if (count > (descsz - 16) / 24) {
+        C->bad_files = 1;
+        return;
+    }
     C->have_files = 1;
     if (count > CLI_MAX_MAPPINGS)
         cli_warn("core file %s lists %llu mapped files; only the first %u are used", C->o->core,
@@ -486,6 +520,7 @@ static void core_close(void *ctx)
     core_t *C = ctx;
     if (C->dwfl) dwfl_end(C->dwfl);
     cli_modtab_free(&C->mods);
+    cli_strset_free(&C->missing);
     if (C->elf) elf_end(C->elf);
     if (C->fd >= 0) close(C->fd);
     free(C->segs);
@@ -671,6 +706,12 @@ static pag_err_t open_core_file(core_t *C, const char *path, char *msg, size_t m
     for (size_t i = 0; i < nph; i++) {
         GElf_Phdr ph;
         if (!gelf_getphdr(C->elf, (int)i, &ph)) continue;
+        if (ph.p_offset + ph.p_filesz < ph.p_offset) { /* would pass any size check */
+            snprintf(msg, msglen,
+                     "core file %s is corrupt: program header %zu's file range wraps around", core,
+                     i);
+            return PAG_ERR_CORRUPT;
+        }
         if (ph.p_filesz && ph.p_offset + ph.p_filesz > need) need = ph.p_offset + ph.p_filesz;
         if (ph.p_type == PT_LOAD && ph.p_memsz)
             C->segs[C->nsegs++] = (core_seg_t){ph.p_vaddr, ph.p_memsz, ph.p_filesz, ph.p_offset};
@@ -709,8 +750,11 @@ static pag_err_t read_modules(core_t *C, const pag_options_t *o, char *msg, size
     }
     dwfl_getmodules(C->dwfl, collect_mod, C, 0);
     if (!C->mods.nmods) {
-        snprintf(msg, msglen, "core file %s has no NT_FILE note: no record of the mapped files",
-                 o->core);
+        const char *why = C->have_files  ? "its NT_FILE note names no file"
+                          : C->bad_files ? "its NT_FILE note lists more files than it holds"
+                                         : "it has no NT_FILE note";
+        snprintf(msg, msglen, "core file %s is corrupt: %s: no record of the mapped files", o->core,
+                 why);
         return PAG_ERR_CORRUPT;
     }
     return PAG_OK;
@@ -729,9 +773,11 @@ static pag_err_t check_exe(core_t *C, char *msg, size_t msglen)
         return open_error(er);
     }
     if (!C->exe_why) return PAG_OK; /* the executable is not mapped from offset 0 */
+    char exe[256], given[256];
     snprintf(msg, msglen,
              "core file %s: --exe %s does not match the core (%s); the core's executable is %s",
-             C->o->core, C->o->exe, C->exe_why, C->exe);
+             C->o->core, cli_path_text(C->o->exe, given, sizeof given), C->exe_why,
+             cli_path_text(C->exe, exe, sizeof exe));
     return PAG_ERR_NOT_PYTHON;
 }
 

@@ -278,58 +278,31 @@ static pag_err_t explain_eperm(pid_t pid, char *msg, size_t msglen)
 {
     pag_err_t e = check_alive_user(pid, msg, msglen);
     if (e != PAG_OK) return e;
-    long tracer = status_field(pid, "TracerPid");
-    if (tracer > 0) {
-        char p[64], comm[64] = "?";
-        snprintf(p, sizeof p, "/proc/%ld/comm", tracer);
-        FILE *f = fopen(p, "re");
-        if (f) {
-            if (fgets(comm, sizeof comm, f)) comm[strcspn(comm, "\n")] = 0;
-            fclose(f);
+    cli_eperm_facts_t f = {.pid = (long)pid, .tracer = status_field(pid, "TracerPid")};
+    char comm[64] = "?", *yama = NULL, buf[32];
+    if (f.tracer > 0) {
+        char p[64];
+        snprintf(p, sizeof p, "/proc/%ld/comm", f.tracer);
+        FILE *fc = fopen(p, "re");
+        if (fc) {
+            if (fgets(comm, sizeof comm, fc)) comm[strcspn(comm, "\n")] = 0;
+            fclose(fc);
         }
-        snprintf(msg, msglen,
-                 "process %d is already traced by PID %ld (%s); detach it or use --no-stop",
-                 (int)pid, tracer, comm);
-        return PAG_ERR_PERMISSION;
     }
-    int cap = have_cap_sys_ptrace();
-    long uid = status_field(pid, "Uid");
-    if (uid >= 0 && (uid_t)uid != geteuid() && !cap) {
-        snprintf(msg, msglen,
-                 "process %d belongs to uid %ld and we run as uid %ld; run as that user "
-                 "(or with CAP_SYS_PTRACE)",
-                 (int)pid, uid, (long)geteuid());
-        return PAG_ERR_PERMISSION;
+    f.tracer_comm = comm;
+    f.cap = have_cap_sys_ptrace();
+    f.uid = status_field(pid, "Uid");
+    f.euid = (long)geteuid();
+    /* absent without Yama: the facts say NULL, the message is the generic one */
+    FILE *fy = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+    if (fy) {
+        size_t n = fread(buf, 1, sizeof buf - 1, fy);
+        buf[n] = 0;
+        yama = buf;
+        fclose(fy);
     }
-    int scope = -1;
-    FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
-    if (f) {
-        if (fscanf(f, "%d", &scope) != 1) scope = -1;
-        fclose(f);
-    }
-    if (scope >= 1 && !cap) {
-        if (scope == 1)
-            snprintf(msg, msglen,
-                     "ptrace of process %d refused: kernel.yama.ptrace_scope=1 allows only "
-                     "descendants; grant CAP_SYS_PTRACE (setcap cap_sys_ptrace+ep on this binary) "
-                     "or set kernel.yama.ptrace_scope=0",
-                     (int)pid);
-        else
-            snprintf(msg, msglen,
-                     "ptrace of process %d refused: kernel.yama.ptrace_scope=%d needs "
-                     "CAP_SYS_PTRACE%s",
-                     (int)pid, scope, scope >= 3 ? " and even that is not enough at 3" : "");
-        return PAG_ERR_PERMISSION;
-    }
-    if (scope >= 3) {
-        snprintf(msg, msglen, "ptrace is disabled on this system (kernel.yama.ptrace_scope=3)");
-        return PAG_ERR_PERMISSION;
-    }
-    snprintf(msg, msglen,
-             "ptrace of process %d refused (not dumpable, or a container without "
-             "CAP_SYS_PTRACE); run with CAP_SYS_PTRACE",
-             (int)pid);
-    return PAG_ERR_PERMISSION;
+    f.yama_scope = yama;
+    return cli_eperm_message(&f, msg, msglen);
 }
 
 static int have_tid(live_t *L, pid_t tid)

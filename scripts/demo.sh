@@ -5,8 +5,13 @@
 # inside gdb and lldb when those frontends are built).  Everything this script
 # starts is killed on exit, also on Ctrl-C or errors.
 #
+# Then ten thousand tasks at a glance (issue 16): a larger demo service
+# (fixtures/big_service.py) as a grouped tree, a summary, and an HTML file.
+#
 # Environment: PAG_BUILD_DIR (default build/), PAG_DEMO_VERSION (default 3.14),
-#              PAG_DEMO_SKIP_SETUP=1 to skip scripts/setup.sh.
+#              PAG_DEMO_SKIP_SETUP=1 to skip scripts/setup.sh,
+#              PAG_DEMO_TASKS (the larger service's tasks, default 35013),
+#              PAG_DEMO_HTML (default build/demo-tasks.html).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,11 +28,12 @@ fi
 
 WORK=$(mktemp -d /tmp/pag-demo.XXXXXX)
 SVC_PID=""
+BIG_PID=""
 cleanup() {
-  if [ -n "$SVC_PID" ]; then
-    kill -KILL -- "-$SVC_PID" 2>/dev/null || kill -KILL "$SVC_PID" 2>/dev/null || true
-    wait "$SVC_PID" 2>/dev/null || true
-  fi
+  for p in $SVC_PID $BIG_PID; do
+    kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -131,4 +137,39 @@ if [ -n "$LLDB_PLUGIN" ] && command -v lldb-16 >/dev/null; then
   fi
 fi
 
-banner "done (the service is killed now)"
+if [ -x "$CLI" ]; then
+  TASKS=${PAG_DEMO_TASKS:-35013}
+  banner "ten thousand tasks at a glance: fixtures/big_service.py --tasks $TASKS"
+  setsid "$PY" "$SRC/fixtures/big_service.py" --tasks "$TASKS" --ready "$WORK/big.json" \
+    >"$WORK/big.log" 2>&1 &
+  BIG_PID=$!
+  for _ in $(seq 1200); do
+    [ -e "$WORK/big.json" ] && break
+    kill -0 "$BIG_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -e "$WORK/big.json" ]; then
+    run_capped 60 "$CLI" "$BIG_PID" >"$WORK/big-tree.txt" 2>&1 || true
+    echo "the plain tree of pid $BIG_PID is $(wc -l <"$WORK/big-tree.txt") lines; grouped:"
+    banner "py-async-graph --group $BIG_PID"
+    run_capped 60 "$CLI" --group "$BIG_PID" 2>&1 || true
+    banner "py-async-graph -f summary $BIG_PID   (the table for the incident channel)"
+    run_capped 60 "$CLI" -f summary "$BIG_PID" 2>&1 | cut -c1-200 || true
+    HTML=${PAG_DEMO_HTML:-$BUILD/demo-tasks.html}
+    banner "py-async-graph -f html -o $HTML $BIG_PID"
+    if run_capped 60 "$CLI" -f html -o "$HTML" "$BIG_PID"; then
+      echo "wrote $HTML ($(du -k "$HTML" | cut -f1) KiB, one self-contained page: open it in a browser)"
+    fi
+    if [ -e "$GDB_SCRIPT" ] && command -v gdb >/dev/null; then
+      banner "inside gdb: py-async-graph -f summary --top 3"
+      run_capped 120 env -u PYTHONHOME -u PYTHONPATH gdb -q -nx -batch \
+        -iex "add-auto-load-safe-path $CACHE" -iex "source $GDB_SCRIPT" -p "$BIG_PID" \
+        -ex "py-async-graph -f summary --top 3" -ex "detach" 2>&1 \
+        | grep -v -E '^\[(New|Thread debugging|Inferior)|^Using host libthread_db|^0x[0-9a-f]+ in ' | cut -c1-200 || true
+    fi
+  else
+    echo "(fixtures/big_service.py did not get ready: $(tail -1 "$WORK/big.log"))"
+  fi
+fi
+
+banner "done (the services are killed now)"

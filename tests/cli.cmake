@@ -44,3 +44,13 @@ if(TARGET pag_procmem)
   add_test(NAME cli.procmem COMMAND test_procmem)
   set_tests_properties(cli.procmem PROPERTIES LABELS "cli" TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()
+# The ptrace-refused lines for every Yama ptrace_scope (0-3, absent,
+# garbage): this kernel has no Yama, so only a unit test can reach them.
+add_executable(test_eperm ${PAG_TESTS_DIR}/cli/test_eperm.c)
+target_link_libraries(test_eperm PRIVATE pag_cli_targets)
+add_test(NAME cli.eperm COMMAND test_eperm)
+set_tests_properties(cli.eperm PROPERTIES LABELS "cli;unit" TIMEOUT 60)
+# The core reader on the hand-made cores of tests/fuzz/regressions/core/:
+# wrapping program headers and NT_FILE counts, devices named in NT_FILE
+# (never opened), 5,000 missing directories.
+pag_cli_test(core.crafted core 300 ${PAG_TESTS_DIR}/cli/core_crafted.py)

@@ -1,10 +1,22 @@
-# Hardening (lead): the decoder fuzzer, run for a bounded time under ASan/UBSan.
-# PAG_FUZZ_SECONDS sets the time (CI: 60).
-set(PAG_FUZZ_SECONDS 60 CACHE STRING "seconds the fuzz test runs")
+# Hardening (lead): the two fuzzers, each built with clang under ASan/UBSan,
+# its regression inputs replayed (each must pass), then run for a bounded
+# time over a copy of its corpus (tests/fuzz/run_fuzz.sh):
+#   fuzz_decoder  the decoder, formatters and options (fuzz_decode.c)
+#   fuzz_core     the CLI's core-file reader (fuzz_core.c)
+# PAG_FUZZ_SECONDS / PAG_FUZZ_CORE_SECONDS set the times; together with the
+# builds the default lane spends about 2 minutes here.
+set(PAG_FUZZ_SECONDS 45 CACHE STRING "seconds the decoder fuzz test runs")
+set(PAG_FUZZ_CORE_SECONDS 35 CACHE STRING "seconds the core-reader fuzz test runs")
 add_test(NAME fuzz_decoder
-         COMMAND ${PAG_TESTS_DIR}/fuzz/run_fuzz.sh ${PAG_FUZZ_SECONDS})
+         COMMAND ${PAG_TESTS_DIR}/fuzz/run_fuzz.sh decode ${PAG_FUZZ_SECONDS})
 set_tests_properties(fuzz_decoder PROPERTIES LABELS "fuzz;hardening" TIMEOUT 600
                      FAIL_REGULAR_EXPRESSION "ERROR: AddressSanitizer|runtime error:|ERROR: libFuzzer")
+if(TARGET pag_cli_targets)
+  add_test(NAME fuzz_core
+           COMMAND ${PAG_TESTS_DIR}/fuzz/run_fuzz.sh core ${PAG_FUZZ_CORE_SECONDS})
+  set_tests_properties(fuzz_core PROPERTIES LABELS "fuzz;hardening" TIMEOUT 600
+                       FAIL_REGULAR_EXPRESSION "ERROR: AddressSanitizer|runtime error:|ERROR: libFuzzer")
+endif()
 
 # A sanitizer build of the CLI for the damaged-core tests (ASan + UBSan).
 set(PAG_ASAN_DIR ${CMAKE_BINARY_DIR}/asan)

@@ -9,3 +9,11 @@ endif()
 foreach(ver ${PAG_PY_VERSIONS})
   pag_cli_test(core.packed.deadlock.${ver} core 600 ${PAG_TESTS_DIR}/cli/core_packed.py deadlock ${ver})
 endforeach()
+# The bench of compressed cores (bench/packed.py) at 10,000 tasks: every tool
+# runs and counts the fixture's tasks; it never judges time (the full run,
+# 1,000,000 tasks, is in bench/RESULTS.md).
+find_package(Python3 COMPONENTS Interpreter)
+add_test(NAME bench.packed.smoke
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/bench/packed.py --smoke --build ${CMAKE_BINARY_DIR})
+set_tests_properties(bench.packed.smoke PROPERTIES LABELS "bench" TIMEOUT 300
+                     ENVIRONMENT "PAG_BUILD_DIR=${CMAKE_BINARY_DIR};PAG_SOURCE_DIR=${CMAKE_SOURCE_DIR}")

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "fmt_internal.h"
+#include "group.h"
 #include "internal.h"
 
 /* A million-task tree is built here, so nodes carry no allocations of their
@@ -61,6 +62,11 @@ typedef struct tree {
     tedge_t *edges;
     size_t n_edges, cap_edges;
     size_t *off, *kids; /* kids of v: kids[off[v] .. off[v+1]) */
+    /* --group: per kid slot, how many siblings it stands for and its name
+     * pattern (an index into pats, NONE for one task); NULL without it */
+    size_t *cnt, *pat;
+    pag__pattern_t *pats;
+    size_t n_pats, cap_pats;
     lslot_t *ls;
     size_t ls_n, ls_cap; /* ls_cap: a power of two */
     pag_arena_t arena;
@@ -240,6 +246,23 @@ static void put_name(FILE *out, const pag_snapshot_t *snap, size_t i)
         fprintf(out, "0x%llx", (unsigned long long)t->addr);
 }
 
+/* --group: a folded node, "(T) conn-* ×4,812" ("(T) " already written
+ * when named), or "(F) Future ×3": the ids are the members' own. */
+static void put_group_label(FILE *out, const pag_snapshot_t *snap, const tree_t *t, size_t cnt,
+                            size_t pat, size_t task, int named)
+{
+    const pag_task_t *x = &snap->tasks[task];
+    if (!named) {
+        fputs(x->is_task ? "(T) " : "(F) Future", out);
+        if (x->is_task) fputs("0x*", out);
+    } else if (pat != NONE) {
+        pag__pattern_put(out, &t->pats[pat]);
+    }
+    if (x->error != PAG_OK) fprintf(out, " [error: %s]", pag_strerror(x->error));
+    fputs(" \xc3\x97", out); /* " ×" */
+    pag__put_count(out, cnt);
+}
+
 typedef struct {
     size_t node;
     size_t next;
@@ -274,12 +297,19 @@ static int pfx_reserve(pfx_t *x, size_t more)
 
 /* Draw one root; prefix segments come from the "last" flags of ancestors. */
 static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t root,
-                       rframe_t *stack, unsigned char *lastf, size_t *onpath, pag_budget_t *budget,
-                       pfx_t *pfx)
+                       const size_t rgrp[2], rframe_t *stack, unsigned char *lastf, size_t *onpath,
+                       pag_budget_t *budget, pfx_t *pfx)
 {
     size_t sp = 0;
     fputs(CONN_LAST, out);
-    put_task_label(out, snap, t->nodes[root].task);
+    size_t rt = t->nodes[root].task;
+    if (rgrp && rgrp[0] > 1) {
+        int named = snap->tasks[rt].is_task;
+        if (named) fputs("(T) ", out);
+        put_group_label(out, snap, t, rgrp[0], rgrp[1], rt, named);
+    } else {
+        put_task_label(out, snap, rt);
+    }
     stack[sp].node = root;
     stack[sp].next = 0;
     lastf[sp] = 1;
@@ -320,7 +350,10 @@ static int render_root(FILE *out, const pag_snapshot_t *snap, tree_t *t, size_t 
         fputc('\n', out);
         fwrite(pfx->p, 1, pfx->len + sizeof CONN_LAST - 1 + tl, out);
         if (k->is_task) {
-            if (named)
+            size_t slot = t->off[top->node] + i;
+            if (t->cnt && t->cnt[slot] > 1)
+                put_group_label(out, snap, t, t->cnt[slot], t->pat[slot], k->task, named);
+            else if (named)
                 put_task_label_tail(out, snap, k->task);
             else
                 put_task_label(out, snap, k->task);
@@ -358,6 +391,7 @@ typedef struct render {
     rframe_t *stack;        /* the DFS stack: roots search, then drawing */
     unsigned char *lastf, *reached;
     size_t *onpath, *roots, n_roots;
+    size_t *rgrp; /* --group: per root, its count and pattern (pairs) */
     pfx_t pfx;
 } render_t;
 
@@ -468,8 +502,8 @@ static pag_err_t draw_roots(render_t *r, FILE *out, pag__caps_t *caps)
 {
     pag_budget_t budget = {0, 0, caps};
     for (size_t k = 0; k < r->n_roots; k++) {
-        int rc = render_root(out, r->snap, &r->t, r->roots[k], r->stack, r->lastf, r->onpath,
-                             &budget, &r->pfx);
+        int rc = render_root(out, r->snap, &r->t, r->roots[k], r->rgrp ? &r->rgrp[2 * k] : NULL,
+                             r->stack, r->lastf, r->onpath, &budget, &r->pfx);
         if (rc == -2) return PAG_ERR_NOMEM;
         if (rc < 0) return PAG_ERR_CORRUPT;
         if (rc > 0) break;
@@ -497,6 +531,83 @@ static void put_cycles(FILE *out, const pag_snapshot_t *snap, const unsigned cha
     }
 }
 
+/* ---- --group: fold sibling task nodes of one shape (group.c) ---- */
+
+typedef struct folder {
+    const pag_snapshot_t *snap;
+    const pag__groups_t *g;
+    tree_t *t;
+    size_t *seen_par, *seen_at; /* per shape: parent + 1, and its slot there */
+} folder_t;
+
+/* Fold one sibling list in[0..n) (kids of parent, or the roots) into
+ * out[0..), with counts and pattern indices; returns the length kept. */
+static size_t fold_list(folder_t *f, size_t parent, const size_t *in, size_t n, size_t *out,
+                        size_t *cnt, size_t *pat)
+{
+    tree_t *t = f->t;
+    size_t w = 0;
+    for (size_t q = 0; q < n && !t->oom; q++) {
+        size_t kid = in[q];
+        size_t s = t->nodes[kid].is_task ? f->g->shape[t->nodes[kid].task] : NONE;
+        int foldable = s != NONE && !f->g->unique[s];
+        if (foldable && f->seen_par[s] == parent + 1) {
+            size_t d = f->seen_at[s];
+            if (pat[d] == NONE) { /* the second member: the group gets a pattern */
+                if (t->n_pats == t->cap_pats) {
+                    size_t nc = t->cap_pats ? t->cap_pats * 2 : 64;
+                    pag__pattern_t *np = realloc(t->pats, nc * sizeof *np);
+                    if (!np) {
+                        t->oom = 1;
+                        break;
+                    }
+                    t->pats = np, t->cap_pats = nc;
+                }
+                pat[d] = t->n_pats;
+                memset(&t->pats[t->n_pats], 0, sizeof t->pats[0]);
+                pag__pattern_add(&t->pats[t->n_pats++], f->snap->tasks[t->nodes[out[d]].task].name);
+            }
+            pag__pattern_add(&t->pats[pat[d]], f->snap->tasks[t->nodes[kid].task].name);
+            cnt[d]++;
+            continue;
+        }
+        out[w] = kid, cnt[w] = 1, pat[w] = NONE;
+        if (foldable) f->seen_par[s] = parent + 1, f->seen_at[s] = w;
+        w++;
+    }
+    return w;
+}
+
+/* Replace the kid ranges and the roots by their folded lists (in place:
+ * a folded list is never longer than the list it comes from). */
+static pag_err_t fold_tree(render_t *r, const pag__groups_t *g)
+{
+    tree_t *t = &r->t;
+    size_t ns = g->n_shapes ? g->n_shapes : 1, ne = t->off[t->n] ? t->off[t->n] : 1;
+    folder_t f = {r->snap, g, t, calloc(ns, sizeof(size_t)), malloc(ns * sizeof(size_t))};
+    t->cnt = malloc(ne * sizeof *t->cnt);
+    t->pat = malloc(ne * sizeof *t->pat);
+    size_t nr = r->n_roots ? r->n_roots : 1;
+    size_t *rcnt = malloc(nr * sizeof *rcnt), *rpat = malloc(nr * sizeof *rpat);
+    r->rgrp = malloc(2 * nr * sizeof *r->rgrp);
+    pag_err_t err = PAG_ERR_NOMEM;
+    if (f.seen_par && f.seen_at && t->cnt && t->pat && rcnt && rpat && r->rgrp) {
+        size_t w = 0;
+        for (size_t v = 0; v < t->n; v++) {
+            size_t b = t->off[v], e = t->off[v + 1];
+            t->off[v] = w;
+            w += fold_list(&f, v, t->kids + b, e - b, t->kids + w, t->cnt + w, t->pat + w);
+        }
+        t->off[t->n] = w;
+        r->n_roots = fold_list(&f, t->n, r->roots, r->n_roots, r->roots, rcnt, rpat);
+        for (size_t k = 0; k < r->n_roots; k++)
+            r->rgrp[2 * k] = rcnt[k], r->rgrp[2 * k + 1] = rpat[k];
+        err = t->oom ? PAG_ERR_NOMEM : PAG_OK;
+    }
+    free(f.seen_par), free(f.seen_at), free(rcnt), free(rpat);
+    return err;
+}
+
 static void render_free(render_t *r)
 {
     free(r->t.nodes);
@@ -513,6 +624,10 @@ static void render_free(render_t *r)
     free(r->onpath);
     free(r->reached);
     free(r->roots);
+    free(r->rgrp);
+    free(r->t.cnt);
+    free(r->t.pat);
+    free(r->t.pats);
     free(r->pfx.p);
 }
 
@@ -525,6 +640,12 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
     render_t r = {.snap = snap, .sel = sel};
     pag_err_t err = build_tree(&r);
     if (err == PAG_OK) err = find_roots(&r);
+    if (err == PAG_OK && opts && opts->group) {
+        pag__groups_t g;
+        err = pag__groups_build(snap, sel, &g);
+        if (err == PAG_OK) err = fold_tree(&r, &g);
+        pag__groups_free(&g);
+    }
     if (err == PAG_OK) err = draw_roots(&r, out, pag__render_caps(opts));
     if (err == PAG_OK) put_cycles(out, snap, sel);
     render_free(&r);

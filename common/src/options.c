@@ -86,7 +86,9 @@ enum opt_id {
     O_LIBPATH,
     O_SYSROOT,
     O_NOSTOP,
-    O_RETRIES
+    O_RETRIES,
+    O_GROUP,
+    O_TOP
 };
 
 static const struct opt {
@@ -104,7 +106,8 @@ static const struct opt {
     {"--info", 0, 0, 0, O_INFO},       {"--core", 0, 1, 1, O_CORE},
     {"--exe", 0, 1, 1, O_EXE},         {"--lib-search-path", 0, 1, 1, O_LIBPATH},
     {"--sysroot", 0, 1, 1, O_SYSROOT}, {"--no-stop", 0, 0, 1, O_NOSTOP},
-    {"--retries", 0, 1, 1, O_RETRIES},
+    {"--retries", 0, 1, 1, O_RETRIES}, {"--group", 0, 0, 0, O_GROUP},
+    {"--top", 0, 1, 0, O_TOP},
 };
 
 /* The parse in progress, shared by the helpers below. */
@@ -222,6 +225,13 @@ static pag_err_t set_option(parser_t *p, enum opt_id id, const char *val)
     case O_NOSTOP:
         o->no_stop = 1;
         break;
+    case O_GROUP:
+        o->group = 1;
+        break;
+    case O_TOP:
+        if (!parse_long(val, &o->top) || o->top < 0)
+            return fail(eb, el, "--top needs an integer >= 0");
+        break;
     case O_RETRIES: {
         long r;
         if (!parse_long(val, &r) || r < 0 || r > 1000)
@@ -255,6 +265,7 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     memset(o, 0, sizeof *o);
     o->format = PAG_FMT_TREE;
     o->retries = 3;
+    o->top = 20;
     if (errbuf && errlen) errbuf[0] = '\0';
     parser_t p = {o, accept, 0, errbuf, errlen};
     pag_err_t err;
@@ -301,6 +312,10 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     "  -f, --format FMT\n" PAG_FORMATS(USAGE_FORMAT)                                                \
     "  -o, --output FILE    write to FILE instead of standard output\n"                            \
     "      --stats          also report target read counters (in JSON: \"stats\")\n"               \
+    "      --group          tree: fold sibling subtrees that differ only in task\n"              \
+    "                       names and ids into one \"name-* ×N\" node\n"                       \
+    "      --top N          summary: keep the N most common suspension points\n"              \
+    "                       (default 20; 0: all)\n"                                           \
     "      --info           what was found instead of the graph: the Python version\n"            \
     "                       and build, the debug tables and the modules holding them\n"           \
     "                       (needs no live process: a debugger's executable will do)\n"          \

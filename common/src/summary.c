@@ -57,6 +57,12 @@ int pag_snapshot_note(const pag_snapshot_t *snap, const pag_options_t *o, char *
             else
                 add(line, len, &at, "py-async-graph: warning: %s", snap->warnings[0]);
         }
+        /* issue 16: a tree this big is a wall of text; say what folds it */
+        if (o->format == PAG_FMT_TREE && !o->group && snap->n_tasks > 1000)
+            add(line, len, &at,
+                "py-async-graph: note: %zu tasks: --group folds the tree, "
+                "--format summary counts them",
+                snap->n_tasks);
         if (o->stats)
             add(line, len, &at,
                 "py-async-graph: stats: read_calls=%llu bytes_read=%llu "

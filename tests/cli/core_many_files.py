@@ -5,7 +5,9 @@ Why: the core target groups NT_FILE entries into modules by path.  That used
 to be a linear search and a realloc per entry (quadratic: this core took
 149-193 s before, 1.2-1.4 s after, on a busy 2-core machine); it is a hash
 table grown geometrically now, and every per-module pass over the mappings
-is linear.
+is linear.  Then one failed open() per listed file was half of what was
+left: a directory found missing is remembered (0.6-0.85 CPU s before that,
+about 0.25 after).  The limit is 1 s of CPU time, best of 3 runs.
 
 The crafted core is a gcore core of the `basic` fixture with its NT_FILE note
 replaced: the real entries plus ENTRIES entries for files that do not exist
@@ -17,6 +19,7 @@ there too); the old note's type is changed so that nobody reads it.
 usage: core_many_files.py VERSION [ENTRIES]
 """
 import os
+import resource
 import struct
 import sys
 import tempfile
@@ -26,7 +29,9 @@ from clitest import Checker, json_without_source, pagtest, run
 
 NT_FILE = 0x46494C45
 PT_NOTE = 4
-LIMIT_S = 8.0  # the old code took minutes, the new one about a second
+LIMIT_S = 1.0  # CPU seconds (user + system) of the best of RUNS runs
+WALL_S = 8.0  # and no run may take longer than this on the clock
+RUNS = 3
 
 
 def notes(buf):
@@ -86,9 +91,18 @@ def craft(core, out, entries):
 
 
 def timed(args):
+    """rc, stdout, stderr, wall seconds, CPU seconds (user + system) of one run.
+
+    CPU time, not the clock: on a loaded 2-core machine the clock also counts
+    the time other processes had the CPU.  The child's own rusage is what it
+    spent, and the best of RUNS runs drops a cold page cache."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     rc, out, err = run(args, timeout=300)
-    return rc, out, err, time.monotonic() - t0
+    wall = time.monotonic() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return rc, out, err, wall, cpu
 
 
 def main():
@@ -102,17 +116,25 @@ def main():
         size = craft(core, crafted, entries)
         c.note("NT_FILE note of %d entries, %.1f MB" % (entries + 1, size / 1e6))
         for fmt in ("tree", "json"):
-            rc0, want, err0, t0 = timed(["--core", core, "--format", fmt])
+            rc0, want, err0, t0, _c0 = timed(["--core", core, "--format", fmt])
             c.check(rc0 == 0, "intact core (%s): exit 0" % fmt, err0)
-            rc, got, err, t = timed(["--core", crafted, "--format", fmt])
-            c.note("%s: intact core %.2f s, crafted core %.2f s" % (fmt, t0, t))
+            runs = [timed(["--core", crafted, "--format", fmt]) for _ in range(RUNS)]
+            rc, got, err, _t, _c = runs[0]
+            walls, cpus = [r[3] for r in runs], [r[4] for r in runs]
+            c.note("%s: intact core %.2f s; crafted core %s s CPU, %s s wall" % (
+                fmt, t0, "/".join("%.2f" % x for x in cpus), "/".join("%.2f" % x for x in walls)))
+            c.check(all(r[:3] == runs[0][:3] for r in runs),
+                    "crafted core (%s): the same result on every run" % fmt)
             c.check(rc == 0 and err == "", "crafted core (%s): exit 0, nothing on stderr" % fmt,
                     "rc=%s\n%s" % (rc, err[:2000]))
             same = (json_without_source(got) == json_without_source(want) if fmt == "json" and rc == 0
                     else got == want)
             c.check(same, "crafted core (%s): the same output as the intact core" % fmt,
                     "--- intact\n%s\n--- crafted\n%s" % (want[:3000], got[:3000]))
-            c.check(t < LIMIT_S, "crafted core (%s): read in %.2f s (limit %.0f s)" % (fmt, t, LIMIT_S))
+            c.check(min(cpus) < LIMIT_S, "crafted core (%s): read in %.2f CPU s, best of %d (limit %.1f s)"
+                    % (fmt, min(cpus), RUNS, LIMIT_S))
+            c.check(max(walls) < WALL_S, "crafted core (%s): every run under %.0f s on the clock (%.2f s)"
+                    % (fmt, WALL_S, max(walls)))
     c.finish()
 
 

@@ -42,6 +42,9 @@ typedef struct pag_options {
     const char *sysroot;
     int no_stop;
     int retries; /* --retries N for --no-stop (default 3) */
+    /* issue 16 (appended: gdb's ctypes mirror reads fields above by offset) */
+    int group; /* --group: tree folds sibling subtrees of one shape */
+    long top;  /* --top N: summary rows kept (default 20, 0 = all) */
 } pag_options_t;
 
 /* Where a snapshot came from, as plain fields; the core writes the JSON

@@ -17,6 +17,9 @@
 #ifndef PAG_FORMATS_H
 #define PAG_FORMATS_H
 
+/* pad for a name too long for the column: the help goes on the next line */
+#define PAG__FMT_WRAP "\n                              "
+
 // clang-format off
 #define PAG_FORMATS(X)                                                                    \
     X(TREE,  tree,  1, "   ", "like `python -m asyncio pstree` (default)")                \
@@ -24,7 +27,10 @@
     X(GRAPH, graph, 0, "  ",  "like asyncio.format_call_graph(task), per task")           \
     X(JSON,  json,  1, "   ", "the whole snapshot (schema py-async-graph/1)")             \
     X(DOT,   dot,   1, "    ", "the await graph for Graphviz")                            \
-    X(TASKS, tasks, 0, "  ",  "one line per task")
+    X(TASKS, tasks, 0, "  ",  "one line per task")                                       \
+    X(SUMMARY, summary, 1, PAG__FMT_WRAP, "task counts per suspension point (--top N)")   \
+    X(COLLAPSED, collapsed, 1, PAG__FMT_WRAP, "folded stacks for flame graphs")         \
+    X(HTML,  html,  1, "   ", "one self-contained page to explore the tasks (-o FILE)")
 // clang-format on
 
 #define PAG__FMT_ENUM(ID, name, closure, pad, help) PAG_FMT_##ID,
