@@ -158,12 +158,19 @@ enum pag_width_kind {
     PAG_W_LIST_NODE, /* a struct llist_node: up to its later link (llist_node.next/prev) + 8 */
 };
 
-/* One u64 of a debug table, in table order. */
+/* One u64 of a debug table, in table order.
+ *
+ * The rule it carries: every field the decoder reads from a copied header
+ * lies inside the bytes copied.  So size_at names the length the decoder
+ * copies before it reads there -- for most structs the whole declared size,
+ * for a str the PyASCIIObject header (unicode_object.asciiobject_size) --
+ * and pag__fields_check refuses offset + width beyond it. */
 typedef struct pag_field {
     const char *name; /* CPython's name, for messages: "thread_state.next" */
     uint16_t at;      /* where its value goes in the parsed struct */
-    uint16_t size_at; /* the parsed struct's member that holds the size of the struct this
-                         offset lives in (PAG_FIELD_UNCHECKED: never read at, not checked) */
+    uint16_t size_at; /* the parsed struct's member that holds how many bytes of the struct
+                         are copied before this offset is read (PAG_FIELD_UNCHECKED: never
+                         read at, not checked) */
     uint8_t width;    /* PAG_W_CONST: bytes read at the offset (0: only an address) */
     uint8_t width_kind;
     uint8_t slack; /* bytes past the declared size that may be read (flexible arrays) */
@@ -195,6 +202,22 @@ void pag__fields_parse(const pag_field_t *f, size_t n, const uint8_t *buf, size_
  * that depend on the runtime table come from o. */
 const pag_field_t *pag__fields_check(const pag_field_t *f, size_t n, const void *tab,
                                      const pag_offsets_t *o, uint64_t *size);
+/* The fixed buffers the decoder copies a target struct into, whose copy
+ * lengths come from the table (pag__copies_check refuses a table that
+ * declares more at session creation; the copying code keeps its own check
+ * as a second guard).  Heap copies (task and thread objects) are sized from
+ * the table itself and bounded by PAG_MAX_OBJECT_SIZE. */
+#define PAG_COPY_STR_HDR 128  /* pyread.c: a str header up to its data pointer */
+#define PAG_COPY_BYTES_HDR 64 /* pyread.c: a bytes header up to ob_size */
+#define PAG_COPY_CODE 4096    /* frames.c: a code object */
+#define PAG_COPY_GEN 4096     /* frames.c: a coroutine with its embedded frame */
+#define PAG_COPY_FRAME 1024   /* frames.c: an interpreter frame of a thread stack */
+#define PAG_COPY_SET 1024     /* awaiters.c: an awaited_by set object */
+/* The first copy of a parsed _Py_DebugOffsets table that does not fit its
+ * buffer, or NULL; *len and *cap get the length and the buffer's size. */
+const char *pag__copies_check(const pag_offsets_t *o, uint64_t *len, uint64_t *cap);
+/* The name of the field of list f that fills member `at` ("?" if none). */
+const char *pag__field_name(const pag_field_t *f, size_t n, uint16_t at);
 /* The supported versions, from the table: "3.14, 3.15" and "3.14 and 3.15". */
 const char *pag__versions_text(void);
 const char *pag__versions_prose(void);

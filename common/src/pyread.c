@@ -1,6 +1,9 @@
 /* Readers for the few Python object kinds the graph needs: str, bytes, int,
  * a type's name and flags, and the location table.  Every length read from
- * the target is clamped before it is used as a size. */
+ * the target is clamped before it is used as a size, and every field read
+ * from a copied header lies inside the bytes copied: the session refuses a
+ * table that says otherwise (versions.c, pag__copies_check), and the checks
+ * here repeat it at the point of use so no table can reach past a buffer. */
 #include <stdlib.h>
 
 #include "internal.h"
@@ -91,9 +94,9 @@ pag_err_t pag__read_type_name(pag_session_t *s, uint64_t type, char *name, size_
 
 pag_err_t pag__read_bytes(pag_session_t *s, uint64_t addr, size_t max, pag_strbuf_t *b)
 {
-    uint8_t hdr[64];
+    uint8_t hdr[PAG_COPY_BYTES_HDR];
     const pag_offsets_t *o = &s->off;
-    if (o->bytes.ob_size + 8 > sizeof hdr) return PAG_ERR_CORRUPT;
+    if (o->bytes.ob_size > sizeof hdr - 8) return PAG_ERR_CORRUPT;
     pag_err_t e = pag__read(&s->cache, addr, o->bytes.ob_size + 8, hdr);
     if (e) return e;
     int64_t n = pag__i64(hdr, o->bytes.ob_size);
@@ -143,15 +146,21 @@ pag_err_t pag__read_str(pag_session_t *s, uint64_t addr, size_t max_chars, pag_s
 {
     const pag_offsets_t *o = &s->off;
     const pag_consts_t *k = &s->k;
-    uint8_t hdr[128];
-    size_t hdrlen = o->unicode.compact_size + 8;
-    if (hdrlen > sizeof hdr) return PAG_ERR_CORRUPT;
+    uint8_t hdr[PAG_COPY_STR_HDR];
+    /* what is copied (the ASCII header, then up to the data pointer) fits
+     * hdr, and what is read from the first copy lies inside it */
+    const uint64_t ascii_len = o->unicode.asciiobject_size;
+    if (o->unicode.compact_size > sizeof hdr - 8 || ascii_len > sizeof hdr ||
+        o->unicode.length > ascii_len || ascii_len - o->unicode.length < 8 ||
+        o->unicode.state > ascii_len || ascii_len - o->unicode.state < 4)
+        return PAG_ERR_CORRUPT;
+    size_t hdrlen = (size_t)o->unicode.compact_size + 8;
     b->n = 0;
     if (pag__sb_put(b, "", 0) != 0) return PAG_ERR_NOMEM;
     if (truncated) *truncated = 0;
     /* The header may sit at the end of a mapping for short ASCII strings;
      * read the ASCII part first, the rest only when needed. */
-    pag_err_t e = pag__read(&s->cache, addr, o->unicode.asciiobject_size, hdr);
+    pag_err_t e = pag__read(&s->cache, addr, (size_t)ascii_len, hdr);
     if (e) return e;
     int64_t len = pag__i64(hdr, o->unicode.length);
     uint32_t state = pag__u32(hdr, o->unicode.state);

@@ -21,12 +21,21 @@ static pag_err_t validate(pag_session_t *s)
     if (bad) {
         uint64_t off;
         memcpy(&off, (const char *)o + bad->at, 8);
-        pag__seterr(&s->err, "debug offsets: %s (%llu) does not fit its struct (size %llu)",
-                    bad->name, (unsigned long long)off, (unsigned long long)size);
+        const char *len_name = pag__field_name(s->ver->offsets, s->ver->n_offsets, bad->size_at);
+        size_t l = strlen(len_name);
+        if (l >= 5 && !strcmp(len_name + l - 5, ".size"))
+            pag__seterr(&s->err, "debug offsets: %s (%llu) does not fit its struct (size %llu)",
+                        bad->name, (unsigned long long)off, (unsigned long long)size);
+        else /* read from a copied prefix, not the whole struct */
+            pag__seterr(&s->err, "debug offsets: %s (%llu) does not fit the %llu bytes (%s) read",
+                        bad->name, (unsigned long long)off, (unsigned long long)size, len_name);
         return PAG_ERR_CORRUPT;
     }
+    /* compact_size is unchecked in 3.15's list and derived in 3.14's:
+     * compact_size + 8 <= unicode.size, written so that it cannot wrap */
     if (o->unicode.compact_size < o->unicode.asciiobject_size ||
-        o->unicode.compact_size + 8 > o->unicode.size || o->llist.next > 64 || o->llist.prev > 64) {
+        o->unicode.compact_size > o->unicode.size ||
+        o->unicode.size - o->unicode.compact_size < 8 || o->llist.next > 64 || o->llist.prev > 64) {
         pag__seterr(&s->err, "debug offsets: implausible str or list-node layout");
         return PAG_ERR_CORRUPT;
     }
@@ -35,7 +44,35 @@ static pag_err_t validate(pag_session_t *s)
                     (unsigned long long)o->pyobject.size);
         return PAG_ERR_CORRUPT;
     }
+    uint64_t len, cap;
+    const char *copy = pag__copies_check(o, &len, &cap);
+    if (copy) {
+        pag__seterr(&s->err,
+                    "debug offsets: %s (%llu) makes a copy larger than the decoder's "
+                    "%llu-byte buffer",
+                    copy, (unsigned long long)len, (unsigned long long)cap);
+        return PAG_ERR_CORRUPT;
+    }
     return PAG_OK;
+}
+
+/* The one check of the table against memory: the first interpreter, found
+ * where runtime_state.interpreters_head says, can be read.  CPython's main
+ * interpreter lives inside _PyRuntime itself, so an unreadable one means a
+ * wrong offset (exit 8, naming the field), not memory missing (exit 13). */
+static pag_err_t check_interpreters_head(pag_session_t *s, uint64_t runtime)
+{
+    const pag_offsets_t *o = &s->off;
+    uint64_t head;
+    uint8_t b[8];
+    if (pag__read_u64(&s->cache, runtime + o->runtime.interpreters_head, &head) != PAG_OK ||
+        !head || pag__read(&s->cache, head + o->interp.id, sizeof b, b) == PAG_OK)
+        return PAG_OK;
+    pag__seterr(&s->err,
+                "debug offsets: runtime_state.interpreters_head (%llu) gives 0x%llx, which "
+                "cannot be read: not an interpreter",
+                (unsigned long long)o->runtime.interpreters_head, (unsigned long long)head);
+    return PAG_ERR_CORRUPT;
 }
 
 /* The version's constants; the str state bits by build flavour. */
@@ -85,6 +122,7 @@ static pag_err_t try_runtime(pag_session_t *s, uint64_t addr)
         s->off.unicode.compact_size = s->off.unicode.asciiobject_size + v->compact_after_ascii;
     s->ver = v;
     e = validate(s);
+    if (!e) e = check_interpreters_head(s, addr);
     if (e) return e;
     set_consts(s);
     s->runtime_addr = addr;

@@ -34,8 +34,17 @@ int pag_snapshot_note(const pag_snapshot_t *snap, const pag_options_t *o, char *
         code = PAG_EXIT_PARTIAL;
     }
     /* Inconsistent lists in a stopped target or a core are damage: what was
-     * read is shown, but the result is partial. */
-    if (snap->n_inconsistent > 0) code = PAG_EXIT_PARTIAL;
+     * read is shown, but the result is partial -- and said so, even when no
+     * warning names it on this line (a torn back link warns nothing; JSON
+     * keeps its warnings to itself). */
+    if (snap->n_inconsistent > 0) {
+        if (!snap->n_failed && (o->format == PAG_FMT_JSON || !snap->n_warnings))
+            add(line, len, &at,
+                "py-async-graph: warning: %zu inconsistent link(s) in the target's task or "
+                "thread lists: the output may be incomplete",
+                snap->n_inconsistent);
+        code = PAG_EXIT_PARTIAL;
+    }
     if (!snap->asyncio_loaded)
         add(line, len, &at,
             "py-async-graph: warning: the target has not loaded asyncio "

@@ -58,6 +58,10 @@
  * U: listed in the table, not used by the decoder (also every .size): parsed only. */
 #define R(g, m, w) {G_##g "." #m, OFF(g.m), OFF(g.size), w, PAG_W_CONST, 0}
 #define U(g, m) {G_##g "." #m, OFF(g.m), PAG_FIELD_UNCHECKED, 0, PAG_W_CONST, 0}
+/* R_IN: read w bytes at g.m of a copied prefix of the struct, g.prefix bytes
+ *       long (a str's state and length are read from the PyASCIIObject header
+ *       alone, so they must lie inside asciiobject_size, not just unicode.size). */
+#define R_IN(g, m, w, prefix) {G_##g "." #m, OFF(g.m), OFF(g.prefix), w, PAG_W_CONST, 0}
 /* gen_object.gi_iframe: a whole _PyInterpreterFrame is embedded there. */
 #define R_FRAME(g, m) {G_##g "." #m, OFF(g.m), OFF(g.size), 0, PAG_W_FRAME, 0}
 /* long_object.ob_digit: 4-byte digits of a flexible array; sizeof(PyLongObject)
@@ -73,7 +77,7 @@ static const pag_field_t offsets_314[] = {
     U(interp, builtins), U(interp, ceval_gil), U(interp, gil_runtime_state),
     U(interp, gil_enabled), U(interp, gil_locked), U(interp, gil_holder),
     U(interp, code_object_generation), U(interp, tlbc_generation),
-    U(tstate, size), U(tstate, prev), R(tstate, next, 8), U(tstate, interp),
+    U(tstate, size), U(tstate, prev), R(tstate, next, 8), R(tstate, interp, 8),
     R(tstate, current_frame, 8), U(tstate, thread_id), R(tstate, native_thread_id, 8),
     U(tstate, datastack_chunk), U(tstate, status),
     U(frame, size), R(frame, previous, 8), R(frame, executable, 8), R(frame, instr_ptr, 8),
@@ -90,8 +94,8 @@ static const pag_field_t offsets_314[] = {
     U(float_, size), U(float_, ob_fval),
     U(long_, size), R(long_, lv_tag, 8), R_SLACK(long_, ob_digit, 4, 8),
     U(bytes, size), R(bytes, ob_size, 8), R(bytes, ob_sval, 0),
-    U(unicode, size), R(unicode, state, 4), R(unicode, length, 8),
-    R(unicode, asciiobject_size, 0),
+    U(unicode, size), R_IN(unicode, state, 4, asciiobject_size),
+    R_IN(unicode, length, 8, asciiobject_size), R(unicode, asciiobject_size, 0),
     U(gc, size), U(gc, collecting),
     U(gen, size), U(gen, gi_name), R_FRAME(gen, gi_iframe), R(gen, gi_frame_state, 1),
     U(llist, next), U(llist, prev),
@@ -112,7 +116,7 @@ static const pag_field_t offsets_315[] = {
     U(interp, builtins), U(interp, ceval_gil), U(interp, gil_runtime_state),
     U(interp, gil_enabled), U(interp, gil_locked), U(interp, gil_holder),
     U(interp, code_object_generation), U(interp, tlbc_generation),
-    U(tstate, size), U(tstate, prev), R(tstate, next, 8), U(tstate, interp),
+    U(tstate, size), U(tstate, prev), R(tstate, next, 8), R(tstate, interp, 8),
     R(tstate, current_frame, 8), R(tstate, base_frame, 0), U(tstate, last_profiled_frame),
     U(tstate, last_profiled_frame_seq), U(tstate, thread_id), R(tstate, native_thread_id, 8),
     U(tstate, datastack_chunk), U(tstate, status), U(tstate, holds_gil), U(tstate, gil_requested),
@@ -133,8 +137,8 @@ static const pag_field_t offsets_315[] = {
     U(float_, size), U(float_, ob_fval),
     U(long_, size), R(long_, lv_tag, 8), R_SLACK(long_, ob_digit, 4, 8),
     U(bytes, size), R(bytes, ob_size, 8), R(bytes, ob_sval, 0),
-    U(unicode, size), R(unicode, state, 4), R(unicode, length, 8),
-    R(unicode, asciiobject_size, 0), U(unicode, compact_size),
+    U(unicode, size), R_IN(unicode, state, 4, asciiobject_size),
+    R_IN(unicode, length, 8, asciiobject_size), R(unicode, asciiobject_size, 0), U(unicode, compact_size),
     U(gc, size), U(gc, collecting), U(gc, frame), U(gc, generation_stats_size),
     U(gc, generation_stats),
     U(gen, size), U(gen, gi_name), R_FRAME(gen, gi_iframe), R(gen, gi_frame_state, 1),
@@ -144,6 +148,7 @@ static const pag_field_t offsets_315[] = {
     U(debugger, debugger_script_path), U(debugger, debugger_script_path_size),
 };
 #undef R
+#undef R_IN
 #undef U
 #undef R_FRAME
 #undef R_SLACK
@@ -231,7 +236,7 @@ static const struct {
     unsigned char only_base_frame;
 } decoder_reads[] = {
     D(runtime, interpreters_head), D(interp, id), D(interp, next), D(interp, threads_head),
-    D(interp, threads_main), D(tstate, next), D(tstate, current_frame),
+    D(interp, threads_main), D(tstate, next), D(tstate, interp), D(tstate, current_frame),
     {G_tstate ".base_frame", OFF(tstate.base_frame), 1}, D(tstate, native_thread_id),
     D(frame, previous), D(frame, executable), D(frame, instr_ptr), D(frame, localsplus),
     D(frame, owner), D(frame, stackpointer), D(code, filename), D(code, qualname),
@@ -242,6 +247,26 @@ static const struct {
     D(gen, gi_frame_state),
 };
 #undef D
+
+/* Where the decoder copies a struct of a table-declared length into a fixed
+ * buffer (the buffers' sizes are PAG_COPY_* in internal.h): the member that
+ * holds the length, bytes copied past it, and the buffer. */
+#define C(g, m, extra, cap) {G_##g "." #m, OFF(g.m), extra, cap}
+static const struct {
+    const char *name;
+    uint16_t len_at;
+    uint8_t extra;
+    uint32_t cap;
+} copies[] = {
+    C(unicode, asciiobject_size, 0, PAG_COPY_STR_HDR), /* a compact ASCII str's header */
+    C(unicode, compact_size, 8, PAG_COPY_STR_HDR),     /* up to a legacy str's data pointer */
+    C(bytes, ob_size, 8, PAG_COPY_BYTES_HDR),
+    C(code, size, 0, PAG_COPY_CODE),
+    C(gen, size, 0, PAG_COPY_GEN),
+    C(frame, size, 0, PAG_COPY_FRAME),
+    C(set, size, 0, PAG_COPY_SET),
+};
+#undef C
 #undef OFF
 // clang-format on
 
@@ -313,6 +338,27 @@ const pag_field_t *pag__fields_check(const pag_field_t *f, size_t n, const void 
         }
     }
     return NULL;
+}
+
+const char *pag__copies_check(const pag_offsets_t *o, uint64_t *len, uint64_t *cap)
+{
+    for (size_t i = 0; i < N(copies); i++) {
+        uint64_t v = get(o, copies[i].len_at);
+        /* v + extra > cap, written so that a huge v cannot wrap around */
+        if (v > copies[i].cap || copies[i].cap - v < copies[i].extra) {
+            *len = v;
+            *cap = copies[i].cap;
+            return copies[i].name;
+        }
+    }
+    return NULL;
+}
+
+const char *pag__field_name(const pag_field_t *f, size_t n, uint16_t at)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i].at == at) return f[i].name;
+    return "?";
 }
 
 /* ---- the supported versions as text ----
@@ -394,6 +440,15 @@ static int check_row(const pag_pyversion_t *v, char *msg, size_t len)
         if (!f || f->size_at == PAG_FIELD_UNCHECKED) {
             snprintf(msg, len, "%s: %s, which the decoder reads, is %s", what,
                      decoder_reads[j].name, f ? "not checked" : "not listed");
+            return -1;
+        }
+    }
+    for (size_t j = 0; j < N(copies); j++) {
+        /* each copy length is read from the table (3.14's compact_size is derived) */
+        int derived = copies[j].len_at == offsetof(pag_offsets_t, unicode.compact_size) &&
+                      v->compact_after_ascii;
+        if (!derived && !find_at(v->offsets, v->n_offsets, copies[j].len_at)) {
+            snprintf(msg, len, "%s: %s, a copy length, is not listed", what, copies[j].name);
             return -1;
         }
     }

@@ -102,6 +102,20 @@ static inline uint64_t sy_str32(sy_image_t *im, const uint32_t *cp, size_t n)
     return o;
 }
 
+/* A legacy (not compact) latin-1 str: the characters live elsewhere, behind
+ * the data pointer at compact_size (PyUnicodeObject.data). */
+static inline uint64_t sy_str_legacy(sy_image_t *im, const char *text)
+{
+    size_t n = strlen(text);
+    uint64_t o = sy_alloc(im, SY_STR_SIZE), d = sy_alloc(im, n + 1);
+    sy_w64(im, o + SY_OBTYPE, im->t_str);
+    sy_w64(im, o + SY_STR_LEN, n);
+    sy_w32(im, o + SY_STR_STATE, 1u << 2); /* kind 1, neither compact nor ascii */
+    sy_w64(im, o + SY_STR_COMPACT, d);
+    memcpy(sy_ptr(im, d), text, n + 1);
+    return o;
+}
+
 static inline uint64_t sy_str(sy_image_t *im, const char *ascii)
 {
     uint32_t cp[512];

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "internal.h"
+#include "pag/command.h"
 #include "synth_image.h"
 
 static int failures;
@@ -277,6 +279,160 @@ static void test_corrupt(void)
     sy_fini(&im);
 }
 
+/* Set a field of the synthetic _Py_DebugOffsets by its name in the
+ * version's field list (versions.c), so the test follows the list. */
+static void set_field(sy_image_t *im, const char *name, uint64_t value)
+{
+    struct pag_errbuf eb = {{0}};
+    pag_err_t e = PAG_OK;
+    const pag_pyversion_t *v =
+        pag__version_find(im->minor == 14 ? 0x030e0af0 : 0x030f02f0, &eb, &e);
+    for (size_t i = 0; v && i < v->n_offsets; i++) {
+        if (!strcmp(v->offsets[i].name, name)) {
+            sy_w64(im, im->runtime + PAG_DEBUG_OFFSETS_HEADER + 8 * i, value);
+            return;
+        }
+    }
+    fprintf(stderr, "no field %s in 3.%u's list\n", name, im->minor);
+    abort();
+}
+
+/* One task named by `name` (a str object) on one thread: each is read
+ * through pag__read_str, which copies the str's header into a buffer. */
+static void one_named_task(sy_image_t *im, uint64_t name)
+{
+    uint64_t c = sy_code(im, "f", "/f.py", 1, 16);
+    uint64_t t = sy_task(im, name, sy_coro(im, c, 0, 0));
+    uint64_t ts = sy_thread(im, 7);
+    sy_list(im, ts + SY_TS_TASKS, &t, 1);
+}
+
+/* Take a snapshot of an image with two fields changed; the session must
+ * refuse it as corrupt with `want`, or (want NULL) read the task. */
+static void str_case(unsigned minor, const char *f1, uint64_t v1, const char *f2, uint64_t v2,
+                     int legacy, const char *want)
+{
+    sy_image_t im;
+    sy_init(&im, minor, minor == 14 ? 0x030e0af0 : 0x030f02f0);
+    one_named_task(&im, legacy ? sy_str_legacy(&im, "legacy-name") : sy_str(&im, "a-name"));
+    set_field(&im, f1, v1);
+    if (f2) set_field(&im, f2, v2);
+    pag_err_t err;
+    char msg[256];
+    pag_session_t *s = pag_session_create_ex(&sy_accessors, &im, &err, msg, sizeof msg);
+    if (want) {
+        CHECK(!s && err == PAG_ERR_CORRUPT);
+        pag_snapshot_t *snap = NULL;
+        if (s) pag_snapshot_take(s, &snap); /* before the fix: the read past the buffer */
+        pag_snapshot_destroy(snap);
+        if (strcmp(msg, want) != 0)
+            fprintf(stderr, "3.%u %s=%llu: got \"%s\"\n    want \"%s\"\n", minor, f1,
+                    (unsigned long long)v1, msg, want);
+        CHECK(!strcmp(msg, want));
+    } else {
+        CHECK(s && err == PAG_OK);
+        pag_snapshot_t *snap = NULL;
+        if (s) CHECK(pag_snapshot_take(s, &snap) == PAG_OK && snap && snap->n_tasks == 1);
+        pag_snapshot_destroy(snap);
+    }
+    pag_session_destroy(s);
+    sy_fini(&im);
+}
+
+/* Issue 18, defect 1: a str's state and length are read from the copied
+ * PyASCIIObject header (asciiobject_size bytes of a 128-byte buffer), but
+ * were checked only against unicode_object.size (up to 1 MiB).  state = 128
+ * read past the stack buffer (a crash; ASan: stack-buffer-overflow), state =
+ * asciiobject_size read bytes never copied (output changed from run to run).
+ * Every field read from a copied header must lie inside the bytes copied. */
+static void test_str_header(void)
+{
+    for (unsigned minor = 14; minor <= 15; minor++) {
+        str_case(minor, "unicode_object.size", 1u << 20, "unicode_object.state", 128, 0,
+                 "debug offsets: unicode_object.state (128) does not fit the 40 bytes "
+                 "(unicode_object.asciiobject_size) read");
+        str_case(minor, "unicode_object.state", SY_STR_ASCII, NULL, 0, 0,
+                 "debug offsets: unicode_object.state (40) does not fit the 40 bytes "
+                 "(unicode_object.asciiobject_size) read");
+        str_case(minor, "unicode_object.length", SY_STR_ASCII - 4, NULL, 0, 0,
+                 "debug offsets: unicode_object.length (36) does not fit the 40 bytes "
+                 "(unicode_object.asciiobject_size) read");
+        /* at the edge of the copied header: accepted */
+        str_case(minor, "unicode_object.length", SY_STR_ASCII - 8, "unicode_object.state",
+                 SY_STR_ASCII - 4, 0, NULL);
+        /* a header longer than the buffer it is copied into */
+        str_case(minor, "unicode_object.size", 1u << 20, "unicode_object.asciiobject_size", 4096, 0,
+                 minor == 14 /* compact_size follows: 4112 */
+                     ? "debug offsets: unicode_object.asciiobject_size (4096) makes a copy "
+                       "larger than the decoder's 128-byte buffer"
+                     : "debug offsets: implausible str or list-node layout");
+        /* copies of other structs into fixed buffers */
+        str_case(minor, "code_object.size", 8192, NULL, 0, 0,
+                 "debug offsets: code_object.size (8192) makes a copy larger than the "
+                 "decoder's 4096-byte buffer");
+        str_case(minor, "interpreter_frame.size", 2048, "gen_object.size", 4000, 0,
+                 "debug offsets: interpreter_frame.size (2048) makes a copy larger than the "
+                 "decoder's 1024-byte buffer");
+        str_case(minor, "set_object.size", 1025, NULL, 0, 0,
+                 "debug offsets: set_object.size (1025) makes a copy larger than the "
+                 "decoder's 1024-byte buffer");
+        str_case(minor, "bytes_object.size", 1024, "bytes_object.ob_size", 60, 0,
+                 "debug offsets: bytes_object.ob_size (60) makes a copy larger than the "
+                 "decoder's 64-byte buffer");
+        str_case(minor, "unicode_object.state", SY_STR_STATE, NULL, 0, 1, NULL); /* unchanged */
+    }
+    /* the first interpreter where interpreters_head says it is cannot be
+     * read ("xdebugpy" taken as a pointer): a wrong offset, exit 8 (the
+     * mutation test found exit 13 here) */
+    for (unsigned minor = 14; minor <= 15; minor++)
+        str_case(minor, "runtime_state.interpreters_head", 0, NULL, 0, 0,
+                 "debug offsets: runtime_state.interpreters_head (0) gives 0x7970677562656478, "
+                 "which cannot be read: not an interpreter");
+    /* thread_state.interp, read from each copied thread state since the
+     * runtime-without-interpreter check: checked in the list, so a value near
+     * 2^64 can no longer wrap the bound written at the point of use */
+    for (unsigned minor = 14; minor <= 15; minor++)
+        str_case(minor, "thread_state.interp", UINT64_MAX - 3, NULL, 0, 0,
+                 "debug offsets: thread_state.interp (18446744073709551612) does not fit its "
+                 "struct (size 192)");
+    /* 3.15's compact_size near 2^64: compact_size + 8 wrapped to a small copy
+     * length, and a legacy str's data pointer was read at hdr - 1 */
+    str_case(15, "unicode_object.compact_size", UINT64_MAX, NULL, 0, 1,
+             "debug offsets: implausible str or list-node layout");
+    str_case(15, "unicode_object.compact_size", UINT64_MAX - 7, NULL, 0, 1,
+             "debug offsets: implausible str or list-node layout");
+}
+
+/* A torn back link (found by the table mutation test with llist_node.prev
+ * changed): exit 10, and the one stderr line says why in every format --
+ * before, no line at all (JSON keeps its warnings to itself, and a torn
+ * link warns nothing). */
+static void test_inconsistent_note(void)
+{
+    sy_image_t im;
+    sy_init(&im, 15, 0x030f02f0);
+    uint64_t c = sy_code(&im, "f", "/f.py", 1, 16);
+    uint64_t t[2] = {sy_task(&im, sy_str(&im, "a"), sy_coro(&im, c, 0, 0)),
+                     sy_task(&im, sy_str(&im, "b"), sy_coro(&im, c, 0, 0))};
+    uint64_t ts = sy_thread(&im, 1);
+    sy_list(&im, ts + SY_TS_TASKS, t, 2);
+    sy_w64(&im, t[1] + SY_T_NODE + 8, t[1] + SY_T_NODE); /* b.prev -> b, not a */
+    pag_err_t err;
+    pag_snapshot_t *s = take(&im, &err);
+    CHECK(err == PAG_OK && s && s->n_inconsistent == 1 && s->n_failed == 0 && s->n_warnings == 0);
+    for (int f = 0; s && pag_format_name(f); f++) {
+        const char *argv[] = {"--format", pag_format_name(f)};
+        pag_options_t o;
+        char line[512], eb[256];
+        CHECK(pag_options_parse(2, argv, 0, &o, eb, sizeof eb) == PAG_OK);
+        CHECK(pag_snapshot_note(s, &o, line, sizeof line) == PAG_EXIT_PARTIAL);
+        CHECK(!strcmp(line, "py-async-graph: warning: 1 inconsistent link(s) in the target's "
+                            "task or thread lists: the output may be incomplete"));
+    }
+    pag_snapshot_destroy(s);
+    sy_fini(&im);
+}
+
 /* Exercise the location table decoder with each entry form. */
 int pag__linetable_line(const uint8_t *tab, size_t len, int firstlineno, uint64_t addrq);
 static void test_linetable(void)
@@ -309,6 +465,8 @@ int main(void)
     test_running(15);
     test_versions();
     test_corrupt();
+    test_str_header();
+    test_inconsistent_note();
     test_linetable();
     if (failures) {
         fprintf(stderr, "test_decode: %d check(s) failed\n", failures);
