@@ -34,10 +34,13 @@ pag_err_t file_read(void *ctx, uint64_t off, size_t len, void *dst) noexcept
     return std::fread(dst, 1, len, f) == len ? PAG_OK : PAG_ERR_READ;
 }
 
-// Files this process (lldb) maps that start like an ELF core file.
+// Files this process (lldb) maps that start like an ELF core file.  Only
+// Linux has /proc; the macOS dylib must not even hold the path (tests/macos
+// checks it), and there lldb's Mach-O cores are not ELF anyway.
 std::vector<std::string> mapped_cores()
 {
     std::vector<std::string> out;
+#if defined(__linux__)
     std::FILE *maps = std::fopen("/proc/self/maps", "r");
     if (!maps) return out;
     char line[4352];
@@ -54,6 +57,7 @@ std::vector<std::string> mapped_cores()
         if (core) out.push_back(p);
     }
     std::fclose(maps);
+#endif
     return out;
 }
 
