@@ -11,9 +11,11 @@ from the site tree fixtures/fetch-pythons.sh unpacks.  Each run is
 `CLI --no-stop --retries 20 PID`, every second one with --format json so
 that the graph can be checked as data.  Garbage is what the issue saw:
   - "unreadable" anywhere in the output, or a task with an error;
-  - an awaiter that is not a listed task (an awaiter is a task that is
-    waiting, and a waiting task is on a task list), or an edge to an id the
-    graph does not have;
+  - an awaiter that is not a node of the graph of a kind an awaiter can
+    be: a listed task (a waiting task is on a task list), the running
+    task of a thread, or a Future (the user guide: a bare Future appears
+    only as an awaiter; gather's and aiohttp's futures do), or an edge to
+    an id the graph does not have;
   - a task with an empty name, or one that is not on any list and not
     running (the fixture names no task "", every pending task is listed,
     and the one that can be off the list is a running task that has just
@@ -39,6 +41,8 @@ def check_json(out, names):
     doc = json.loads(out)
     tasks = {t["id"]: t for t in doc["tasks"]}
     listed = {i for i, t in tasks.items() if t["listed"] and t["kind"] == "task"}
+    can_await = listed | {i for i, t in tasks.items()
+                          if t["kind"] == "future" or (t["kind"] == "task" and t["running"])}
     bad = []
     for t in doc["tasks"]:
         if t.get("error"):
@@ -50,8 +54,10 @@ def check_json(out, names):
     for e in doc["edges"]:
         if e["task"] not in tasks:
             bad.append("edge from unknown id %s" % e["task"])
-        if e["awaiter"] not in listed:
-            bad.append("awaiter %s of %s is not a listed task" % (e["awaiter"], e["task"]))
+        if e["awaiter"] not in can_await:
+            what = tasks.get(e["awaiter"])
+            bad.append("awaiter %s of %s is not a listed task, a running one or a Future (%s)"
+                       % (e["awaiter"], e["task"], what))
     if doc.get("failed") or doc.get("inconsistent"):
         bad.append("failed=%s inconsistent=%s in a consistent graph" % (
             doc.get("failed"), doc.get("inconsistent")))
