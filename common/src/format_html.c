@@ -45,7 +45,7 @@ static const size_t pag__html_template_len = sizeof pag__html_template - 1;
 #define NONE SIZE_MAX
 
 /* A JSON string safe inside <script>: invalid UTF-8 as U+FFFD, a lone
- * surrogate as its \udXXX escape. */
+ * surrogate as its own \u escape (\udcff for byte 0xff). */
 static void put_js_str(FILE *out, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
