@@ -34,6 +34,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import pagtest  # noqa: E402
+from elfcore import file_offset, load_segments  # noqa: E402
 
 DOCUMENTED = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
 SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer")
@@ -68,29 +69,6 @@ def sane(rc, err, what):
     lines = [ln for ln in err.splitlines() if ln.strip()]
     check(len(lines) <= 1, "%s: at most one stderr line (got %d: %r)" % (what, len(lines), err[:300]))
     return True
-
-
-def load_segments(core):
-    with open(core, "rb") as f:
-        hdr = f.read(64)
-        phoff, = struct.unpack_from("<Q", hdr, 0x20)
-        phentsize, phnum = struct.unpack_from("<HH", hdr, 0x36)
-        f.seek(phoff)
-        ph = f.read(phentsize * phnum)
-    segs = []
-    for i in range(phnum):
-        p_type, _flags, off, vaddr, _pa, filesz, _memsz, _al = struct.unpack_from(
-            "<IIQQQQQQ", ph, i * phentsize)
-        if p_type == 1:
-            segs.append((vaddr, off, filesz))
-    return segs
-
-
-def file_offset(segs, addr):
-    for vaddr, off, filesz in segs:
-        if vaddr <= addr < vaddr + filesz:
-            return off + (addr - vaddr)
-    return None
 
 
 def patch(core, segs, addr, data):

@@ -48,6 +48,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from elfcore import file_offset, load_segments  # noqa: E402
+
 MASK = (1 << 64) - 1
 FORMATS = ["json", "tree", "table", "graph", "dot", "tasks"]
 ALLOWED = {0, 8, 10}
@@ -66,33 +69,6 @@ def values_for(size):
 
 
 # ---- the core file ----
-
-def load_segments(core):
-    """(vaddr, file offset, filesz) of every PT_LOAD of an ELF64 core."""
-    with open(core, "rb") as f:
-        hdr = f.read(64)
-        if hdr[:4] != b"\x7fELF" or hdr[4] != 2:
-            raise RuntimeError("%s is not an ELF64 file" % core)
-        phoff, = struct.unpack_from("<Q", hdr, 0x20)
-        phentsize, phnum = struct.unpack_from("<HH", hdr, 0x36)
-        f.seek(phoff)
-        ph = f.read(phentsize * phnum)
-    segs = []
-    for i in range(phnum):
-        p_type, _fl, off, vaddr, _pa, filesz, _memsz, _al = struct.unpack_from(
-            "<IIQQQQQQ", ph, i * phentsize)
-        if p_type == 1:
-            segs.append((vaddr, off, filesz))
-    return segs
-
-
-def file_offset(segs, addr, length):
-    """File offset of [addr, addr+length) if the core holds all of it, else None."""
-    for vaddr, off, filesz in segs:
-        if vaddr <= addr and addr + length <= vaddr + filesz:
-            return off + (addr - vaddr)
-    return None
-
 
 def patch(path, off, value):
     with open(path, "r+b") as f:
