@@ -21,9 +21,16 @@ static void layouts(void)
     printf("    \"pag_frontend_t\": %zu,\n", sizeof(pag_frontend_t));
     printf("    \"pag_result_t\": %zu,\n", sizeof(pag_result_t));
     printf("    \"pag_source_t\": %zu,\n", sizeof(pag_source_t));
+    printf("    \"pag_native_frame_t\": %zu,\n", sizeof(pag_native_frame_t));
     printf("}\nOFFSETOF = {\n");
     FIELD(pag_accessors_t, read), FIELD(pag_accessors_t, find), FIELD(pag_accessors_t, readv);
-    FIELD(pag_accessors_t, module_of), FIELD(pag_options_t, info);
+    FIELD(pag_accessors_t, module_of), FIELD(pag_accessors_t, native_frames);
+    FIELD(pag_options_t, info);
+    FIELD(pag_native_frame_t, pc), FIELD(pag_native_frame_t, cfa);
+    FIELD(pag_native_frame_t, module_base), FIELD(pag_native_frame_t, sym_offset);
+    FIELD(pag_native_frame_t, function), FIELD(pag_native_frame_t, module);
+    FIELD(pag_native_frame_t, file), FIELD(pag_native_frame_t, line);
+    FIELD(pag_native_frame_t, reserved);
     FIELD(pag_frontend_t, accept), FIELD(pag_frontend_t, out), FIELD(pag_frontend_t, open);
     FIELD(pag_frontend_t, release), FIELD(pag_frontend_t, close);
     FIELD(pag_frontend_t, problems), FIELD(pag_frontend_t, selected_thread);
@@ -53,6 +60,7 @@ int main(void)
     for (int c = 0; c < PAG_CMD__COUNT; c++)
         printf("    \"%s\": %d,\n", pag_command_name(c), c);
     printf("}\n");
+    printf("MAX_NATIVE_FRAMES = %d\n", PAG_MAX_NATIVE_FRAMES);
     printf("LOOKUP_SECTION = %d\nLOOKUP_SYMBOL = %d\n", PAG_LOOKUP_SECTION, PAG_LOOKUP_SYMBOL);
     printf("SOURCE_NONE = %d\nSOURCE_LIVE = %d\nSOURCE_CORE = %d\n", PAG_SOURCE_NONE,
            PAG_SOURCE_LIVE, PAG_SOURCE_CORE);

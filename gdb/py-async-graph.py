@@ -66,7 +66,7 @@ def _struct(name, fields):
 
 
 _Accessors = _struct("pag_accessors_t", [("read", _READ_FN), ("find", _FIND_FN), ("readv", _P),
-                                          ("module_of", _MODULE_FN)])
+                                          ("module_of", _MODULE_FN), ("native_frames", _P)])
 _Source = _struct("pag_source_t", [("kind", ctypes.c_int), ("pid", ctypes.c_longlong),
                                    ("core", ctypes.c_char_p), ("executable", ctypes.c_char_p)])
 _OPEN_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, _P, ctypes.POINTER(_Accessors),

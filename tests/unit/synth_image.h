@@ -381,6 +381,6 @@ static pag_err_t sy_module_of(void *ctx, uint64_t addr, char *name, size_t len)
     return PAG_OK;
 }
 
-static const pag_accessors_t sy_accessors = {sy_read, sy_find, NULL, sy_module_of};
+static const pag_accessors_t sy_accessors = {sy_read, sy_find, NULL, sy_module_of, NULL};
 
 #endif

@@ -45,6 +45,9 @@ typedef struct pag_options {
     /* issue 16 (appended: gdb's ctypes mirror reads fields above by offset) */
     int group; /* --group: tree folds sibling subtrees of one shape */
     long top;  /* --top N: summary rows kept (default 20, 0 = all) */
+    /* issue 14 */
+    int native;      /* --native: native frames merged with the Python ones */
+    int all_threads; /* --all-threads: every Python thread's stack */
 } pag_options_t;
 
 /* Where a snapshot came from, as plain fields; the core writes the JSON

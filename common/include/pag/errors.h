@@ -24,7 +24,7 @@ extern "C" {
 /* The layout of every struct and enum a frontend passes across the C
  * boundary (pag_accessors_t, pag_frontend_t, pag_result_t, pag_source_t,
  * pag_options_t, the codes below).  Bumped on any incompatible change. */
-#define PAG_ABI_VERSION 3
+#define PAG_ABI_VERSION 4
 
 /* Exit statuses of every frontend (documented in docs/user-guide.md).
  * X(NAME, value, meaning) */

@@ -26,6 +26,10 @@ typedef struct pag_frame {
     const char *filename; /* co_filename, never NULL */
     int lineno;           /* -1 when the location table gives none */
     pag_frame_kind_t kind;
+    /* 1 when the evaluator was entered from C at this frame: the next frame
+     * outward belongs to another _PyEval_EvalFrameDefault call (issue 14's
+     * native merge); set in pag_thread_t.py_stack only. */
+    int entry;
 } pag_frame_t;
 
 typedef struct pag_stack {
@@ -73,6 +77,16 @@ typedef struct pag_thread {
     size_t running_task;   /* index into tasks, or SIZE_MAX */
     size_t first_task;     /* the tasks of this list are tasks[first_task .. first_task+n_tasks) */
     size_t n_tasks;
+    /* issue 14 (0 / empty for an orphan list) */
+    pag_stack_t py_stack;       /* the thread's whole Python stack, innermost first */
+    pag_native_frame_t *native; /* PAG_SNAP_NATIVE: its native stack, innermost first; the
+                                   strings are the snapshot's */
+    size_t n_native;
+    pag_err_t native_error;  /* PAG_OK; PAG_ERR_TRUNCATED (unwinding stopped early, see
+                                native_note); PAG_ERR_UNSUPPORTED (no unwinder) ... */
+    const char *native_note; /* why the native stack ends early, or NULL */
+    int holds_gil;           /* 1 / 0, or -1 when not known (free-threaded, unread) */
+    int gil_requested;       /* 1 / 0 (3.15's thread state), or -1 when not known */
 } pag_thread_t;
 
 /* A cycle in the awaited-by graph: node indices, the first repeated at the end. */
@@ -106,6 +120,11 @@ typedef struct pag_snapshot {
      * without stopping the target retries when this is non-zero. */
     size_t n_inconsistent;
     pag_stats_t stats;
+    /* issue 14: the main interpreter's GIL (GIL builds) */
+    int gil_known;     /* 1 when the GIL state below was read */
+    int gil_locked;    /* the GIL is held */
+    size_t gil_holder; /* index into threads of its holder, or SIZE_MAX */
+    unsigned flags;    /* the PAG_SNAP_* it was taken with */
 } pag_snapshot_t;
 
 typedef struct pag_session pag_session_t;
@@ -127,6 +146,11 @@ PAG_API uint64_t pag_session_version(const pag_session_t *s);
  * task (and counted in n_failed); only a failure to read the interpreter
  * and thread structure fails the whole call. */
 PAG_API pag_err_t pag_snapshot_take(pag_session_t *s, pag_snapshot_t **out);
+/* What a snapshot reads beyond the graph (issue 14). */
+enum {
+    PAG_SNAP_NATIVE = 1u << 0, /* every thread's native stack, through acc.native_frames */
+};
+PAG_API pag_err_t pag_snapshot_take_ex(pag_session_t *s, unsigned flags, pag_snapshot_t **out);
 PAG_API void pag_snapshot_destroy(pag_snapshot_t *snap);
 
 /* Find a node by address; SIZE_MAX if absent. */

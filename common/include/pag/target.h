@@ -23,6 +23,28 @@ typedef enum pag_lookup_kind {
     PAG_LOOKUP_SYMBOL = 2,  /* a dynamic or static symbol ("_PyRuntime") */
 } pag_lookup_kind_t;
 
+/* One native frame of a thread (issue 14), as the frontend's unwinder
+ * (elfutils, gdb's frame walk, lldb's SBFrame) reports it.  The core merges
+ * these with the thread's Python frames and renders them; it never unwinds
+ * itself.  A frame is named by a symbol only when pc lies inside that
+ * symbol's [start, start + size): a stripped static function must come out as
+ * module+0xoff, never as the exported symbol before it. */
+typedef struct pag_native_frame {
+    uint64_t pc;          /* the frame's pc; for a caller frame, the return address */
+    uint64_t cfa;         /* canonical frame address (or the stack pointer); 0 if unknown */
+    uint64_t module_base; /* load bias of the module that maps pc (pc - module_base is
+                             the ELF address), when module is set */
+    uint64_t sym_offset;  /* pc - the symbol's start, when function is set */
+    const char *function; /* the symbol holding pc (see above), or NULL */
+    const char *module;   /* path or file name of the module mapping pc, or NULL */
+    const char *file;     /* source file from debug info, or NULL */
+    int line;             /* its line, 0 when none */
+    int reserved;
+} pag_native_frame_t;
+
+/* How many native frames the core asks for at most (issue 14's bound). */
+#define PAG_MAX_NATIVE_FRAMES 1024
+
 typedef struct pag_iov {
     uint64_t addr;
     size_t len;
@@ -54,6 +76,18 @@ typedef struct pag_accessors {
     /* Optional: the file name of the module (executable or shared library)
      * that maps addr, for --info.  Return PAG_ERR_NOT_FOUND if none. */
     pag_err_t (*module_of)(void *ctx, uint64_t addr, char *name, size_t len);
+
+    /* Optional (issue 14, --native): the native call stack of the thread
+     * whose OS id is tid, innermost frame first.  Fill at most max records
+     * of out and set *n.  The strings must stay valid until the next call
+     * (the core copies them).  Return PAG_OK when the walk reached the
+     * outermost frame or filled max records; PAG_ERR_TRUNCATED when the
+     * unwinder had to stop early (the *n records are still used, and the
+     * core says so in a note); PAG_ERR_NOT_FOUND when no thread has that id.
+     * Called only while the target is stopped, once per thread per snapshot.
+     * The core itself checks the bound and that each cfa moves outward. */
+    pag_err_t (*native_frames)(void *ctx, uint64_t tid, pag_native_frame_t *out, size_t max,
+                               size_t *n);
 } pag_accessors_t;
 
 /* ---- Facts about files, for the debugger frontends (corefile.c) ---------
