@@ -34,16 +34,24 @@ int pag__is_evaluator(const pag_native_frame_t *f)
     return c == '\0' || c == '.'; /* gcc's ".cold" part is the same frame */
 }
 
+const char *pag__module_name(const pag_native_frame_t *f)
+{
+    if (!f->module) return NULL;
+    const char *b = strrchr(f->module, '/');
+    return b && b[1] ? b + 1 : f->module;
+}
+
 size_t pag__native_text(const pag_native_frame_t *f, char *buf, size_t len)
 {
     int n;
-    if (f->function && f->module)
+    const char *mod = pag__module_name(f);
+    if (f->function && mod)
         n = snprintf(buf, len, "%s+0x%llx (%s)", f->function, (unsigned long long)f->sym_offset,
-                     f->module);
+                     mod);
     else if (f->function)
         n = snprintf(buf, len, "%s+0x%llx", f->function, (unsigned long long)f->sym_offset);
-    else if (f->module)
-        n = snprintf(buf, len, "%s+0x%llx", f->module,
+    else if (mod)
+        n = snprintf(buf, len, "%s+0x%llx", mod,
                      (unsigned long long)(f->pc - f->module_base));
     else
         n = snprintf(buf, len, "0x%llx", (unsigned long long)f->pc);
