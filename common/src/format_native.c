@@ -51,8 +51,7 @@ size_t pag__native_text(const pag_native_frame_t *f, char *buf, size_t len)
     else if (f->function)
         n = snprintf(buf, len, "%s+0x%llx", f->function, (unsigned long long)f->sym_offset);
     else if (mod)
-        n = snprintf(buf, len, "%s+0x%llx", mod,
-                     (unsigned long long)(f->pc - f->module_base));
+        n = snprintf(buf, len, "%s+0x%llx", mod, (unsigned long long)(f->pc - f->module_base));
     else
         n = snprintf(buf, len, "0x%llx", (unsigned long long)f->pc);
     if (n >= 0 && (size_t)n < len && f->file && f->line > 0)

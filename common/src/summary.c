@@ -27,8 +27,8 @@ static void add(char *line, size_t len, size_t *at, const char *fmt, ...)
 /* Issue 14's notes: a thread that waits for the GIL, named with its holder
  * and where the holder is; a native stack that ends early (partial: frames
  * are missing), once per kind of reason. */
-static int thread_notes(const pag_snapshot_t *snap, const pag_options_t *o, char *line,
-                        size_t len, size_t *at, int code)
+static int thread_notes(const pag_snapshot_t *snap, const pag_options_t *o, char *line, size_t len,
+                        size_t *at, int code)
 {
     for (size_t ti = 0; ti < snap->n_threads; ti++) {
         const pag_thread_t *th = &snap->threads[ti];
@@ -39,7 +39,8 @@ static int thread_notes(const pag_snapshot_t *snap, const pag_options_t *o, char
             pag__put_holder_where(m, snap);
             fclose(m);
         }
-        add(line, len, at, "py-async-graph: note: thread %llu%s waits for the GIL held by thread %llu%s",
+        add(line, len, at,
+            "py-async-graph: note: thread %llu%s waits for the GIL held by thread %llu%s",
             (unsigned long long)th->native_id, th->running_loop ? " (loop)" : "",
             (unsigned long long)snap->threads[snap->gil_holder].native_id, where);
     }
@@ -59,7 +60,8 @@ static int thread_notes(const pag_snapshot_t *snap, const pag_options_t *o, char
             "(and %zu more threads)",
             (unsigned long long)th->native_id, th->native_note, bad - 1);
     } else {
-        add(line, len, at, "py-async-graph: warning: the native stack of thread %llu is incomplete: %s",
+        add(line, len, at,
+            "py-async-graph: warning: the native stack of thread %llu is incomplete: %s",
             (unsigned long long)th->native_id, th->native_note);
     }
     return PAG_EXIT_PARTIAL;

@@ -13,7 +13,7 @@
 #include "snapbuild.h"
 
 static int failures;
-#define NCHECK(cond, ...)                                                                           \
+#define NCHECK(cond, ...)                                                                          \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
             failures++;                                                                            \
@@ -32,9 +32,10 @@ static pag_frame_t py[3] = {
 static pag_native_frame_t nat[7] = {
     {0x7f0000001234, 0x1000, 0x7f0000000000, 0x34, "clock_nanosleep", "/lib/libc.so.6", NULL, 0, 0},
     {0x555500002000, 0x1100, 0x555500000000, 0, NULL, "/usr/bin/python3.14", NULL, 0, 0},
-    {0x555500003000, 0x1200, 0x555500000000, 0x10, "_PyEval_EvalFrameDefault", "/usr/bin/python3.14",
-     "Python/ceval.c", 1000, 0},
-    {0x555500004000, 0x1300, 0x555500000000, 0x8, "PyObject_Call", "/usr/bin/python3.14", NULL, 0, 0},
+    {0x555500003000, 0x1200, 0x555500000000, 0x10, "_PyEval_EvalFrameDefault",
+     "/usr/bin/python3.14", "Python/ceval.c", 1000, 0},
+    {0x555500004000, 0x1300, 0x555500000000, 0x8, "PyObject_Call", "/usr/bin/python3.14", NULL, 0,
+     0},
     {0x555500003100, 0x1400, 0x555500000000, 0x110, "_PyEval_EvalFrameDefault.cold",
      "/usr/bin/python3.14", NULL, 0, 0},
     {0x555500005000, 0x1500, 0x555500000000, 0x20, "main", "/usr/bin/python3.14", NULL, 0, 0},
@@ -108,7 +109,7 @@ static void test_views(const pag_snapshot_t *s)
     NCHECK(strcmp(buf, "python3.14+0x2000") == 0, "module form: %s", buf);
     pag__native_text(&nat[2], buf, sizeof buf);
     NCHECK(strcmp(buf, "_PyEval_EvalFrameDefault+0x10 (python3.14) at Python/ceval.c:1000") == 0,
-          "file:line form: %s", buf);
+           "file:line form: %s", buf);
     pag__native_text(&nat[6], buf, sizeof buf);
     NCHECK(strcmp(buf, "0xdead0000") == 0, "pc form: %s", buf);
 }
@@ -128,8 +129,9 @@ static void test_gil(pag_snapshot_t *s)
     pag_err_t e;
     const char *a[] = {"--native", "--format", "tasks"};
     char *out = render(s, a, 3, &e);
-    NCHECK(e == PAG_OK && strstr(out, "* blocker                  [native] __pthread_cond_timedwait64+0x34"),
-          "tasks WHERE is the native top:\n%s", out);
+    NCHECK(e == PAG_OK &&
+               strstr(out, "* blocker                  [native] __pthread_cond_timedwait64+0x34"),
+           "tasks WHERE is the native top:\n%s", out);
     NCHECK(strstr(out, "Thread") == NULL, "no thread block without --all-threads:\n%s", out);
     free(out);
     char line[1024];
@@ -138,7 +140,7 @@ static void test_gil(pag_snapshot_t *s)
     pag_options_parse(1, a, 0, &o, eb, sizeof eb);
     pag_snapshot_note(s, &o, line, sizeof line);
     NCHECK(strstr(line, "thread 1234 (loop) waits for the GIL held by thread 1240") != NULL,
-          "note: %s", line);
+           "note: %s", line);
     nat[0].function = "clock_nanosleep";
     s->threads[0].gil_requested = -1;
 }
@@ -152,38 +154,39 @@ static void test_formats(const pag_snapshot_t *s)
     char *b = render(s, nat_graph, 3, &e);
     NCHECK(strstr(a, "[native]") == NULL, "no native frames without --native:\n%s", a);
     NCHECK(strstr(b, "  |   [native] clock_nanosleep+0x34 (libc.so.6)\n"
-                    "  |   [native] python3.14+0x2000\n"
-                    "  |   File '/srv/app.py', line 40, in stuck()\n"
-                    "  |   File '/srv/app.py', line 61, in async body()") != NULL,
-          "graph call stack with native entries:\n%s", b);
+                     "  |   [native] python3.14+0x2000\n"
+                     "  |   File '/srv/app.py', line 40, in stuck()\n"
+                     "  |   File '/srv/app.py', line 61, in async body()") != NULL,
+           "graph call stack with native entries:\n%s", b);
     free(a);
     free(b);
     const char *all[] = {"--all-threads", "--format", "tree"};
     a = render(s, all, 3, &e);
     NCHECK(strstr(a, "\nThread 1240 (holds the GIL):\n    (no Python frames)\n") != NULL,
-          "--all-threads lists the worker:\n%s", a);
+           "--all-threads lists the worker:\n%s", a);
     NCHECK(strstr(a, "Thread 1234 (main, loop, a task running):\n    stuck /srv/app.py:40\n"
-                    "    body /srv/app.py:61\n    <module> /srv/app.py:99\n") != NULL,
-          "--all-threads: the loop thread's Python stack:\n%s", a);
+                     "    body /srv/app.py:61\n    <module> /srv/app.py:99\n") != NULL,
+           "--all-threads: the loop thread's Python stack:\n%s", a);
     free(a);
     const char *tree[] = {"--native", "--format", "tree"};
     a = render(s, tree, 3, &e);
     NCHECK(strstr(a, "body /srv/app.py:61\n        └──  stuck /srv/app.py:40\n"
                      "            └──  [native] python3.14+0x2000\n"
                      "                └──  [native] clock_nanosleep+0x34 (libc.so.6)") != NULL,
-          "tree: native frames under the running leaf:\n%s", a);
+           "tree: native frames under the running leaf:\n%s", a);
     free(a);
     const char *js[] = {"--native", "--format", "json"};
     a = render(s, js, 3, &e);
     NCHECK(strstr(a, "\"schema\": \"py-async-graph/2\"") != NULL, "schema 2");
-    NCHECK(strstr(a, "{\"function\": null, \"file\": null, \"line\": null, \"kind\": \"native\", "
-                    "\"pc\": 93823560589312, \"module\": \"python3.14\", \"offset\": 8192}") != NULL,
-          "json native frame:\n%s", a);
+    NCHECK(strstr(a,
+                  "{\"function\": null, \"file\": null, \"line\": null, \"kind\": \"native\", "
+                  "\"pc\": 93823560589312, \"module\": \"python3.14\", \"offset\": 8192}") != NULL,
+           "json native frame:\n%s", a);
     free(a);
     const char *js1[] = {"--format", "json"};
     a = render(s, js1, 2, &e);
     NCHECK(strstr(a, "\"schema\": \"py-async-graph/1\"") && !strstr(a, "\"kind\": \"native\""),
-          "schema 1 unchanged without --native");
+           "schema 1 unchanged without --native");
     free(a);
 }
 
