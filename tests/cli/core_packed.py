@@ -25,7 +25,8 @@ printed, its tasks are the whole core's: each task that decoded is the
 same JSON object as in the whole core's output and each graph block
 without an error is byte-identical to the whole core's block; the others
 are counted in JSON "failed" and in the line.  A cut inside the headers
-(the first 4 KiB of the compressed file) prints nothing.  --sweep cuts at
+(the first 4 KiB of the compressed file) prints nothing; a cut in the last 2
+bytes (the end mark or checksum) prints the whole graph.  --sweep cuts at
 every 2 % from 50 % to 98 % instead (not registered: see the report).
 Needs a writable /proc/sys/kernel/core_pattern, restored at once; else
 exits 77 and says why.
@@ -277,6 +278,13 @@ def cut_main(fixture, version, sweep):
                     c.check(prc == rc and pout == out and perr == err.replace(cut, "(standard input)"),
                             "%s piped into --core -: the same graph and line" % what,
                             "exit %s\n%s" % (prc, perr))
+            # a cut in the end mark or checksum: the whole core, unchecked
+            open(cut, "wb").write(data[:-2])
+            rc, out, err = cli(["--format", "graph", "--core", cut], env=env)
+            c.one_error_line(rc, err, 12, "%s cut in its last 2 bytes" % name,
+                             "its end and checksum are missing")
+            c.check(out == whole["graph"], "%s cut in its last 2 bytes: the whole graph" % name,
+                    out[:1500])
             # a cut inside the headers: nothing to read, the spooler's line
             open(cut, "wb").write(data[:4096])
             rc, out, err = cli(["--format", "graph", "--core", cut], env=env)
