@@ -38,4 +38,10 @@ pag_err_t cli_core_spool(int in, const char *name, int *out, cli_spool_info_t *i
  * after the target is closed. */
 const char *cli_core_cut_note(void);
 
+/* Set by a frontend that prints that line and exits PAG_EXIT_TRUNCATED
+ * (cli/main.c).  Until one does, a cut stream is not read at all: its
+ * one line and exit 12, as before, rather than a partial graph that no
+ * line calls partial. */
+extern int cli_core_cut_reported;
+
 #endif

@@ -588,7 +588,10 @@ static pag_err_t spool(core_t *C, const char *core, struct stat *st, char *msg, 
     pag_err_t e = cli_core_spool(C->fd, core, &tmp, &C->spooled, msg, msglen);
     close(C->fd);
     C->fd = tmp;
-    if (e == PAG_ERR_TRUNCATED && tmp >= 0) {
+    if (e == PAG_ERR_TRUNCATED && tmp >= 0 && !cli_core_cut_reported) {
+        close(tmp); /* no one would say that the graph is partial: none */
+        C->fd = -1;
+    } else if (e == PAG_ERR_TRUNCATED && tmp >= 0) {
         C->cut = 1;
         snprintf(C->cut_line, sizeof C->cut_line, "%s", msg);
         *msg = '\0';
@@ -802,6 +805,8 @@ static pag_err_t read_modules(core_t *C, const pag_options_t *o, char *msg, size
  * kept past core_close, because the CLI prints it after the command, which
  * closed the target, is done. */
 static char kept_cut_note[640];
+
+int cli_core_cut_reported;
 
 const char *cli_core_cut_note(void)
 {
