@@ -71,7 +71,7 @@ typedef struct core {
     int cut;
     uint64_t need; /* the bytes the core's headers promise */
     cli_spool_info_t spooled;
-    char cut_line[512], cut_note[600];
+    char cut_line[512], cut_note[600], kept_note[640];
 } core_t;
 
 /* Would this file hold _PyRuntime (the executable, libpython) or the
@@ -588,10 +588,7 @@ static pag_err_t spool(core_t *C, const char *core, struct stat *st, char *msg, 
     pag_err_t e = cli_core_spool(C->fd, core, &tmp, &C->spooled, msg, msglen);
     close(C->fd);
     C->fd = tmp;
-    if (e == PAG_ERR_TRUNCATED && tmp >= 0 && !cli_core_cut_reported) {
-        close(tmp); /* no one would say that the graph is partial: none */
-        C->fd = -1;
-    } else if (e == PAG_ERR_TRUNCATED && tmp >= 0) {
+    if (e == PAG_ERR_TRUNCATED && tmp >= 0) {
         C->cut = 1;
         snprintf(C->cut_line, sizeof C->cut_line, "%s", msg);
         *msg = '\0';
@@ -801,16 +798,12 @@ static pag_err_t read_modules(core_t *C, const pag_options_t *o, char *msg, size
     return PAG_OK;
 }
 
-/* The line of the last cut core read as a partial core (cli_core_cut_note):
- * kept past core_close, because the CLI prints it after the command, which
- * closed the target, is done. */
-static char kept_cut_note[640];
-
-int cli_core_cut_reported;
-
-const char *cli_core_cut_note(void)
+/* A cut core read as a partial one: the line the core puts first
+ * (pag_frontend_t.incomplete), with the exit status of a cut core. */
+static const char *core_incomplete(void *ctx)
 {
-    return kept_cut_note[0] ? kept_cut_note : NULL;
+    core_t *C = ctx;
+    return C->cut && C->kept_note[0] ? C->kept_note : NULL;
 }
 
 /* A cut core is read only when its front holds _PyRuntime's first page
@@ -844,7 +837,7 @@ static pag_err_t check_cut(core_t *C, char *msg, size_t msglen)
                  "the core's headers promise (its end and checksum are missing)",
                  core, packer, got);
     /* with a graph (problems() gives the note alone, in an error line) */
-    snprintf(kept_cut_note, sizeof kept_cut_note, "%s%s", C->cut_note,
+    snprintf(C->kept_note, sizeof C->kept_note, "%s%s", C->cut_note,
              got < need ? ": the graph is partial" : "");
     return PAG_OK;
 }
@@ -883,7 +876,6 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     C->fd = -1;
     C->path = strdup(o->core);
     cli_modtab_init(&C->mods, open_mod, C);
-    kept_cut_note[0] = '\0';
     pag_err_t e = open_core_file(C, o->core, msg, msglen);
     if (e == PAG_OK) e = read_modules(C, o, msg, msglen);
     if (e != PAG_OK && C->cut) { /* the cut, not what it broke */
@@ -907,6 +899,7 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     t->ctx = C;
     t->release = core_release;
     t->problems = core_problems;
+    t->incomplete = core_incomplete;
     t->close = core_close;
     return PAG_OK;
 }
