@@ -31,6 +31,7 @@
 #include "core_stream.h"
 #include "elf_lookup.h"
 #include "modules.h"
+#include "native.h"
 #include "target.h"
 
 typedef struct core_seg {
@@ -63,6 +64,7 @@ typedef struct core {
     /* --exe was given and is not the core's executable: why */
     int exe_errno;
     const char *exe_why;
+    cli_native_t *native; /* --native: the unwinder, built on first use */
 } core_t;
 
 /* Would this file hold _PyRuntime (the executable, libpython) or the
@@ -418,6 +420,12 @@ static pag_err_t core_module_of(void *ctx, uint64_t addr, char *name, size_t len
     return cli_modtab_module_of(&((core_t *)ctx)->mods, addr, name, len);
 }
 
+static pag_err_t core_native_frames(void *ctx, uint64_t tid, pag_native_frame_t *out, size_t max,
+                                    size_t *n)
+{
+    return cli_native_frames(((core_t *)ctx)->native, tid, out, max, n);
+}
+
 static pag_err_t core_find(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned index,
                            uint64_t *addr, uint64_t *size)
 {
@@ -518,6 +526,7 @@ static void parse_notes(core_t *C)
 static void core_close(void *ctx)
 {
     core_t *C = ctx;
+    cli_native_free(C->native); /* it uses the core's Elf and module table */
     if (C->dwfl) dwfl_end(C->dwfl);
     cli_modtab_free(&C->mods);
     cli_strset_free(&C->missing);
@@ -809,6 +818,8 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     t->acc.read = core_read;
     t->acc.find = core_find;
     t->acc.module_of = core_module_of;
+    C->native = cli_native_core(C->elf, o->exe, &C->mods);
+    t->acc.native_frames = core_native_frames;
     t->ctx = C;
     t->release = core_release;
     t->problems = core_problems;
