@@ -80,13 +80,23 @@ def check_mode(c, version, flavour, mode):
                     "%s: the loop thread's topmost named frames name the blocker (%s)"
                     % (mode, EXPECT[mode]), str(top))
         if mode == "re" and loop:
-            inner = loop[0]
-            c.check(inner["module"] == t.exe,
-                    "re: the innermost frame lies in the interpreter binary", str(inner))
+            # a sample of a computing thread: it may be inside a libc
+            # helper (memset, malloc) that the matcher called
+            k = next((i for i, f in enumerate(loop) if f["module"] == t.exe), None)
+            c.check(k is not None and k <= 3 and
+                    all("libc" in (f["module"] or "") for f in loop[:k]),
+                    "re: the topmost native frames lie in the interpreter binary "
+                    "(below at most a libc helper)", "\n".join(map(str, loop[:5])))
+            inner = loop[k] if k is not None else loop[0]
+            if flavour in ("dbg",):
+                c.check(any((f["function"] or "").startswith("sre_") for f in loop[:8]),
+                        "re: a build with a symbol table names the sre_ matcher",
+                        str([f["function"] for f in loop[:8]]))
             names = [f["function"] for f in loop]
-            c.note("re %s%s: innermost function %s; _PyEval_EvalFrameDefault %s among %d frames"
-                   % (version, "-" + flavour if flavour else "", inner["function"],
-                      "is" if "_PyEval_EvalFrameDefault" in names else "is NOT", len(loop)))
+            c.note("re %s%s: innermost interpreter function %s; _PyEval_EvalFrameDefault %s "
+                   "among %d frames" % (version, "-" + flavour if flavour else "",
+                                        inner["function"], "is" if "_PyEval_EvalFrameDefault"
+                                        in names else "is NOT", len(loop)))
         c.note("%s %s: live accessor %d threads in %.3fs (first call %s us, then %s us)"
                % (mode, version, len(live), dt, min(v[1][0] for v in live.values()),
                   max(v[1][0] for v in live.values())))

@@ -150,7 +150,9 @@ def gdb_frames(pid=None, core=None, exe=None, timeout=300):
     script = os.path.join(tempfile.gettempdir(), "pag-native-gdb-%d.py" % os.getpid())
     with open(script, "w") as f:
         f.write(GDB_SCRIPT)
-    cmd = ["gdb", "-batch", "-nx", "-iex", "set debuginfod enabled off"]
+    # past-main: gdb stops at main where it knows main (a -dbg build)
+    cmd = ["gdb", "-batch", "-nx", "-iex", "set debuginfod enabled off",
+           "-iex", "set backtrace past-main on", "-iex", "set backtrace past-entry on"]
     cmd += ["-p", str(pid)] if pid else [exe, core]
     cmd += ["-x", script]
     rc, out, err = pagtest.run(cmd, timeout=timeout, env=pagtest.clean_env())
