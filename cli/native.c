@@ -170,6 +170,17 @@ static int build(cli_native_t *N)
 
 /* ---- one frame ------------------------------------------------------- */
 
+/* The module whose address range holds addr.  dwfl_addrmodule alone also
+ * answers for an address past the highest module (a stack address that a
+ * frame-pointer guess took for a pc came out as ld.so). */
+static Dwfl_Module *module_at(Dwfl *dwfl, Dwarf_Addr addr)
+{
+    Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
+    Dwarf_Addr start = 0, end = 0;
+    if (!mod || !dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL)) return NULL;
+    return addr >= start && addr < end ? mod : NULL;
+}
+
 /* Fill fr for pc: module, bias, symbol (only one that covers the lookup
  * address), file:line.  The strings belong to the Dwfl. */
 static void describe(Dwfl *dwfl, Dwarf_Addr pc, int activation, pag_native_frame_t *fr)
@@ -177,14 +188,16 @@ static void describe(Dwfl *dwfl, Dwarf_Addr pc, int activation, pag_native_frame
     memset(fr, 0, sizeof *fr);
     fr->pc = pc;
     Dwarf_Addr look = activation || pc == 0 ? pc : pc - 1;
-    Dwfl_Module *mod = dwfl_addrmodule(dwfl, look);
+    Dwfl_Module *mod = module_at(dwfl, look);
     if (!mod) return;
     Dwarf_Addr start = 0, bias = 0;
     const char *mainfile = NULL;
+    /* getelf first: it finds the file, which names the module */
+    Elf *elf = dwfl_module_getelf(mod, &bias);
     const char *name = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, &mainfile, NULL);
     fr->module = mainfile ? mainfile : name;
     /* no file for it: a shared object's first PT_LOAD is at vaddr 0 */
-    fr->module_base = dwfl_module_getelf(mod, &bias) ? bias : start;
+    fr->module_base = elf ? bias : start;
     GElf_Off off = 0;
     GElf_Sym sym;
     const char *s = dwfl_module_addrinfo(mod, look, &off, &sym, NULL, NULL, NULL);
@@ -240,7 +253,7 @@ static int on_frame(Dwfl_Frame *f, void *arg)
  * stack gives, and that is no start. */
 static int cfi_says_outermost(Dwfl *dwfl, Dwarf_Addr look)
 {
-    Dwfl_Module *mod = dwfl_addrmodule(dwfl, look);
+    Dwfl_Module *mod = module_at(dwfl, look);
     if (!mod) return 0;
     for (int k = 0; k < 2; k++) {
         Dwarf_Addr bias;

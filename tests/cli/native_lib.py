@@ -9,6 +9,7 @@ must be.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,6 +86,8 @@ class Target:
             pass
         self.proc.wait()
         self.log.close()
+        if not getattr(self, "keep", False):
+            shutil.rmtree(self.dir, ignore_errors=True)
         return False
 
     def stop(self):
@@ -156,6 +159,7 @@ def gdb_frames(pid=None, core=None, exe=None, timeout=300):
     cmd += ["-p", str(pid)] if pid else [exe, core]
     cmd += ["-x", script]
     rc, out, err = pagtest.run(cmd, timeout=timeout, env=pagtest.clean_env())
+    os.unlink(script)
     frames = {}
     for line in out.splitlines():
         if line.startswith("GDBFRAME "):
