@@ -58,6 +58,9 @@ struct cli_native {
     int tried;            /* the Dwfl was built, or failed to be */
     pid_t *tids;          /* the threads libdwfl sees */
     size_t ntids;
+    /* names without their symbol version ("clock_nanosleep@GLIBC_2.2.5" in
+     * a debug file's .symtab), one slot per record of the current call */
+    char unversioned[PAG_MAX_NATIVE_FRAMES][128];
 };
 
 cli_native_t *cli_native_live(long pid)
@@ -124,14 +127,40 @@ static int set_owner(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_
     return DWARF_CB_OK;
 }
 
+/* Separate debug files the standard way, but without loading the
+ * debuginfod client when the user has not set it up: elfutils 0.188
+ * dlopens libdebuginfod (libcurl, gnutls, krb5: some thirty libraries,
+ * 50-100 ms, the larger part of a first --native walk) for every module
+ * whose debug file is not found locally, only to learn that no server is
+ * configured.  So: the build-id search in the debug directories first;
+ * the whole standard search (by path, then debuginfod) when DEBUGINFOD_URLS
+ * names a server, or when the module has no build-id (then the standard
+ * search never asks debuginfod).  Left out without a server: a debug file
+ * found only by its path for a module that has a build-id. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                          Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                          GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
+                                          debuglink_file, debuglink_crc, debuginfo_file_name);
+    if (fd >= 0) return fd;
+    const char *urls = getenv("DEBUGINFOD_URLS");
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    if ((urls && *urls) || dwfl_module_build_id(mod, &bits, &vaddr) <= 0)
+        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+                                            debuglink_file, debuglink_crc, debuginfo_file_name);
+    return -1;
+}
+
 static const Dwfl_Callbacks live_callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = find_debuginfo,
 };
 
 static const Dwfl_Callbacks core_callbacks = {
     .find_elf = core_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = find_debuginfo,
 };
 
 /* ---- building the Dwfl ----------------------------------------------- */
@@ -183,7 +212,19 @@ static Dwfl_Module *module_at(Dwfl *dwfl, Dwarf_Addr addr)
 
 /* Fill fr for pc: module, bias, symbol (only one that covers the lookup
  * address), file:line.  The strings belong to the Dwfl. */
-static void describe(Dwfl *dwfl, Dwarf_Addr pc, int activation, pag_native_frame_t *fr)
+/* The symbol's name as gdb and lldb print it: without "@VERSION" (a
+ * debug file's .symtab keeps the versioned aliases); slot holds a copy
+ * when one is cut off. */
+static const char *unversioned(const char *name, char *slot, size_t len)
+{
+    const char *at = strchr(name, '@');
+    if (!at || at == name) return name;
+    snprintf(slot, len, "%.*s", (int)(at - name), name);
+    return slot;
+}
+
+static void describe(Dwfl *dwfl, Dwarf_Addr pc, int activation, pag_native_frame_t *fr,
+                     char *slot, size_t slotlen)
 {
     memset(fr, 0, sizeof *fr);
     fr->pc = pc;
@@ -202,7 +243,7 @@ static void describe(Dwfl *dwfl, Dwarf_Addr pc, int activation, pag_native_frame
     GElf_Sym sym;
     const char *s = dwfl_module_addrinfo(mod, look, &off, &sym, NULL, NULL, NULL);
     if (s && *s && sym.st_size > 0 && off < sym.st_size) {
-        fr->function = s;
+        fr->function = unversioned(s, slot, slotlen);
         fr->sym_offset = pc - (look - off);
     }
     Dwfl_Line *ln = dwfl_module_getsrc(mod, look);
@@ -241,7 +282,8 @@ static int on_frame(Dwfl_Frame *f, void *arg)
         w->stuck = 1;
         return DWARF_CB_ABORT;
     }
-    describe(w->N->dwfl, pc, activation, &w->out[w->n]);
+    describe(w->N->dwfl, pc, activation, &w->out[w->n], w->N->unversioned[w->n],
+             sizeof w->N->unversioned[w->n]);
     w->last_look = activation || pc == 0 ? pc : pc - 1;
     w->out[w->n++].cfa = sp;
     return DWARF_CB_OK;
