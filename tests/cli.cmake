@@ -55,12 +55,12 @@ set_tests_properties(cli.eperm PROPERTIES LABELS "cli;unit" TIMEOUT 60)
 # (never opened), 5,000 missing directories.
 pag_cli_test(core.crafted core 300 ${PAG_TESTS_DIR}/cli/core_crafted.py)
 # The native unwinder (issue 14, --native): the accessor's records, printed
-# by test_native, against gdb's own backtrace of the same threads, live,
+# by test_native_accessor, against gdb's own backtrace of the same threads, live,
 # on gcore cores and on kernel cores, and on a module without CFI and a
 # damaged core (both under a timeout).
-add_executable(test_native ${PAG_TESTS_DIR}/cli/test_native.c)
-target_link_libraries(test_native PRIVATE pag_cli_targets)
-set_target_properties(test_native PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+add_executable(test_native_accessor ${PAG_TESTS_DIR}/cli/test_native_accessor.c)
+target_link_libraries(test_native_accessor PRIVATE pag_cli_targets)
+set_target_properties(test_native_accessor PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 foreach(ver ${PAG_PY_VERSIONS})
   pag_cli_test(cli.native.blocked.${ver} cli 600 ${PAG_TESTS_DIR}/cli/native_blocked.py ${ver})
   pag_cli_test(cli.native.blocked.${ver}-dbg cli 600

@@ -5,7 +5,7 @@ threading.Lock, socket recv, and `re` backtracking.
 For each, live (the process SIGSTOPped, so that gdb and the CLI see the
 same registers even of a thread that computes) and on a gcore core of the
 same stopped process: every thread's records from the accessor
-(test_native, which opens the target exactly as the CLI does) equal gdb's
+(test_native_accessor, which opens the target exactly as the CLI does) equal gdb's
 own backtrace frame for frame (pcs and function names, aliases allowed);
 every name covers its pc in the module's own symbol table and every
 module offset lies in an executable segment of the module file; the live
@@ -34,11 +34,11 @@ def check_mode(c, version, flavour, mode):
         t.stop()
         gdb_live, glog = nl.gdb_frames(pid=t.pid)
         rc, live, err, dt = nl.ours([t.pid])
-        c.check(rc == 0, "%s live: test_native exit %s" % (mode, rc), err)
+        c.check(rc == 0, "%s live: test_native_accessor exit %s" % (mode, rc), err)
         core = t.gcore()
         gdb_core, glog2 = nl.gdb_frames(core=core, exe=t.exe)
         rc, oncore, err, dt2 = nl.ours(["--core", core] + sorted(live))
-        c.check(rc == 0, "%s core: test_native exit %s" % (mode, rc), err)
+        c.check(rc == 0, "%s core: test_native_accessor exit %s" % (mode, rc), err)
         c.check(set(live) == set(t.tids) or set(t.tids) <= set(live),
                 "%s: a record list for every thread %s" % (mode, t.tids), str(sorted(live)))
         for tid in sorted(live):

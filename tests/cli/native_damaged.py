@@ -105,7 +105,7 @@ def damage(c, t, live, core):
         dst = core + ".damaged"
         patch(core, dst, edits)
         rc, res, err, dt = nl.ours(["--core", dst] + tids, timeout=60)
-        c.check(rc == 0 and dt < 30, "%s: test_native ends (exit %s) in %.1fs" % (name, rc, dt), err)
+        c.check(rc == 0 and dt < 30, "%s: test_native_accessor ends (exit %s) in %.1fs" % (name, rc, dt), err)
         st, _, frames = res.get(t.loop_tid, (None, [], []))
         c.check(st == "TRUNCATED", "%s: the loop thread's walk is TRUNCATED, not %s" % (name, st))
         good = live[t.loop_tid][2]

@@ -40,14 +40,14 @@ def check_mode(c, version, mode, d):
     with nl.Target(version, mode) as t:
         t.stop()
         rc, live, err, _ = nl.ours([t.pid])
-        c.check(rc == 0, "%s: live test_native exit %s" % (mode, rc), err)
+        c.check(rc == 0, "%s: live test_native_accessor exit %s" % (mode, rc), err)
         core = kernel_core(t, d)
         exe = t.exe
     if not c.check(os.path.exists(core), "%s: the kernel wrote %s" % (mode, core)):
         return
     gdb, glog = nl.gdb_frames(core=core, exe=exe)
     rc, oncore, err, dt = nl.ours(["--core", core] + sorted(live), timeout=120)
-    c.check(rc == 0, "%s: kernel-core test_native exit %s" % (mode, rc), err)
+    c.check(rc == 0, "%s: kernel-core test_native_accessor exit %s" % (mode, rc), err)
     for tid in sorted(live):
         what = "%s %s kernel core thread %d" % (mode, version, tid)
         st, _, frames = oncore.get(tid, (None, [], []))

@@ -1,6 +1,6 @@
 """Helpers for the native unwinder's tests (issue 14): start a process
 blocked in a known C function (native_target.py), read the CLI accessor's
-records through test_native, and read the oracles: gdb's own backtrace of
+records through test_native_accessor, and read the oracles: gdb's own backtrace of
 the same thread (live or on the same core, through gdb's Python API so that
 every frame's pc and name are exact), and the modules' own ELF symbol
 tables and program headers (nm, readelf) for what a name and an offset
@@ -46,7 +46,7 @@ print("\n".join(out))
 
 
 def test_native_path():
-    return os.path.join(pagtest.BUILD_DIR, "tests", "test_native")
+    return os.path.join(pagtest.BUILD_DIR, "tests", "test_native_accessor")
 
 
 class Target:
@@ -115,7 +115,7 @@ class Target:
 
 
 def ours(args, timeout=60):
-    """test_native ARGS: (exit code, {tid: (status, usecs, [frame dicts])}, stderr, seconds)."""
+    """test_native_accessor ARGS: (exit code, {tid: (status, usecs, [frame dicts])}, stderr, seconds)."""
     t0 = time.monotonic()
     try:
         p = subprocess.run([test_native_path()] + [str(a) for a in args], capture_output=True,

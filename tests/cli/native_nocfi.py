@@ -48,7 +48,7 @@ def build(d):
 
 def check(c, what, res, gdb, lib, timeout_ok):
     rc, threads, err, dt = res
-    c.check(rc == 0 and timeout_ok, "%s: test_native ends (exit %s) in %.1fs" % (what, rc, dt), err)
+    c.check(rc == 0 and timeout_ok, "%s: test_native_accessor ends (exit %s) in %.1fs" % (what, rc, dt), err)
     for tid, (st, us, frames) in sorted(threads.items()):
         w = "%s thread %d" % (what, tid)
         c.check(st in ("OK", "TRUNCATED"), "%s: status %s is OK or TRUNCATED" % (w, st))

@@ -1,4 +1,4 @@
-/* test_native: the CLI's native_frames accessor on its own (issue 14).
+/* test_native_accessor: the CLI's native_frames accessor on its own (issue 14).
  *
  * Until the core renders --native, the tests need the accessor's records
  * themselves to hold them against gdb's own backtrace of the same thread.
@@ -12,7 +12,7 @@
  * with "-" for a NULL string.  usec is the time of that one call (the first
  * call also builds the unwinder's view of the target).
  *
- *   test_native PID|--core CORE [--exe E] [--lib-search-path D] [--sysroot S]
+ *   test_native_accessor PID|--core CORE [--exe E] [--lib-search-path D] [--sysroot S]
  *               [--max N] [--repeat K] [TID...]
  */
 #include <dirent.h>
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
         return pag_exit_code(e);
     }
     if (!t.acc.native_frames) {
-        fprintf(stderr, "test_native: the target has no native_frames accessor\n");
+        fprintf(stderr, "test_native_accessor: the target has no native_frames accessor\n");
         return 1;
     }
     if (i < argc) {
