@@ -70,3 +70,6 @@ foreach(ver ${PAG_PY_VERSIONS})
   pag_cli_test(core.native.kernel.${ver} core 600 ${PAG_TESTS_DIR}/cli/native_kernel.py ${ver})
   pag_cli_test(core.native.moved.${ver} core 300 ${PAG_TESTS_DIR}/cli/native_moved.py ${ver})
 endforeach()
+# Separate debug files by build-id (libc6-dbg) against gdb's lines; skips
+# without them.
+pag_cli_test(cli.native.debuginfo cli 300 ${PAG_TESTS_DIR}/cli/native_debuginfo.py)

@@ -33,8 +33,11 @@ for th in sorted(gdb.selected_inferior().threads(), key=lambda t: t.ptid[1]):
         continue
     n = 0
     while f is not None and n < 1100:
-        inline = int(f.type() == gdb.INLINE_FRAME)
-        out.append("GDBFRAME %d %d %d %s" % (th.ptid[1], f.pc(), inline, f.name() or "-"))
+        inline = {gdb.INLINE_FRAME: 1, gdb.TAILCALL_FRAME: 2}.get(f.type(), 0)
+        sal = f.find_sal()
+        where = "%s:%d" % (sal.symtab.filename, sal.line) if sal.symtab and sal.line else "-"
+        out.append("GDBFRAME %d %d %d %s %s" % (th.ptid[1], f.pc(), inline, where,
+                                                 f.name() or "-"))
         try:
             f = f.older()
         except gdb.error as e:
@@ -148,8 +151,9 @@ def ours(args, timeout=60):
 
 
 def gdb_frames(pid=None, core=None, exe=None, timeout=300):
-    """gdb's own unwinding: {tid: [(pc, name or None)]}, inline frames left
-    out (elfutils has none; the real frame keeps its function's name)."""
+    """gdb's own unwinding: {tid: [(pc, name or None, file, line)]}, inline
+    and tail-call frames left out (elfutils has none; the real frame keeps
+    its function's name)."""
     script = os.path.join(tempfile.gettempdir(), "pag-native-gdb-%d.py" % os.getpid())
     with open(script, "w") as f:
         f.write(GDB_SCRIPT)
@@ -160,12 +164,23 @@ def gdb_frames(pid=None, core=None, exe=None, timeout=300):
     cmd += ["-x", script]
     rc, out, err = pagtest.run(cmd, timeout=timeout, env=pagtest.clean_env())
     os.unlink(script)
-    frames = {}
+    frames, first = {}, {}
     for line in out.splitlines():
         if line.startswith("GDBFRAME "):
-            _, tid, pc, inline, name = line.split(" ", 4)
+            _, tid, pc, inline, where, name = line.split(" ", 5)
+            tid = int(tid)
+            if inline == "2":
+                # gdb makes up the frames of tail calls from DWARF call
+                # sites: their return addresses follow a jmp, no stack holds
+                # them, and an unwinder never sees them
+                continue
+            # the line of a pc is the innermost (inline) frame's there
+            first.setdefault(tid, where)
             if inline == "0":
-                frames.setdefault(int(tid), []).append((int(pc), None if name == "-" else name))
+                where = first.pop(tid)
+                file, _, ln = where.rpartition(":") if where != "-" else ("", "", "0")
+                frames.setdefault(tid, []).append(
+                    (int(pc), None if name == "-" else name, file or None, int(ln or 0)))
         elif line.startswith("GDBERR "):
             frames.setdefault(int(line.split()[1]), [])
     return frames, out + err
@@ -174,12 +189,26 @@ def gdb_frames(pid=None, core=None, exe=None, timeout=300):
 _SYMS = {}
 
 
+def debug_file(path):
+    """The separate debug file of path, found by build-id in /usr/lib/debug."""
+    p = subprocess.run(["readelf", "-n", path], capture_output=True, text=True)
+    m = re.search(r"Build ID: ([0-9a-f]+)", p.stdout)
+    if not m:
+        return None
+    bid = m.group(1)
+    f = "/usr/lib/debug/.build-id/%s/%s.debug" % (bid[:2], bid[2:])
+    return f if os.path.exists(f) else None
+
+
 def symbols(path):
-    """{name: [(start, size)]} from the file's .symtab and .dynsym (nm)."""
+    """{name: [(start, size)]} from the file's .symtab and .dynsym and its
+    debug file's .symtab (nm)."""
     if path not in _SYMS:
         table = {}
-        for extra in ([], ["-D"]):
-            p = subprocess.run(["nm", "-S", "--defined-only"] + extra + [path],
+        dbg = debug_file(path)
+        for extra in ([], ["-D"]) + (([dbg],) if dbg else ()):
+            args = extra if dbg in extra else extra + [path]
+            p = subprocess.run(["nm", "-S", "--defined-only"] + args,
                                capture_output=True, text=True)
             for line in p.stdout.splitlines():
                 parts = line.split()
@@ -229,6 +258,11 @@ def same_symbol(a, b, mod):
     """Two names of one address (aliases: clock_nanosleep, __clock_nanosleep)."""
     if a == b:
         return True
+    # gdb names a GCC clone (foo.constprop.0, .isra.0, .part.0) by its
+    # DWARF name, the symbol table by the clone's
+    if a and b and a.startswith(b + ".") and re.match(r"(\.(constprop|isra|part|cold)(\.\d+)?)+$",
+                                                      a[len(b):]):
+        return True
     if not a or not b or not mod or not os.path.isfile(mod):
         return False
     t = symbols(mod)
@@ -244,14 +278,19 @@ def trim(theirs):
     return theirs
 
 
-def compare(c, what, mine, theirs):
+def compare(c, what, mine, theirs, lines=False):
     """Our frames against gdb's, frame for frame: the same pcs, and the
     same function (or an alias of it, or none in both)."""
     theirs = trim(theirs)
     pcs = [f["pc"] for f in mine]
-    gpcs = [pc for pc, _ in theirs]
+    gpcs = [g[0] for g in theirs]
     c.check(pcs == gpcs, "%s: the pcs equal gdb's backtrace, frame for frame" % what,
             "ours %s\ngdb  %s" % ([hex(p) for p in pcs], [hex(p) for p in gpcs]))
-    for i, (fr, (pc, name)) in enumerate(zip(mine, theirs)):
+    for i, (fr, (pc, name, file, line)) in enumerate(zip(mine, theirs)):
         c.check(same_symbol(fr["function"], name, fr["module"]),
                 "%s frame %d (%#x): function %s, gdb says %s" % (what, i, pc, fr["function"], name))
+        if lines:
+            ours = "%s:%d" % (os.path.basename(fr["file"]), fr["line"]) if fr["file"] else None
+            gdbs = "%s:%d" % (os.path.basename(file), line) if file else None
+            c.check(ours == gdbs, "%s frame %d (%#x): line %s, gdb says %s"
+                    % (what, i, pc, ours, gdbs))
