@@ -50,13 +50,13 @@
 #define NATIVE_MAX_THREADS 65536
 
 struct cli_native {
-    long pid;             /* live: the process; 0 for a core */
-    Elf *core;            /* core: the core's Elf (not ours) */
-    const char *exe;      /* core: --exe, or NULL */
-    cli_modtab_t *mods;   /* core: the target's module table (not ours) */
-    Dwfl *dwfl;           /* built on the first call */
-    int tried;            /* the Dwfl was built, or failed to be */
-    pid_t *tids;          /* the threads libdwfl sees */
+    long pid;           /* live: the process; 0 for a core */
+    Elf *core;          /* core: the core's Elf (not ours) */
+    const char *exe;    /* core: --exe, or NULL */
+    cli_modtab_t *mods; /* core: the target's module table (not ours) */
+    Dwfl *dwfl;         /* built on the first call */
+    int tried;          /* the Dwfl was built, or failed to be */
+    pid_t *tids;        /* the threads libdwfl sees */
     size_t ntids;
     /* names without their symbol version ("clock_nanosleep@GLIBC_2.2.5" in
      * a debug file's .symtab), one slot per record of the current call */
@@ -137,19 +137,19 @@ static int set_owner(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_
  * names a server, or when the module has no build-id (then the standard
  * search never asks debuginfod).  Left out without a server: a debug file
  * found only by its path for a module that has a build-id. */
-static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-                          Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                          const char *file_name, const char *debuglink_file,
                           GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
-                                          debuglink_file, debuglink_crc, debuginfo_file_name);
+    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                          debuglink_crc, debuginfo_file_name);
     if (fd >= 0) return fd;
     const char *urls = getenv("DEBUGINFOD_URLS");
     const unsigned char *bits;
     GElf_Addr vaddr;
     if ((urls && *urls) || dwfl_module_build_id(mod, &bits, &vaddr) <= 0)
-        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
-                                            debuglink_file, debuglink_crc, debuginfo_file_name);
+        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                            debuglink_crc, debuginfo_file_name);
     return -1;
 }
 
@@ -223,8 +223,8 @@ static const char *unversioned(const char *name, char *slot, size_t len)
     return slot;
 }
 
-static void describe(Dwfl *dwfl, Dwarf_Addr pc, int activation, pag_native_frame_t *fr,
-                     char *slot, size_t slotlen)
+static void describe(Dwfl *dwfl, Dwarf_Addr pc, int activation, pag_native_frame_t *fr, char *slot,
+                     size_t slotlen)
 {
     memset(fr, 0, sizeof *fr);
     fr->pc = pc;
@@ -258,8 +258,8 @@ typedef struct walk {
     cli_native_t *N;
     pag_native_frame_t *out;
     size_t max, n;
-    int full;  /* max records and the unwinder had more */
-    int stuck; /* a frame repeated its caller's pc and stack pointer */
+    int full;             /* max records and the unwinder had more */
+    int stuck;            /* a frame repeated its caller's pc and stack pointer */
     Dwarf_Addr last_look; /* the last frame's lookup address */
 } walk_t;
 
@@ -305,8 +305,8 @@ static int cfi_says_outermost(Dwfl *dwfl, Dwarf_Addr look)
         int ra = dwarf_frame_info(fr, NULL, NULL, NULL);
         Dwarf_Op mem[3], *ops;
         size_t nops;
-        int undefined =
-            ra >= 0 && dwarf_frame_register(fr, ra, mem, &ops, &nops) == 0 && nops == 0 && ops == mem;
+        int undefined = ra >= 0 && dwarf_frame_register(fr, ra, mem, &ops, &nops) == 0 &&
+                        nops == 0 && ops == mem;
         free(fr);
         if (undefined) return 1;
     }
@@ -340,6 +340,16 @@ pag_err_t cli_native_frames(cli_native_t *N, uint64_t tid, pag_native_frame_t *o
     walk_t w = {N, out, max, 0, 0, 0, 0};
     int r = max ? dwfl_getthread_frames(N->dwfl, (pid_t)tid, on_frame, &w) : 0;
     *n = w.n;
+    if (r < 0 && !w.n && N->pid) {
+        /* The thread's registers could not be read (it is not in a
+         * ptrace-stop).  elfutils 0.188 then leaves the process marked as
+         * attached to it, and the next walk of any thread would abort on
+         * an assertion (linux-pid-attach.c): build the Dwfl afresh. */
+        dwfl_end(N->dwfl);
+        N->dwfl = NULL;
+        N->tried = 0;
+        N->ntids = 0;
+    }
     if (w.full || (r == 0 && w.n && cfi_says_outermost(N->dwfl, w.last_look))) return PAG_OK;
     return PAG_ERR_TRUNCATED;
 }

@@ -510,8 +510,10 @@ pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     t->acc.readv = live_readv;
     t->acc.find = live_find;
     t->acc.module_of = live_module_of;
-    L->native = cli_native_live(pid);
-    t->acc.native_frames = live_native_frames;
+    if (!o->no_stop) { /* the unwinder reads registers of stopped threads */
+        L->native = cli_native_live(pid);
+        t->acc.native_frames = live_native_frames;
+    }
     t->ctx = L;
     t->release = live_release;
     t->close = live_close;

@@ -64,6 +64,13 @@ def main():
     with nl.Target(version, "lock") as t:
         t.stop()
         rc, live, err, _ = nl.ours([t.pid])
+        # threads that are not in a ptrace-stop (the target let go first):
+        # no walk, and no abort in elfutils on the next thread
+        rc2, gone, err2, dt = nl.ours([t.pid, "--after-release", "--repeat", "2"])
+        c.check(rc2 == 0 and sorted(gone) == sorted(live) and
+                all(st == "TRUNCATED" and not fr for st, _, fr in gone.values()),
+                "threads not stopped: every walk TRUNCATED with no frames, exit %s" % rc2,
+                err2 + str({k: v[0] for k, v in gone.items()}))
         core = t.gcore()
         t.keep = True  # the core is damaged below, after the process is gone
     try:

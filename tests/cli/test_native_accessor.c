@@ -13,7 +13,10 @@
  * call also builds the unwinder's view of the target).
  *
  *   test_native_accessor PID|--core CORE [--exe E] [--lib-search-path D] [--sysroot S]
- *               [--max N] [--repeat K] [TID...]
+ *               [--max N] [--repeat K] [--after-release] [TID...]
+ *
+ * --after-release lets the process go first (live), so that the walks
+ * meet threads that are not in a ptrace-stop.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -58,7 +61,7 @@ int main(int argc, char **argv)
     pag_options_t o;
     memset(&o, 0, sizeof o);
     size_t max = PAG_MAX_NATIVE_FRAMES;
-    int repeat = 1, i = 1;
+    int repeat = 1, i = 1, after_release = 0;
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--core") && i + 1 < argc)
             o.core = argv[++i];
@@ -72,6 +75,8 @@ int main(int argc, char **argv)
             max = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
             repeat = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--after-release"))
+            after_release = 1;
         else if (!o.core && !o.pid)
             o.pid = strtol(argv[i], NULL, 10);
         else
@@ -89,6 +94,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "test_native_accessor: the target has no native_frames accessor\n");
         return 1;
     }
+    if (after_release) t.release(t.ctx);
     if (i < argc) {
         for (; i < argc; i++)
             one_thread(&t, strtoull(argv[i], NULL, 10), max, repeat);
