@@ -1,7 +1,8 @@
 """The native unwinder (issue 14) on damaged cores, under a timeout: a gcore
 core of a real blocked CPython process, then copies with every thread's
 registers zeroed, with a stack pointer into unmapped memory, and with the
-loop thread's stack zeroed above its innermost frames.  Each walk must end
+loop thread's stack zeroed above its innermost frames; and a .zst copy of
+the core gives the records of the plain one.  Each walk must end
 quickly with PAG_ERR_TRUNCATED and at most the frames the damage leaves
 (never a hang, never PAG_OK from a cut stack); the whole core must give
 the same records as the live process; and the bound holds: --max 3 gives
@@ -9,8 +10,10 @@ the same records as the live process; and the bound holds: --max 3 gives
 
 usage: native_damaged.py VERSION
 """
+import os
 import shutil
 import struct
+import subprocess
 import sys
 
 from clitest import Checker
@@ -85,6 +88,15 @@ def damage(c, t, live, core):
     rc, whole, err, dt = nl.ours(["--core", core] + tids)
     c.check(rc == 0 and whole[t.loop_tid][2] == live[t.loop_tid][2],
             "the undamaged core gives the live records of the loop thread", err)
+    # a compressed core is unpacked to a temporary file first (core_stream.c)
+    packed = core + ".zst"
+    with open(packed, "wb") as out:
+        subprocess.run(["zstd", "-q", "-c", "-3", core], stdout=out, check=True)
+    rc, unpacked, err, dt = nl.ours(["--core", packed] + tids)
+    same = {k: (v[0], v[2]) for k, v in unpacked.items()} == {k: (v[0], v[2])
+                                                            for k, v in whole.items()}
+    c.check(rc == 0 and same, "the .zst core gives the same records (exit %s)" % rc, err)
+    os.unlink(packed)
     rc, bound, err, _ = nl.ours(["--core", core, "--max", "3", t.loop_tid])
     st, _, fr = bound.get(t.loop_tid, (None, [], []))
     c.check(st == "OK" and len(fr) == 3, "--max 3: 3 records and OK (got %s, %d)" % (st, len(fr)))
