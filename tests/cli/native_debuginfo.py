@@ -2,7 +2,7 @@
 build-id the standard elfutils way (/usr/lib/debug/.build-id, Debian's
 libc6-dbg), debuginfod off: the system's own Python (the one gdb embeds),
 its loop thread in time.sleep and a worker on a held lock, both in the
-system libc.  Every thread's records equal gdb's own backtrace (gdb reads
+system libc.  And debuginfod stays off unless DEBUGINFOD_URLS is set.  Every thread's records equal gdb's own backtrace (gdb reads
 the same debug files): the pcs, the function names (gdb's DWARF name or an
 alias of it in the debug file's symbol table) and file:line of each pc.
 
@@ -61,7 +61,34 @@ def main():
     finally:
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
+    debuginfod(c)
     c.finish()
+
+
+def debuginfod(c):
+    """debuginfod stays off unless DEBUGINFOD_URLS names a server: a 3.14
+    process whose modules have build-ids and no local debug files, walked
+    without it (the client is never loaded) and with a server on loopback
+    that refuses (the client is loaded, asked, and the walk is the same)."""
+    with nl.Target("3.14", "sleep") as t:
+        t.stop()
+        env = pagtest.clean_env()
+        env.pop("DEBUGINFOD_URLS", None)
+        facts = {}
+        rc, off, err, dt = nl.ours([t.pid, t.loop_tid], env=env, extra=facts)
+        c.check(rc == 0 and facts.get("debuginfod-client") == "absent",
+                "without DEBUGINFOD_URLS the debuginfod client is not loaded (%s)" % facts, err)
+        env.update(DEBUGINFOD_URLS="http://127.0.0.1:9/", DEBUGINFOD_TIMEOUT="5",
+                   DEBUGINFOD_CACHE_PATH=os.path.join(t.dir, "debuginfod-cache"))
+        facts = {}
+        rc, on, err, dt = nl.ours([t.pid, t.loop_tid], env=env, extra=facts, timeout=120)
+        c.check(rc == 0 and facts.get("debuginfod-client") == "loaded",
+                "with DEBUGINFOD_URLS set the client is used (%s)" % facts, err)
+        c.check({k: (v[0], v[2]) for k, v in on.items()} ==
+                {k: (v[0], v[2]) for k, v in off.items()},
+                "a server that refuses changes no record")
+        c.note("walk without debuginfod %d us, with a refusing server %d us"
+               % (off[t.loop_tid][1][0], on[t.loop_tid][1][0]))
 
 
 if __name__ == "__main__":

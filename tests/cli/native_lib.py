@@ -117,12 +117,13 @@ class Target:
         return core
 
 
-def ours(args, timeout=60):
-    """test_native_accessor ARGS: (exit code, {tid: (status, usecs, [frame dicts])}, stderr, seconds)."""
+def ours(args, timeout=60, env=None, extra=None):
+    """test_native_accessor ARGS: (exit code, {tid: (status, usecs, [frame dicts])}, stderr,
+    seconds); extra, a dict, gets the other lines' facts (debuginfod-client)."""
     t0 = time.monotonic()
     try:
         p = subprocess.run([test_native_path()] + [str(a) for a in args], capture_output=True,
-                           timeout=timeout)
+                           timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return -999, {}, "TIMEOUT after %ss" % timeout, time.monotonic() - t0
     dt = time.monotonic() - t0
@@ -138,6 +139,8 @@ def ours(args, timeout=60):
             else:
                 threads[tid] = (m.group(2), [int(m.group(4))], [])
             cur = threads[tid][2]
+        elif line.startswith("debuginfod-client ") and extra is not None:
+            extra["debuginfod-client"] = line.split()[1]
         elif line.startswith("frame "):
             fr = dict(kv.split("=", 1) for kv in line.split()[2:])
             for k in ("pc", "cfa", "base", "off"):

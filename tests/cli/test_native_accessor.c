@@ -10,7 +10,10 @@
  *   frame I pc=0xPC cfa=0xCFA base=0xBASE off=0xSYMOFF function=F module=M file=F line=L
  *
  * with "-" for a NULL string.  usec is the time of that one call (the first
- * call also builds the unwinder's view of the target).
+ * call also builds the unwinder's view of the target).  Last,
+ * "debuginfod-client loaded|absent": whether elfutils loaded its
+ * debuginfod client into this process (it must not, unless the user set
+ * DEBUGINFOD_URLS).
  *
  *   test_native_accessor PID|--core CORE [--exe E] [--lib-search-path D] [--sysroot S]
  *               [--max N] [--repeat K] [--after-release] [TID...]
@@ -107,6 +110,13 @@ int main(int argc, char **argv)
             if (de->d_name[0] != '.') one_thread(&t, strtoull(de->d_name, NULL, 10), max, repeat);
         if (d) closedir(d);
     }
+    int loaded = 0;
+    FILE *maps = fopen("/proc/self/maps", "re");
+    char line[4096];
+    while (maps && fgets(line, sizeof line, maps))
+        if (strstr(line, "libdebuginfod")) loaded = 1;
+    if (maps) fclose(maps);
+    printf("debuginfod-client %s\n", loaded ? "loaded" : "absent");
     t.release(t.ctx);
     t.close(t.ctx);
     return 0;
