@@ -63,8 +63,10 @@ target_link_libraries(test_native_accessor PRIVATE pag_cli_targets)
 set_target_properties(test_native_accessor PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 foreach(ver ${PAG_PY_VERSIONS})
   pag_cli_test(cli.native.blocked.${ver} cli 600 ${PAG_TESTS_DIR}/cli/native_blocked.py ${ver})
-  pag_cli_test(cli.native.blocked.${ver}-dbg cli 600
-               ${PAG_TESTS_DIR}/cli/native_blocked.py ${ver} dbg)
+  foreach(fl dbg shared nopie)
+    pag_cli_test(cli.native.blocked.${ver}-${fl} cli 600
+                 ${PAG_TESTS_DIR}/cli/native_blocked.py ${ver} ${fl})
+  endforeach()
   pag_cli_test(cli.native.nocfi.${ver} cli 300 ${PAG_TESTS_DIR}/cli/native_nocfi.py ${ver})
   pag_cli_test(core.native.damaged.${ver} core 300 ${PAG_TESTS_DIR}/cli/native_damaged.py ${ver})
   pag_cli_test(core.native.kernel.${ver} core 600 ${PAG_TESTS_DIR}/cli/native_kernel.py ${ver})

@@ -14,6 +14,7 @@ blocking function the issue expects.
 
 usage: native_blocked.py VERSION [FLAVOUR]
 """
+import os
 import re
 import sys
 
@@ -82,7 +83,11 @@ def check_mode(c, version, flavour, mode):
         if mode == "re" and loop:
             # a sample of a computing thread: it may be inside a libc
             # helper (memset, malloc) that the matcher called
-            k = next((i for i, f in enumerate(loop) if f["module"] == t.exe), None)
+            # the interpreter: the executable, or libpython in a shared build
+            interp = [f["module"] == t.exe or
+                      os.path.basename(f["module"] or "").startswith("libpython3")
+                      for f in loop]
+            k = next((i for i, x in enumerate(interp) if x), None)
             c.check(k is not None and k <= 3 and
                     all("libc" in (f["module"] or "") for f in loop[:k]),
                     "re: the topmost native frames lie in the interpreter binary "
