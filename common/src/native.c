@@ -80,6 +80,9 @@ void pag__walk_native(walker_t *w, size_t ti)
             return;
         }
     }
+    /* cleared for every thread: a frontend that overstates *n must not
+     * hand the core the previous thread's records and their dead strings */
+    memset(w->native_buf, 0, PAG_MAX_NATIVE_FRAMES * sizeof *w->native_buf);
     size_t n = 0;
     pag_err_t e =
         acc->native_frames(s->cache.ctx, th->native_id, w->native_buf, PAG_MAX_NATIVE_FRAMES, &n);
