@@ -78,7 +78,9 @@ class Target:
             info = json.load(f)
         self.loop_tid = info["loop_tid"]
         self.tids = info["tids"]
-        time.sleep(0.5)  # let the loop thread reach the blocking call
+        time.sleep(0.2)
+        if self.mode != "re":
+            self.wait_blocked()
         self.exe = os.readlink("/proc/%d/exe" % self.pid)
         return self
 
@@ -92,6 +94,20 @@ class Target:
         if not getattr(self, "keep", False):
             shutil.rmtree(self.dir, ignore_errors=True)
         return False
+
+    def wait_blocked(self, timeout=30):
+        """Until the loop thread sits in the same system call twice, 0.1 s
+        apart (on a loaded machine it may take a while to get there)."""
+        path = "/proc/%d/task/%d/syscall" % (self.pid, self.loop_tid)
+        last, deadline = None, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(path) as f:
+                nr = f.read().split()[0]
+            if nr not in ("running", "-1") and nr == last:
+                return
+            last = nr
+            time.sleep(0.1)
+        raise RuntimeError("the loop thread of %s did not block" % self.mode)
 
     def stop(self):
         """SIGSTOP, and wait until every thread is stopped: gdb and the CLI
