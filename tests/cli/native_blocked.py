@@ -9,16 +9,19 @@ same stopped process: every thread's records from the accessor
 own backtrace frame for frame (pcs and function names, aliases allowed);
 every name covers its pc in the module's own symbol table and every
 module offset lies in an executable segment of the module file; the live
-and the core records are the same; and the topmost frames name the
-blocking function the issue expects.
+and the core records are the same; the topmost frames name the
+blocking function the issue expects; and the CLI's own --native
+--all-threads JSON carries gdb's frames, less the evaluator frames the
+core replaced by Python frames, with the accessor's names and offsets.
 
 usage: native_blocked.py VERSION [FLAVOUR]
 """
+import json
 import os
 import re
 import sys
 
-from clitest import Checker
+from clitest import Checker, run
 import native_lib as nl
 
 MODES = ["sleep", "lock", "recv", "re"]
@@ -36,6 +39,7 @@ def check_mode(c, version, flavour, mode):
         gdb_live, glog = nl.gdb_frames(pid=t.pid)
         rc, live, err, dt = nl.ours([t.pid])
         c.check(rc == 0, "%s live: test_native_accessor exit %s" % (mode, rc), err)
+        check_cli_json(c, mode, version, t.pid, live, gdb_live)
         core = t.gcore()
         gdb_core, glog2 = nl.gdb_frames(core=core, exe=t.exe)
         rc, oncore, err, dt2 = nl.ours(["--core", core] + sorted(live))
@@ -105,6 +109,42 @@ def check_mode(c, version, flavour, mode):
         c.note("%s %s: live accessor %d threads in %.3fs (first call %s us, then %s us)"
                % (mode, version, len(live), dt, min(v[1][0] for v in live.values()),
                   max(v[1][0] for v in live.values())))
+
+
+def check_cli_json(c, mode, version, pid, live, gdb_live):
+    """The CLI's own --native --all-threads JSON (the core's merge of these
+    records): each thread's native frames are gdb's, in order, less the
+    evaluator frames the core replaced by Python frames, with the
+    accessor's names, the module's base name and the documented offset."""
+    rc, out, err = run(["--native", "--all-threads", "--format", "json", pid])
+    if not c.check(rc == 0, "%s %s: CLI --native --all-threads exit %s" % (mode, version, rc), err):
+        return
+    doc = json.loads(out)
+    c.check(doc.get("schema") == "py-async-graph/2", "%s: JSON schema /2" % mode)
+    for th in doc.get("threads", []):
+        tid = th.get("native_id")
+        if tid not in live or tid not in gdb_live:
+            continue
+        what = "%s %s CLI JSON thread %d" % (mode, version, tid)
+        native = [f for f in th.get("stack", []) if f.get("kind") == "native"]
+        theirs = nl.trim(gdb_live[tid])
+        recs = {f["pc"]: f for f in live[tid][2]}
+        pcs = [f["pc"] for f in native]
+        it = iter(g[0] for g in theirs)
+        c.check(all(pc in it for pc in pcs), "%s: native pcs are gdb's, in order" % what,
+                "%s\n%s" % ([hex(p) for p in pcs], [hex(g[0]) for g in theirs]))
+        left = [g for g in theirs if g[0] not in set(pcs)]
+        c.check(all(g[1] == "_PyEval_EvalFrameDefault" for g in left),
+                "%s: only evaluator frames were replaced" % what, str(left[:4]))
+        for f in native:
+            r = recs.get(f["pc"])
+            if not r:
+                continue
+            want = (r["off"] if r["function"] else f["pc"] - r["base"]) if r["module"] else None
+            c.check(f["function"] == r["function"] and f["offset"] == want and
+                    f["module"] == (os.path.basename(r["module"]) if r["module"] else None),
+                    "%s: %#x is %s+%s (%s), as the accessor says" % (
+                        what, f["pc"], f["function"], f["offset"], f["module"]), str(r))
 
 
 def main():
