@@ -75,3 +75,8 @@ endforeach()
 # Separate debug files by build-id (libc6-dbg) against gdb's lines; skips
 # without them.
 pag_cli_test(cli.native.debuginfo cli 300 ${PAG_TESTS_DIR}/cli/native_debuginfo.py)
+# /proc/sys/kernel/core_pattern is one file for the whole machine: the
+# kernel-core tests that set it must not overlap.
+foreach(ver ${PAG_PY_VERSIONS})
+  set_tests_properties(core.native.kernel.${ver} PROPERTIES RESOURCE_LOCK core_pattern)
+endforeach()
