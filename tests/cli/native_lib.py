@@ -288,6 +288,37 @@ def same_symbol(a, b, mod):
     return bool({s for s, _ in t.get(a, ())} & {s for s, _ in t.get(b, ())})
 
 
+_FDES = {}
+
+
+def largest_fde(path):
+    """(start, end) of the biggest function part in path's .eh_frame, from
+    readelf.  CPython's evaluator loop is by far its largest function; on
+    Debian's release builds no symbol covers that part (the PGO split), so
+    this is the independent oracle for "this unnamed frame is the
+    evaluator"."""
+    if path not in _FDES:
+        out = subprocess.run(["readelf", "-wf", path], capture_output=True, text=True).stdout
+        best = (0, 0)
+        for m in re.finditer(r"pc=([0-9a-f]+)\.\.([0-9a-f]+)", out):
+            a, b = int(m.group(1), 16), int(m.group(2), 16)
+            if b - a > best[1] - best[0]:
+                best = (a, b)
+        _FDES[path] = best
+    return _FDES[path]
+
+
+def is_evaluator(rec):
+    """An accessor record that is a frame of _PyEval_EvalFrameDefault: by its
+    name, or unnamed inside the interpreter module's largest function."""
+    if rec.get("function") and rec["function"].startswith("_PyEval_EvalFrameDefault"):
+        return True
+    if rec.get("function") or not rec.get("module"):
+        return False
+    a, b = largest_fde(rec["module"])
+    return a <= rec["pc"] - 1 - rec["base"] < b
+
+
 def trim(theirs):
     """gdb shows one more frame, at pc 0, where a stack ends in zeros; the
     accessor stops there (PAG_ERR_TRUNCATED): the case named here."""
