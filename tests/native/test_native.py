@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""--native and --all-threads (issue 14) against real oracles, on one
+fixtures/native_block.py process per mode and version.
+
+Why one driver: every check needs the same blocked process read the same
+three ways (live, a gcore core, a kernel core) by the same three frontends
+(CLI, gdb, lldb), and the kernel core kills the process, so the kinds run
+in that order on one process.
+
+The oracles:
+  * the fixture's in-process records: every Python thread's stack, the
+    running task's format_call_graph(), the threads' native ids, which
+    function must be on top (fixtures/native_block.py);
+  * gdb's own `thread apply all bt` of the blocked thread, taken in the same
+    gdb session as the gdb frontend's output (live: the same stop; cores:
+    the same file), with each evaluator frame replaced by the Python frames
+    it runs.  Which gdb frames are the evaluator's comes from the
+    interpreter file alone (pagtest.evaluator_ranges: Debian's PGO build
+    leaves the dispatch loop in an unnamed part that gdb prints as "??").
+
+Checks, per target kind:
+  oracle  gdb's bt: the blocking function on top (or, for the regex, frames
+          in the interpreter binary with no name), at least one evaluator
+          frame, never more than the Python frames recorded; the running
+          task's `--format graph --running` equals its format_call_graph();
+          for call_later, what --running says today (recorded in the log);
+  native  `--native --all-threads --format json` from each frontend: each
+          recorded thread's merged stack equals gdb's bt frame for frame
+          (natives by name, ours null where gdb says "??"; each evaluator
+          frame one run of Python frames) and its Python frames equal the
+          fixture's stack; the top rule on ours; `--native` in tree, graph,
+          tasks, json prints the same bytes in the CLI, gdb and lldb; the
+          GIL holder (gil mode); --running on the callback (call_later);
+          `--all-threads` without --native lists every recorded thread's
+          Python stack.
+
+usage: test_native.py --mode MODE --version 3.14 [--part oracle|all]
+  --part oracle: only what needs no --native (gdb bt, in-process records,
+  today's graph); all (the default) also the --native checks.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gdb"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lldb"))
+
+import elfcore  # noqa: E402
+import pagtest  # noqa: E402
+import gdbtest  # noqa: E402
+import lldbtest  # noqa: E402
+
+# Where gdb's unwinder and ours may name a libc frame differently: (gdb's
+# name, ours) -> why.  Each entry is one real case met on this machine;
+# nothing else is forgiven.
+ALLOWED_NAME_DIFFS = {}
+
+NATIVE_FORMATS = ["tree", "graph", "tasks", "json"]
+# The modes whose blocked thread keeps running: two stops of it (the CLI's
+# and a debugger's) see different pcs, so live outputs of different
+# sessions are compared from the first evaluator frame down, and bytes
+# across frontends on the cores (one instant each), not live.
+RUNNING_MODES = ("re", "sqlite", "gil")
+
+
+# ---- sequences -----------------------------------------------------------
+
+def gdb_items(frames, evals):
+    """gdb's frames -> [("eval", frame) | ("native", frame)]."""
+    out = []
+    for f in frames:
+        in_eval = f["function"] == "_PyEval_EvalFrameDefault" or (
+            f["module"] is None and f["pc"] is not None
+            and any(a <= f["pc"] < b for a, b in evals))
+        out.append(("eval" if in_eval else "native", f))
+    return out
+
+
+def our_items(stack):
+    """Our merged stack -> [("py", [frames]) | ("native", frame)]: each run
+    of Python frames stands for one evaluator frame."""
+    out = []
+    for f in stack:
+        if f.get("kind") == "native":
+            out.append(("native", f))
+        elif out and out[-1][0] == "py":
+            out[-1][1].append(f)
+        else:
+            out.append(("py", [f]))
+    return out
+
+
+def py_frames(stack):
+    return [{k: f.get(k) for k in ("function", "file", "line", "kind")}
+            for f in stack if f.get("kind") != "native"]
+
+
+def top_natives(items):
+    """The native frames above the innermost evaluator/Python frame."""
+    top = []
+    for kind, f in items:
+        if kind != "native":
+            break
+        top.append(f)
+    return top
+
+
+def top_ok(top, rule, interp, ours):
+    """The expected-top rule of the fixture on a list of native frames."""
+    if not top:
+        return False, "no native frame above the Python frames"
+    if rule.get("module") == "interpreter":
+        # The regex: _sre's static functions, no symbol in the release build.
+        # _sre saves and restores its marks with libc's memcpy, so a stop
+        # may land in libc first (an unexported variant: no name either).
+        rest = [f for f in top if os.path.basename(f.get("module") or "") != "libc.so.6"]
+        if not rest:
+            return False, "only libc frames above the Python frames: %r" % top
+        first = rest[0]
+        mod = first.get("module")
+        inside = (os.path.basename(mod or "") == interp) if ours else (mod is None)
+        return inside and first.get("function") is None, (
+            "top frame %r must lie in %s with no name" % (first, interp))
+    names = [f.get("function") or "" for f in top]
+    ok = any(re.search(p, n) for n in names for p in rule["functions"])
+    if ok and rule.get("module_prefix") and ours:
+        ok = os.path.basename(top[0].get("module") or "").startswith(rule["module_prefix"])
+    return ok, "top natives %r match none of %r" % (names, rule["functions"])
+
+
+def compare_merged(chk, what, ours_stack, gdb_frames, evals, recorded, from_eval=False):
+    """Our merged stack of one thread against gdb's bt (see the header)."""
+    g = gdb_items(gdb_frames, evals)
+    o = our_items(ours_stack)
+    if from_eval:
+        # Another instant: compare from the first evaluator frame down.
+        while g and g[0][0] != "eval":
+            g.pop(0)
+        while o and o[0][0] != "py":
+            o.pop(0)
+    gs = [("PY" if k == "eval" else (f["function"] or "??")) for k, f in g]
+    os_ = [("PY" if k == "py" else (f.get("function") or "??")) for k, f in o]
+    diffs = [i for i, (a, b) in enumerate(zip(gs, os_))
+             if a != b and ALLOWED_NAME_DIFFS.get((a, b)) is None]
+    chk.true("%s: merged stack == gdb bt frame for frame (%d frames)" % (what, len(gs)),
+             len(gs) == len(os_) and not diffs,
+             "\n gdb:  %s\n ours: %s\n first difference at %s" % (
+                 gs, os_, diffs[:1] or "length %d vs %d" % (len(gs), len(os_))))
+    want = recorded if not from_eval else recorded[-len(py_frames(ours_stack)):] \
+        if py_frames(ours_stack) else recorded
+    chk.eq("%s: Python frames == the fixture's stack" % what,
+           json.dumps(want, indent=1), json.dumps(py_frames(ours_stack), indent=1))
+
+
+# ---- the frontends ---------------------------------------------------------
+
+def native_commands(mode):
+    """(label, command arguments) run on every target by every frontend."""
+    cmds = [("json", ["--native", "--all-threads", "--format", "json"]),
+            ("alljson", ["--all-threads", "--format", "json"])]
+    cmds += [("n-" + f, ["--native", "--format", f]) for f in NATIVE_FORMATS]
+    cmds += [("running", ["--native", "--running", "--format", "graph"])]
+    return cmds
+
+
+def gdb_session(target, cmds, part):
+    """One gdb session: its own bt first, then the frontend's commands (the
+    target stays stopped in between: one instant)."""
+    c = [("bt", "thread apply all bt"), ("sp", "thread apply all p/x $sp")]
+    if part == "all":
+        c += [(l, "py-async-graph " + " ".join(a)) for l, a in cmds]
+    sec, text = gdbtest.run_gdb(list(target) + ["-iex", "set auto-load safe-path /nonexistent"],
+                                c, source=(part == "all"))
+    return pagtest.parse_gdb_bt(sec.get("bt", "")), sec, text
+
+
+def stack_pointers(text):
+    """`thread apply all p/x $sp` -> {LWP: sp}."""
+    out, cur = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^Thread \d+ \((?:Thread 0x[0-9a-f]+ \()?(?:LWP|process) (\d+)", line)
+        if m:
+            cur = int(m.group(1))
+            continue
+        m = re.match(r"^\$\d+ = (0x[0-9a-f]+)", line)
+        if m and cur is not None:
+            out[cur] = int(m.group(1), 16)
+    return out
+
+
+def zeroed_stack(core, sp):
+    """Does the core hold only zeros at a thread's stack pointer?  gdb 13's
+    gcore writes a thread stack that glibc guards with MADV_GUARD_INSTALL
+    (VmFlags "gu": no PROT_NONE mapping any more) as zeros: its chunked
+    read of the mapping fails on the guard page.  The kernel's core does
+    not lose it."""
+    off = elfcore.file_offset(elfcore.load_segments(core), sp, 256)
+    if off is None:
+        return False
+    with open(core, "rb") as f:
+        f.seek(off)
+        return f.read(256) == bytes(256)
+
+
+def lldb_session(target, cmds):
+    P = lldbtest.probe
+    sec, text = lldbtest.run_lldb(list(target), [P(l, "py-async-graph " + " ".join(a))
+                                                 for l, a in cmds])
+    return {l: (p.get("out") if isinstance(p, dict) and p.get("ok") else None)
+            for l, p in sec.items()}, sec, text
+
+
+def cli_outputs(target, cmds):
+    out = {}
+    for label, args in cmds:
+        rc, o, e = pagtest.run([pagtest.cli_path()] + list(args) + list(target), timeout=300)
+        out[label] = (rc, o, e)
+    return out
+
+
+def load(text):
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def threads_by_id(doc):
+    return {t.get("native_id"): t for t in (doc or {}).get("threads", [])}
+
+
+# ---- the checks of one target kind -----------------------------------------
+
+def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
+    o = fx.oracle
+    ex = o["expect"]
+    mode = ex["mode"]
+    blocked = ex["blocked_thread"]
+    interp = ex["interpreter"]
+    cmds = native_commands(mode)
+    t0 = time.monotonic()
+    bts, gsec, gtext = gdb_session(target_gdb, cmds, part)
+    print("note %s: gdb session %.1fs" % (kind, time.monotonic() - t0), flush=True)
+
+    # -- the oracle half: gdb's bt and the in-process records --
+    sps = stack_pointers(gsec.get("sp", ""))
+    lost = set()
+    for tid, stack in sorted(o["stacks"].items()):
+        tid = int(tid)
+        frames = bts.get(tid)
+        if not chk.true("%s: gdb bt has thread %d" % (kind, tid), frames,
+                        "\n" + gtext[-3000:]):
+            continue
+        if kind == "gcore" and tid in sps and zeroed_stack(target_gdb[-1], sps[tid]):
+            # The named gcore case (zeroed_stack): nothing to unwind; gdb
+            # stops at once, with a zero return address.
+            lost.add(tid)
+            print("note gcore: thread %d's stack is zeros in gdb's core (glibc guard "
+                  "pages, see zeroed_stack)" % tid, flush=True)
+            chk.true("gcore: thread %d: gdb's bt stops at the zeroed stack" % tid,
+                     len(frames) <= 2 and frames[-1]["pc"] in (0, None) or len(frames) == 1,
+                     str(frames))
+            continue
+        g = gdb_items(frames, evals)
+        n_eval = sum(1 for k, _ in g if k == "eval")
+        chk.true("%s: thread %d: gdb bt has 1..%d evaluator frames (%d)" % (
+            kind, tid, len(stack), n_eval), 1 <= n_eval <= len(stack),
+            "\n" + "\n".join(str(f) for f in frames))
+        if tid == blocked or tid == ex.get("gil_holder"):
+            rule = ex["top"] if tid == blocked else {"module": "interpreter"}
+            ok, why = top_ok(top_natives(g), rule, interp, ours=False)
+            chk.true("%s: thread %d: gdb's top frames name the blocker" % (kind, tid), ok, why)
+    if kind == "live" or part == "oracle":
+        rc, out, err = pagtest.run([pagtest.cli_path(), "--format", "graph", "--running"]
+                                   + list(target_cli), timeout=300)
+        if ex["running_graph"] is not None:
+            chk.eq("%s: --format graph --running == the task's format_call_graph()" % kind,
+                   ex["running_graph"].rstrip("\n") + "\n", out)
+        else:
+            print("note %s: today's --running on a callback: rc %d, %r" % (
+                kind, rc, (out + err).strip()[:200]), flush=True)
+    if part == "oracle":
+        return
+
+    # -- the --native half --
+    cli = cli_outputs(target_cli, cmds)
+    lsec, lraw, ltext = lldb_session(target_lldb, cmds)
+    for label, args in cmds:
+        rc, out, err = cli[label]
+        chk.true("%s: CLI %s exits 0" % (kind, " ".join(args)), rc == 0, err.strip()[-500:])
+    docs = {"cli": load(cli["json"][1]), "gdb": load(gsec.get("json")), "lldb": load(lsec.get("json"))}
+    for fe, doc in docs.items():
+        if not chk.true("%s: %s --native --all-threads json parses, schema 2" % (kind, fe),
+                        doc is not None and doc.get("schema") == "py-async-graph/2",
+                        (cli["json"][1] + cli["json"][2])[:800] if fe == "cli" else
+                        str(gsec.get("json") if fe == "gdb" else lraw.get("json"))[:800]):
+            continue
+        th = threads_by_id(doc)
+        # The same instant as gdb's bt: the gdb frontend always, the others
+        # on cores; live, a running thread is compared from the evaluator down.
+        for tid, stack in sorted(o["stacks"].items()):
+            tid = int(tid)
+            mine = th.get(tid, {}).get("stack")
+            if not chk.true("%s: %s: thread %d has a merged stack" % (kind, fe, tid), mine):
+                continue
+            volatile = (kind == "live" and fe != "gdb" and mode in RUNNING_MODES
+                        and (tid == blocked or tid == ex.get("gil_holder")))
+            if tid in lost:
+                # Only the frame the registers give: the same in ours.
+                top = [f for f in mine if f.get("kind") == "native"][:1]
+                chk.eq("%s: %s: thread %d (zeroed stack): the one frame gdb has" % (kind, fe, tid),
+                       bts[tid][0]["pc"], top[0].get("pc") if top else None)
+            elif bts.get(tid):
+                compare_merged(chk, "%s: %s: thread %d" % (kind, fe, tid), mine, bts[tid], evals,
+                               stack, from_eval=volatile)
+            if tid == blocked or tid == ex.get("gil_holder"):
+                rule = ex["top"] if tid == blocked else {"module": "interpreter"}
+                ok, why = top_ok(top_natives(our_items(mine)), rule, interp, ours=True)
+                chk.true("%s: %s: thread %d: top frames name the blocker" % (kind, fe, tid), ok, why)
+        if mode == "gil":
+            gil = doc.get("gil") or {}
+            chk.eq("%s: %s: the document's gil names the holder" % (kind, fe),
+                   {"locked": True, "holder": ex["gil_holder"]},
+                   {"locked": gil.get("locked"), "holder": gil.get("holder")})
+        adoc = load(cli["alljson"][1] if fe == "cli" else gsec.get("alljson") if fe == "gdb"
+                    else lsec.get("alljson"))
+        ath = threads_by_id(adoc)
+        for tid, stack in sorted(o["stacks"].items()):
+            got = ath.get(int(tid), {}).get("stack")
+            chk.eq("%s: %s: --all-threads: thread %s's Python stack" % (kind, fe, tid),
+                   json.dumps(stack, indent=1), json.dumps(got, indent=1))
+    # Same bytes in the three frontends (json: without source/stats).
+    if kind == "live" and mode in RUNNING_MODES:
+        print("note live: %s mode: the blocked thread runs, each frontend stops it at "
+              "another pc; the bytes are compared on the cores" % mode, flush=True)
+    else:
+        for label, args in cmds:
+            c = cli[label][1]
+            for fe, got in (("gdb", gsec.get(label)), ("lldb", lsec.get(label))):
+                if label in ("json", "alljson", "n-json"):
+                    try:
+                        same = got is not None and gdbtest.strip_json(got) == gdbtest.strip_json(c)
+                    except ValueError:
+                        same = False
+                    chk.true("%s: %s %s == CLI (without source/stats)" % (kind, fe, " ".join(args)),
+                             same, "\n" + str(got)[:1500])
+                else:
+                    chk.eq("%s: %s %s == CLI" % (kind, fe, " ".join(args)), c, got)
+    tree = cli["n-tree"][1] + cli["n-tree"][2]
+    if mode == "gil":
+        holder = ex["gil_holder"]
+        chk.true("%s: tree/note names the GIL holder thread %d" % (kind, holder),
+                 ("thread %d" % holder) in tree and "GIL" in tree, tree[-1500:])
+    run_out = cli["running"][1] + cli["running"][2]
+    if mode == "call_later":
+        cb = o["stacks"][str(blocked)][0]
+        chk.true("%s: --running shows the callback's Python frame" % kind,
+                 "no task matches" not in run_out and
+                 ("line %d, in %s" % (cb["line"], cb["function"])) in run_out, run_out[-1500:])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", required=True)
+    ap.add_argument("--version", required=True)
+    ap.add_argument("--part", choices=["oracle", "all"], default="all")
+    ap.add_argument("--kinds", default="live,gcore,kernel")
+    a = ap.parse_args()
+    chk = gdbtest.Checker("native %s %s (%s)" % (a.mode, a.version, a.part))
+    t_start = time.monotonic()
+    kd = tempfile.mkdtemp(prefix="pag-native-kcore-")
+    try:
+        with pagtest.Fixture("native_block", a.version, args=("--mode", a.mode)) as fx:
+            ex = fx.oracle["expect"]
+            if not pagtest.wait_thread(fx.pid, ex["blocked_thread"], ex["state"]):
+                gdbtest.fail("thread %d never reached state %s" % (ex["blocked_thread"], ex["state"]))
+            if ex.get("gil_holder") and not pagtest.wait_thread(fx.pid, ex["gil_holder"], "R"):
+                gdbtest.fail("the GIL holder %d does not run" % ex["gil_holder"])
+            exe = fx.exe
+            if pagtest.elf_is_pie(exe):
+                gdbtest.fail("%s is PIE: evaluator_ranges gives file addresses only" % exe)
+            evals = pagtest.evaluator_ranges(exe)
+            chk.true("the evaluator's code is found in %s" % exe, evals)
+            kinds = a.kinds.split(",")
+            if "live" in kinds:
+                check_kind(chk, "live", fx, a.part, [str(fx.pid)], ["-p", str(fx.pid)],
+                           ["-p", str(fx.pid)], evals)
+            if "gcore" in kinds:
+                core = fx.gcore()
+                check_kind(chk, "gcore", fx, a.part, ["--core", core, "--exe", exe],
+                           [exe, core], [exe, "-c", core], evals)
+            if "kernel" in kinds:
+                core = pagtest.kernel_core(fx.pid, kd)
+                check_kind(chk, "kernel", fx, a.part, ["--core", core, "--exe", exe],
+                           [exe, core], [exe, "-c", core], evals)
+    finally:
+        for n in os.listdir(kd):
+            os.unlink(os.path.join(kd, n))
+        os.rmdir(kd)
+    print("note: %.1fs in all" % (time.monotonic() - t_start), flush=True)
+    chk.finish()
+
+
+if __name__ == "__main__":
+    gdbtest.run_main(main)
