@@ -167,6 +167,119 @@ def compare_merged(chk, what, ours_stack, gdb_frames, evals, recorded, from_eval
            json.dumps(recorded, indent=1), json.dumps(py_frames(ours_stack), indent=1))
 
 
+# ---- the text route: graph's thread blocks against gdb's bt ---------------
+
+_ENTRY_PY = re.compile(r"^File (.+), line (\d+), in (async generator |async |generator )?(.+)\(\)$")
+_NAT_FN = re.compile(r"^(\S+)\+0x[0-9a-f]+ \((.+)\)(?: at \S+:\d+)?$")
+_NAT_MOD = re.compile(r"^(\S+)\+(0x[0-9a-f]+)(?: at \S+:\d+)?$")
+_KIND = {None: "sync", "async ": "async", "async generator ": "async_gen", "generator ": "gen"}
+
+
+def graph_thread_stacks(text):
+    """`--native --all-threads --format graph` -> {thread id: [entry]}: each
+    "* Thread N (...)" block's call stack, innermost first; an entry is
+    ("py", {function, file, line, kind}) or ("native", "FUNC (MODULE)" |
+    "MODULE+0xOFF" | "0xPC")."""
+    out, cur = {}, None
+    for line in (text or "").splitlines():
+        m = re.match(r"^\* Thread (\d+)\b", line)
+        if m:
+            cur = out.setdefault(int(m.group(1)), [])
+            continue
+        if cur is None:
+            continue
+        if not line.startswith("  |   "):
+            if line.strip() and not line.startswith("  + Call stack:"):
+                cur = None
+            continue
+        e = line[6:]
+        if e.startswith("[native] "):
+            t = e[len("[native] "):]
+            m = _NAT_FN.match(t)
+            if m:
+                cur.append(("native", "%s (%s)" % (m.group(1), m.group(2))))
+                continue
+            m = _NAT_MOD.match(t)
+            cur.append(("native", "%s+%s" % (m.group(1), m.group(2)) if m else t))
+            continue
+        m = _ENTRY_PY.match(e)
+        if m:
+            f = m.group(1)
+            f = f[1:-1] if f[:1] in "'\"" else f
+            cur.append(("py", {"function": m.group(4), "file": f, "line": int(m.group(2)),
+                               "kind": _KIND[m.group(3)]}))
+        else:
+            cur.append(("native", "?" + e))
+    return out
+
+
+def first_load_vaddr(path):
+    import struct
+    with open(path, "rb") as f:
+        h = f.read(64)
+        phoff, = struct.unpack_from("<Q", h, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", h, 0x36)
+        f.seek(phoff)
+        ph = f.read(phentsize * phnum)
+    for i in range(phnum):
+        p_type, _fl, _off, vaddr = struct.unpack_from("<IIQQ", ph, i * phentsize)
+        if p_type == 1:
+            return vaddr & ~0xfff
+    return 0
+
+
+def module_bases(maps_text):
+    """gdb's `info proc mappings` -> {path: load bias}: the start of the
+    mapping at file offset 0 less the file's first PT_LOAD address, so that
+    pc - bias is the ELF address the core prints as MODULE+0xOFF."""
+    out = {}
+    for line in (maps_text or "").splitlines():
+        f = line.split()
+        if len(f) >= 6 and f[0].startswith("0x") and f[-1].startswith("/"):
+            start, off, path = int(f[0], 16), int(f[3], 16), f[-1]
+            if off == 0 and path not in out and os.path.exists(path):
+                try:
+                    out[path] = start - first_load_vaddr(path)
+                except (OSError, ValueError):
+                    pass
+    return out
+
+
+def gdb_text_items(frames, evals, bases, exe):
+    out = []
+    for k, f in gdb_items(frames, evals):
+        if k == "eval":
+            out.append("PY")
+            continue
+        path = f["module"] or exe
+        mod = os.path.basename(path)
+        if f["function"]:
+            out.append("%s (%s)" % (f["function"], mod))
+        elif path in bases and f["pc"] is not None:
+            out.append("%s+%#x" % (mod, f["pc"] - bases[path]))
+        else:
+            out.append("%#x" % (f["pc"] or 0))
+    return out
+
+
+def compare_text(chk, what, entries, gdb_frames, evals, bases, exe, recorded, from_eval=False):
+    g = gdb_text_items(gdb_frames, evals, bases, exe)
+    o = []
+    for k, e in entries:
+        if k == "py":
+            if not o or o[-1] != "PY":
+                o.append("PY")
+        else:
+            o.append(e)
+    if from_eval:
+        g = g[g.index("PY"):] if "PY" in g else g
+        o = o[o.index("PY"):] if "PY" in o else o
+    chk.eq("%s: graph's merged stack == gdb bt frame for frame" % what,
+           "\n".join(g) + "\n", "\n".join(o) + "\n")
+    chk.eq("%s: graph's Python frames == the fixture's stack" % what,
+           json.dumps(recorded, indent=1), json.dumps([e for k, e in entries if k == "py"], indent=1))
+
+
 # ---- the frontends ---------------------------------------------------------
 
 def native_commands(mode):
@@ -174,14 +287,16 @@ def native_commands(mode):
     cmds = [("json", ["--native", "--all-threads", "--format", "json"]),
             ("alljson", ["--all-threads", "--format", "json"])]
     cmds += [("n-" + f, ["--native", "--format", f]) for f in NATIVE_FORMATS]
-    cmds += [("running", ["--native", "--running", "--format", "graph"])]
+    cmds += [("running", ["--native", "--running", "--format", "graph"]),
+             ("allgraph", ["--native", "--all-threads", "--format", "graph"])]
     return cmds
 
 
 def gdb_session(target, cmds, part):
     """One gdb session: its own bt first, then the frontend's commands (the
     target stays stopped in between: one instant)."""
-    c = [("bt", "thread apply all bt"), ("sp", "thread apply all p/x $sp")]
+    c = [("bt", "thread apply all bt"), ("sp", "thread apply all p/x $sp"),
+         ("maps", "info proc mappings")]
     if part == "all":
         c += [(l, "py-async-graph " + " ".join(a)) for l, a in cmds]
     sec, text = gdbtest.run_gdb(list(target) + ["-iex", "set auto-load safe-path /nonexistent"],
@@ -303,6 +418,23 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
     for label, args in cmds:
         rc, out, err = cli[label]
         chk.true("%s: CLI %s exits 0" % (kind, " ".join(args)), rc == 0, err.strip()[-500:])
+    bases = module_bases(gsec.get("maps"))
+    graphs = {"cli": cli["allgraph"][1], "gdb": gsec.get("allgraph"), "lldb": lsec.get("allgraph")}
+    for fe, text in graphs.items():
+        blocks = graph_thread_stacks(text)
+        for tid, stack in sorted(o["stacks"].items()):
+            tid = int(tid)
+            entries = blocks.get(tid)
+            if not chk.true("%s: %s: graph --all-threads has a block for thread %d" % (kind, fe, tid),
+                            entries, (text or "")[-1500:]):
+                continue
+            volatile = (kind == "live" and fe != "gdb" and mode in RUNNING_MODES
+                        and (tid == blocked or tid == ex.get("gil_holder")))
+            if tid in lost:
+                continue
+            if bts.get(tid):
+                compare_text(chk, "%s: %s: thread %d" % (kind, fe, tid), entries, bts[tid], evals,
+                             bases, fx.exe, stack, from_eval=volatile)
     docs = {"cli": load(cli["json"][1]), "gdb": load(gsec.get("json")), "lldb": load(lsec.get("json"))}
     for fe, doc in docs.items():
         if not chk.true("%s: %s --native --all-threads json parses, schema 2" % (kind, fe),
