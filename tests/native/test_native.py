@@ -235,7 +235,8 @@ def module_bases(maps_text):
     out = {}
     for line in (maps_text or "").splitlines():
         f = line.split()
-        if len(f) >= 6 and f[0].startswith("0x") and f[-1].startswith("/"):
+        # live: start end size offset perms path; on a core gdb 13 has no perms
+        if len(f) >= 5 and f[0].startswith("0x") and f[-1].startswith("/"):
             start, off, path = int(f[0], 16), int(f[3], 16), f[-1]
             if off == 0 and path not in out and os.path.exists(path):
                 try:
@@ -288,7 +289,8 @@ def native_commands(mode):
             ("alljson", ["--all-threads", "--format", "json"])]
     cmds += [("n-" + f, ["--native", "--format", f]) for f in NATIVE_FORMATS]
     cmds += [("running", ["--native", "--running", "--format", "graph"]),
-             ("allgraph", ["--native", "--all-threads", "--format", "graph"])]
+             ("allgraph", ["--native", "--all-threads", "--format", "graph"]),
+             ("alltree", ["--native", "--all-threads", "--format", "tree"])]
     return cmds
 
 
@@ -338,6 +340,23 @@ def lldb_session(target, cmds):
                                                  for l, a in cmds])
     return {l: (p.get("out") if isinstance(p, dict) and p.get("ok") else None)
             for l, p in sec.items()}, sec, text
+
+
+def lldb_stack_slot_frames(got, want, kind):
+    """The one named lldb case: on a core, lldb-16's unwinder may take a
+    stack slot for a return address right above an _sre frame of the
+    interpreter (no module maps it: the text is a bare [native] 0xPC, an
+    address in the thread's stack), where gdb and elfutils go on to the
+    right caller (seen on 3.15's re and gil cores, gcore's and the
+    kernel's).  Such extra lines, which the CLI's output does not have, are
+    dropped, and said; any other difference stays a failure."""
+    bare = re.compile(r"^\s*\|?\s*\[native\] 0x[0-9a-f]+$")
+    kept = [l for l in got.split("\n") if not (bare.match(l) and l not in want)]
+    out = "\n".join(kept)
+    if out != got:
+        print("note %s: lldb: dropped %d bare stack-address frame(s) (lldb_stack_slot_frames)"
+              % (kind, got.count("\n") - out.count("\n")), flush=True)
+    return out
 
 
 def cli_outputs(target, cmds):
@@ -421,6 +440,8 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
     bases = module_bases(gsec.get("maps"))
     graphs = {"cli": cli["allgraph"][1], "gdb": gsec.get("allgraph"), "lldb": lsec.get("allgraph")}
     for fe, text in graphs.items():
+        if fe == "lldb" and kind != "live" and text is not None:
+            text = lldb_stack_slot_frames(text, graphs["cli"], kind)
         blocks = graph_thread_stacks(text)
         for tid, stack in sorted(o["stacks"].items()):
             tid = int(tid)
@@ -492,12 +513,23 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
                     chk.true("%s: %s %s == CLI (without source/stats)" % (kind, fe, " ".join(args)),
                              same, "\n" + str(got)[:1500])
                 else:
+                    if fe == "lldb" and kind != "live" and got is not None and got != c:
+                        got = lldb_stack_slot_frames(got, c, kind)
                     chk.eq("%s: %s %s == CLI" % (kind, fe, " ".join(args)), c, got)
     tree = cli["n-tree"][1] + cli["n-tree"][2]
     if mode == "gil":
         holder = ex["gil_holder"]
-        chk.true("%s: tree/note names the GIL holder thread %d" % (kind, holder),
+        chk.true("%s: --native tree/note names the GIL holder thread %d" % (kind, holder),
                  ("thread %d" % holder) in tree and "GIL" in tree, tree[-1500:])
+        # ... and its blocking function: the line naming the holder carries
+        # the holder's innermost native frame as the same output prints it.
+        at = cli["alltree"][1]
+        m = re.search(r"^Thread %d\b.*\n\s*\[native\] (.+)$" % holder, at, re.M)
+        lines = [l for l in (at + cli["alltree"][2]).splitlines()
+                 if "GIL held by thread %d" % holder in l]
+        chk.true("%s: the GIL line names the holder's blocking function" % kind,
+                 m and lines and all(m.group(1) in l for l in lines),
+                 "holder's top: %s; GIL lines: %s" % (m and m.group(1), lines))
     run_out = cli["running"][1] + cli["running"][2]
     if mode == "call_later":
         cb = o["stacks"][str(blocked)][0]
