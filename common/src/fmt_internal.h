@@ -195,6 +195,9 @@ typedef struct pag__vframe {
     const pag_native_frame_t *nat;
 } pag__vframe_t;
 int pag__is_evaluator(const pag_native_frame_t *f);
+/* The module's file name without its directories (what every frontend
+ * agrees on), or NULL. */
+const char *pag__module_name(const pag_native_frame_t *f);
 /* "func+0xoff (module) at file:line" / "module+0xoff" / "0xpc" into buf. */
 size_t pag__native_text(const pag_native_frame_t *f, char *buf, size_t len);
 /* "[native] " + that, by the text formats' rule. */

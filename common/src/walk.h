@@ -61,8 +61,8 @@ typedef struct walker {
     size_t chain_n;
     int oom;
     int warned_limit[8];
-    unsigned flags;                   /* PAG_SNAP_* */
-    pag_native_frame_t *native_buf;   /* PAG_MAX_NATIVE_FRAMES records for the accessor */
+    unsigned flags;                 /* PAG_SNAP_* */
+    pag_native_frame_t *native_buf; /* PAG_MAX_NATIVE_FRAMES records for the accessor */
 } walker_t;
 
 /* snapshot.c: what every part of the walk reports or keeps */
