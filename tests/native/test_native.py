@@ -62,6 +62,21 @@ import lldbtest  # noqa: E402
 # nothing else is forgiven.
 ALLOWED_NAME_DIFFS = {}
 
+
+def plt_unnamed(bts, kind):
+    """The one name gdb has that no ELF symbol table holds: gdb makes a
+    minimal symbol "X@plt" for each PLT stub, which .symtab/.dynsym do not
+    have, so by the accessor's contract our frame has no name (elfutils and
+    lldb agree: seen on re 3.15's kernel core, a stop in memcpy@plt).  Such
+    gdb frames are compared as unnamed; said once per thread."""
+    for tid, frames in bts.items():
+        for f in frames:
+            if f["function"] and f["function"].endswith("@plt"):
+                print("note %s: thread %d: gdb's %s is compared as unnamed (plt_unnamed)"
+                      % (kind, tid, f["function"]), flush=True)
+                f["function"] = None
+    return bts
+
 NATIVE_FORMATS = ["tree", "graph", "tasks", "json"]
 # The modes whose blocked thread keeps running: two stops of it (the CLI's
 # and a debugger's) see different pcs, so live outputs of different
@@ -131,7 +146,10 @@ def top_ok(top, rule, interp, ours):
     names = [f.get("function") or "" for f in top]
     ok = any(re.search(p, n) for n in names for p in rule["functions"])
     if ok and rule.get("module_prefix") and ours:
-        ok = os.path.basename(top[0].get("module") or "").startswith(rule["module_prefix"])
+        # sqlite's own frames on top, past any libc helper it called (memcpy)
+        rest = [f for f in top if os.path.basename(f.get("module") or "") != "libc.so.6"]
+        ok = bool(rest) and os.path.basename(rest[0].get("module") or "").startswith(
+            rule["module_prefix"])
     return ok, "top natives %r match none of %r" % (names, rule["functions"])
 
 
@@ -238,6 +256,7 @@ def module_bases(maps_text):
         # live: start end size offset perms path; on a core gdb 13 has no perms
         if len(f) >= 5 and f[0].startswith("0x") and f[-1].startswith("/"):
             start, off, path = int(f[0], 16), int(f[3], 16), f[-1]
+            path = os.path.realpath(path)
             if off == 0 and path not in out and os.path.exists(path):
                 try:
                     out[path] = start - first_load_vaddr(path)
@@ -256,8 +275,9 @@ def gdb_text_items(frames, evals, bases, exe):
         mod = os.path.basename(path)
         if f["function"]:
             out.append("%s (%s)" % (f["function"], mod))
-        elif path in bases and f["pc"] is not None:
-            out.append("%s+%#x" % (mod, f["pc"] - bases[path]))
+        elif os.path.realpath(path) in bases and f["pc"] is not None:
+            # gdb names a library by its soname link, the mappings by the file
+            out.append("%s+%#x" % (mod, f["pc"] - bases[os.path.realpath(path)]))
         else:
             out.append("%#x" % (f["pc"] or 0))
     return out
@@ -367,7 +387,17 @@ def cli_outputs(target, cmds):
     return out
 
 
+def without_notes(text, notes):
+    """A debugger's section less the CLI's stderr lines (the one note or
+    warning line, which a debugger prints with its output)."""
+    if text is None:
+        return None
+    drop = {l for l in (notes or "").splitlines() if l.strip()}
+    return "".join(l for l in text.splitlines(True) if l.rstrip("\n") not in drop)
+
+
 def load(text):
+    text = "".join(l for l in (text or "").splitlines(True) if not l.startswith("py-async-graph: "))
     try:
         return json.loads(text) if text else None
     except ValueError:
@@ -389,6 +419,7 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
     cmds = native_commands(mode)
     t0 = time.monotonic()
     bts, gsec, gtext = gdb_session(target_gdb, cmds, part)
+    bts = plt_unnamed(bts, kind)
     print("note %s: gdb session %.1fs" % (kind, time.monotonic() - t0), flush=True)
 
     # -- the oracle half: gdb's bt and the in-process records --
@@ -436,9 +467,16 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
     lsec, lraw, ltext = lldb_session(target_lldb, cmds)
     for label, args in cmds:
         rc, out, err = cli[label]
+        said = any(("the native stack of thread %d is incomplete" % t) in err for t in lost)
+        if lost and rc == 10 and said:
+            # The named gcore case: partial output, said in one line.
+            chk.true("%s: CLI %s: exit 10, the zeroed stack said" % (kind, " ".join(args)), True)
+            continue
         chk.true("%s: CLI %s exits 0" % (kind, " ".join(args)), rc == 0, err.strip()[-500:])
     bases = module_bases(gsec.get("maps"))
-    graphs = {"cli": cli["allgraph"][1], "gdb": gsec.get("allgraph"), "lldb": lsec.get("allgraph")}
+    graphs = {"cli": cli["allgraph"][1],
+              "gdb": without_notes(gsec.get("allgraph"), cli["allgraph"][2]),
+              "lldb": without_notes(lsec.get("allgraph"), cli["allgraph"][2])}
     for fe, text in graphs.items():
         if fe == "lldb" and kind != "live" and text is not None:
             text = lldb_stack_slot_frames(text, graphs["cli"], kind)
@@ -481,7 +519,7 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
             elif bts.get(tid):
                 compare_merged(chk, "%s: %s: thread %d" % (kind, fe, tid), mine, bts[tid], evals,
                                stack, from_eval=volatile)
-            if tid == blocked or tid == ex.get("gil_holder"):
+            if (tid == blocked or tid == ex.get("gil_holder")) and tid not in lost:
                 rule = ex["top"] if tid == blocked else {"module": "interpreter"}
                 ok, why = top_ok(top_natives(our_items(mine)), rule, interp, ours=True)
                 chk.true("%s: %s: thread %d: top frames name the blocker" % (kind, fe, tid), ok, why)
@@ -495,6 +533,17 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
         ath = threads_by_id(adoc)
         for tid, stack in sorted(o["stacks"].items()):
             got = ath.get(int(tid), {}).get("stack")
+            if int(tid) in lost and got != stack:
+                # 3.14's entry frames live on the C stack: with it zeroed the
+                # walk of `previous` ends early.  A shorter stack must be
+                # the recorded one's prefix, and must be said.
+                raw = {"cli": cli["alljson"][1] + cli["alljson"][2], "gdb": gsec.get("alljson"),
+                       "lldb": json.dumps(lraw.get("alljson"))}[fe]
+                notes = raw or ""
+                chk.true("%s: %s: --all-threads: thread %s (zeroed stack): a prefix, said" % (
+                    kind, fe, tid), got and stack[:len(got)] == got and "incomplete" in notes,
+                    "%d of %d frames; notes: %s" % (len(got or []), len(stack), notes[-300:]))
+                continue
             chk.eq("%s: %s: --all-threads: thread %s's Python stack" % (kind, fe, tid),
                    json.dumps(stack, indent=1), json.dumps(got, indent=1))
     # Same bytes in the three frontends (json: without source/stats).
@@ -504,7 +553,8 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
     else:
         for label, args in cmds:
             c = cli[label][1]
-            for fe, got in (("gdb", gsec.get(label)), ("lldb", lsec.get(label))):
+            for fe, got in (("gdb", without_notes(gsec.get(label), cli[label][2])),
+                            ("lldb", without_notes(lsec.get(label), cli[label][2]))):
                 if label in ("json", "alljson", "n-json"):
                     try:
                         same = got is not None and gdbtest.strip_json(got) == gdbtest.strip_json(c)
@@ -528,7 +578,7 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
         lines = [l for l in (at + cli["alltree"][2]).splitlines()
                  if "GIL held by thread %d" % holder in l]
         chk.true("%s: the GIL line names the holder's blocking function" % kind,
-                 m and lines and all(m.group(1) in l for l in lines),
+                 m and lines and any(m.group(1) in l for l in lines),
                  "holder's top: %s; GIL lines: %s" % (m and m.group(1), lines))
     run_out = cli["running"][1] + cli["running"][2]
     if mode == "call_later":
