@@ -384,8 +384,22 @@ void pag__thread_pystack(walker_t *w, uint64_t tstate, uint64_t current_frame, p
                 PAG_MAX_THREAD_FRAMES);
             break;
         }
-        if (pag__read(&s->cache, f, o->frame.size, fb) != PAG_OK) break;
-        int owner = (int8_t)fb[o->frame.owner];
+        int owner = -1;
+        if (pag__read(&s->cache, f, o->frame.size, fb) == PAG_OK)
+            owner = (int8_t)fb[o->frame.owner];
+        /* No frame the interpreter links in has no code object unless it is
+         * a C entry or shim frame; one that cannot be read, or is all zeros
+         * (gcore writes a thread's stack it cannot read as zeros), is
+         * damage: the stack shown stops there, and says so. */
+        if (owner < 0 ||
+            (!(pag__u64(fb, o->frame.executable) & s->k.tag_mask) && owner < s->k.owner_interp)) {
+            pag__walk_warn(w,
+                           "a thread's Python stack stops at an unreadable or zeroed frame "
+                           "(0x%llx): it is shown as far as it goes",
+                           (unsigned long long)f);
+            w->snap->pub.n_inconsistent++;
+            break;
+        }
         pag_frame_t fr;
         memset(&fr, 0, sizeof fr);
         int d = decode_frame(w, f, fb, &fr);
