@@ -68,7 +68,7 @@ STATS_RE = re.compile(r"read_calls=(\d+) bytes_read=(\d+)(?: cache_hits=(\d+))?"
 TIME_RE = re.compile(r"@@T ([0-9.]+)")
 
 TOOLS = ["cli-live", "cli-live-json", "cli-core", "cli-core-json", "cli-live-group",
-         "cli-live-summary", "gdb-live", "gdb-core", "lldb-live", "lldb-core", "cpython-gaab",
+         "cli-live-summary", "cli-live-native", "cli-core-native", "gdb-live", "gdb-core", "lldb-live", "lldb-core", "cpython-gaab",
          "cpython-pstree"]
 # Tools the smoke run checks (the JSON variants add nothing to a count check).
 SMOKE_TOOLS = ["cli-live", "cli-core", "gdb-live", "gdb-core", "lldb-live", "lldb-core",
@@ -253,6 +253,9 @@ class Tools:
             "cli-core-json": (self.cli_run, (False, "json")),
             "cli-live-group": (self.cli_run, (True, "tree", False, ("--group",))),
             "cli-live-summary": (self.cli_run, (True, "summary", False, ("--top", "0"))),
+            # issue 14: --native unwinds every thread (elfutils) besides the graph
+            "cli-live-native": (self.cli_run, (True, "tree", False, ("--native",))),
+            "cli-core-native": (self.cli_run, (False, "tree", False, ("--native",))),
             "gdb-live": (self.gdb_run, (True,)), "gdb-core": (self.gdb_run, (False,)),
             "lldb-live": (self.lldb_run, (True,)), "lldb-core": (self.lldb_run, (False,)),
             "cpython-gaab": (self.gaab_run, ()), "cpython-pstree": (self.pstree_run, ()),
@@ -534,6 +537,17 @@ def targets(rows):
                 out.append(("%s: %s, %s tasks: within 1.2x of the plain tree" % (
                     ver, tool, "{:,}".format(n1m)), r["wall"] <= 1.2 * base["wall"],
                     "%.3f s vs %.3f s (%.2fx)" % (r["wall"], base["wall"], r["wall"] / base["wall"])))
+        # issue 14: --native costs at most half again the run without it
+        for tool, plain in (("cli-live-native", "cli-live"), ("cli-core-native", "cli-core")):
+            r, b = get(ver, n10k, tool), get(ver, n10k, plain)
+            if r and r.get("ok") and b and b.get("ok"):
+                out.append(("%s: %s, %s tasks: within 1.5x of %s" % (
+                    ver, tool, "{:,}".format(n10k), plain), r["wall"] <= 1.5 * b["wall"],
+                    "%.3f s vs %.3f s (%.2fx)" % (r["wall"], b["wall"], r["wall"] / b["wall"])))
+            elif r is not None:
+                out.append(("%s: %s, %s tasks: within 1.5x of %s" % (
+                    ver, tool, "{:,}".format(n10k), plain), False,
+                    "not measured: %s" % (r.get("note") or "failed")))
         ps = get(ver, n10k, "cpython-pstree")
         for tool in ("gdb-live", "gdb-core", "lldb-live", "lldb-core"):
             r = get(ver, n10k, tool)

@@ -169,6 +169,14 @@ static int changed(const pag_snapshot_t *snap)
     return snap->n_inconsistent || snap->n_failed || pag__snapshot_suspect(snap);
 }
 
+/* What the snapshot must read beyond the graph: native stacks for --native,
+ * every thread's Python stack for --all-threads. */
+static unsigned snap_flags(const pag_options_t *o)
+{
+    return (o->native ? PAG_SNAP_NATIVE | PAG_SNAP_STACKS : 0u) |
+           (o->all_threads ? PAG_SNAP_STACKS : 0u);
+}
+
 /* One snapshot; without stopping the target, retry while it changes.  The
  * target is let go as soon as the reading is over. */
 static int take(run_t *r, pag_session_t *s, pag_snapshot_t **snap)
@@ -178,7 +186,7 @@ static int take(run_t *r, pag_session_t *s, pag_snapshot_t **snap)
     for (int k = 0; k < r->tries; k++) {
         if (*snap) pag_snapshot_destroy(*snap);
         *snap = NULL;
-        e = pag_snapshot_take(s, snap);
+        e = pag_snapshot_take_ex(s, snap_flags(&r->o), snap);
         if (e != PAG_OK || !r->o.no_stop || !changed(*snap)) break;
     }
     if (r->fe->release) r->fe->release(r->fe_ctx);

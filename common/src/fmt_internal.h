@@ -188,6 +188,38 @@ typedef pag_err_t (*pag__renderer_t)(const pag_snapshot_t *snap, const pag_optio
 PAG_FORMATS(PAG__FMT_PROTO)
 #undef PAG__FMT_PROTO
 
+/* ---- threads and native frames (format_native.c, issue 14) ---- */
+/* One entry of a merged stack: a Python frame or a native one. */
+typedef struct pag__vframe {
+    const pag_frame_t *py;
+    const pag_native_frame_t *nat;
+} pag__vframe_t;
+int pag__is_evaluator(const pag_native_frame_t *f);
+/* The module's file name without its directories (what every frontend
+ * agrees on), or NULL. */
+const char *pag__module_name(const pag_native_frame_t *f);
+/* "func+0xoff (module) at file:line" / "module+0xoff" / "0xpc" into buf. */
+size_t pag__native_text(const pag_native_frame_t *f, char *buf, size_t len);
+/* "[native] " + that, by the text formats' rule. */
+void pag__put_native(FILE *out, const pag_native_frame_t *f);
+/* A Python entry as "func file:line", a native one as above. */
+void pag__put_vframe_text(FILE *out, const pag__vframe_t *v);
+/* A graph entry "File '<file>', line N, in async f()" (format_graph.c). */
+void pag__put_graph_entry(FILE *out, const pag_frame_t *f);
+/* Merged views, innermost first, malloc'd into *out (free it; count 0 and
+ * *out NULL when out of memory). */
+size_t pag__thread_view(const pag_thread_t *th, int native, size_t py_max, pag__vframe_t **out);
+size_t pag__task_view(const pag_snapshot_t *snap, const pag_task_t *t, int native,
+                      pag__vframe_t **out);
+int pag__gil_waits(const pag_snapshot_t *snap, size_t ti);
+/* ", in <holder's innermost native frame> (innermost Python frame: ...)" */
+void pag__put_holder_where(FILE *out, const pag_snapshot_t *snap);
+int pag__thread_shown(const pag_snapshot_t *snap, const pag_options_t *o, size_t ti);
+size_t pag__threads_shown(const pag_snapshot_t *snap, const pag_options_t *o);
+/* The thread blocks after a text format's output (graph: its entry form). */
+size_t pag__render_threads(const pag_snapshot_t *snap, const pag_options_t *o, int graph,
+                           int blank_first, FILE *out);
+
 /* The format table, expanded from PAG_FORMATS, indexed by pag_format_t. */
 struct pag__format_row {
     const char *name;

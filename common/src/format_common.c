@@ -565,6 +565,24 @@ const char *pag_format_name(int format)
     return format >= 0 && format < PAG_FMT__COUNT ? pag__formats[format].name : NULL;
 }
 
+/* The format's output, then the thread blocks of the text formats (issue
+ * 14: --all-threads, a loop stuck in a callback, --native --thread N).
+ * When only threads match the selection, the text formats print just them;
+ * json and dot carry the threads in their own syntax. */
+static pag_err_t render_with_threads(const pag_snapshot_t *snap, const pag_options_t *opts,
+                                     const unsigned char *sel, const char *source_json, FILE *out,
+                                     int only_threads, size_t threads)
+{
+    const struct pag__format_row *row = &pag__formats[opts->format];
+    int text = opts->format == PAG_FMT_TREE || opts->format == PAG_FMT_TABLE ||
+               opts->format == PAG_FMT_GRAPH || opts->format == PAG_FMT_TASKS;
+    pag_err_t err = PAG_OK;
+    if (!(text && only_threads)) err = row->render(snap, opts, sel, source_json, out);
+    if (!err && text && threads)
+        pag__render_threads(snap, opts, opts->format == PAG_FMT_GRAPH, !only_threads, out);
+    return err;
+}
+
 pag_err_t pag_render(const pag_snapshot_t *snap, const pag_options_t *opts, const char *source_json,
                      FILE *out)
 {
@@ -580,8 +598,9 @@ pag_err_t pag__render_capped(const pag_snapshot_t *snap, const pag_options_t *op
     if (!sel) return PAG_ERR_NOMEM;
     int filtered = 0;
     size_t count = pag__select(snap, opts, sel, &filtered);
+    size_t threads = pag__threads_shown(snap, opts);
     pag_err_t err = PAG_OK;
-    if (filtered && count == 0) {
+    if (filtered && count == 0 && threads == 0) {
         free(sel);
         return PAG_ERR_NO_TASK;
     }
@@ -593,7 +612,7 @@ pag_err_t pag__render_capped(const pag_snapshot_t *snap, const pag_options_t *op
     flockfile(out);
     if (filtered && row->closure) pag__select_closure(snap, sel);
     pag__render_opts_t ro = {*opts, caps}; /* what the renderers' budgets read */
-    err = row->render(snap, &ro.o, sel, source_json, out);
+    err = render_with_threads(snap, &ro.o, sel, source_json, out, filtered && count == 0, threads);
     funlockfile(out);
     free(sel);
     if (!err && (fflush(out) != 0 || ferror(out))) err = PAG_ERR_IO;

@@ -55,13 +55,43 @@ static void header(FILE *out, const pag_task_t *t, size_t level)
     }
 }
 
-static void call_stack(FILE *out, const pag_task_t *t, const pag_options_t *opts, size_t level)
+void pag__put_graph_entry(FILE *out, const pag_frame_t *f)
 {
-    const pag_frame_t *fr = t->stack.frames;
-    size_t n = t->stack.frames ? t->stack.n : 0;
+    const char *tag = "";
+    switch (f->kind) {
+    case PAG_FRAME_ASYNC:
+        tag = "async ";
+        break;
+    case PAG_FRAME_ASYNC_GEN:
+        tag = "async generator ";
+        break;
+    case PAG_FRAME_GEN:
+        tag = "generator ";
+        break;
+    default:
+        break;
+    }
+    fputs("File ", out);
+    pag__put_pyrepr(out, f->filename ? f->filename : "");
+    if (f->lineno >= 0)
+        fprintf(out, ", line %d, in %s", f->lineno, tag);
+    else
+        fprintf(out, ", line None, in %s", tag);
+    pag__put_text(out, f->qualname ? f->qualname : "");
+    fputs("()", out);
+}
+
+/* The task's call stack: --depth skips innermost entries of a running
+ * task's stack, --limit keeps |N| of them (asyncio.format_call_graph's
+ * rules); with --native a running task's entries include its thread's
+ * native frames ("[native] ...", which no Python entry can look like). */
+static void call_stack(FILE *out, const pag_snapshot_t *snap, const pag_task_t *t,
+                       const pag_options_t *opts, size_t level)
+{
+    pag__vframe_t *all = NULL;
+    size_t n = pag__task_view(snap, t, opts->native, &all);
+    const pag__vframe_t *fr = all;
     if (t->running && t->running_stack.frames && t->running_stack.n > 0) {
-        fr = t->running_stack.frames;
-        n = t->running_stack.n;
         size_t d = opts->depth > 0 ? (size_t)opts->depth : 0;
         if (d >= n)
             n = 0;
@@ -79,37 +109,21 @@ static void call_stack(FILE *out, const pag_task_t *t, const pag_options_t *opts
             if (m < n) n = (size_t)m;
         }
     }
-    if (n == 0) return;
-    fputc('\n', out);
-    indent(out, level);
-    fputs("  + Call stack:", out);
-    for (size_t i = 0; i < n; i++) {
-        const pag_frame_t *f = &fr[i];
-        const char *tag = "";
-        switch (f->kind) {
-        case PAG_FRAME_ASYNC:
-            tag = "async ";
-            break;
-        case PAG_FRAME_ASYNC_GEN:
-            tag = "async generator ";
-            break;
-        case PAG_FRAME_GEN:
-            tag = "generator ";
-            break;
-        default:
-            break;
-        }
+    if (n > 0) {
         fputc('\n', out);
         indent(out, level);
-        fputs("  |   File ", out);
-        pag__put_pyrepr(out, f->filename ? f->filename : "");
-        if (f->lineno >= 0)
-            fprintf(out, ", line %d, in %s", f->lineno, tag);
-        else
-            fprintf(out, ", line None, in %s", tag);
-        pag__put_text(out, f->qualname ? f->qualname : "");
-        fputs("()", out);
+        fputs("  + Call stack:", out);
     }
+    for (size_t i = 0; i < n; i++) {
+        fputc('\n', out);
+        indent(out, level);
+        fputs("  |   ", out);
+        if (fr[i].nat)
+            pag__put_native(out, fr[i].nat);
+        else
+            pag__put_graph_entry(out, fr[i].py);
+    }
+    free(all);
 }
 
 typedef struct {
@@ -140,7 +154,7 @@ static pag_err_t render_one(const pag_snapshot_t *snap, const pag_options_t *opt
                 fprintf(out, "  + Error: %s", pag_strerror(t->error));
                 if (t->error_detail && *t->error_detail) fprintf(out, " (%s)", t->error_detail);
             }
-            call_stack(out, t, opts, level);
+            call_stack(out, snap, t, opts, level);
             if (t->awaited_by && t->n_awaited_by > 0) {
                 fputc('\n', out);
                 indent(out, level);

@@ -55,9 +55,8 @@ static void put_id(FILE *out, uint64_t v)
     fputc('"', out);
 }
 
-static void put_stack(FILE *out, const pag_stack_t *st)
+static void put_stack_items(FILE *out, const pag_stack_t *st)
 {
-    fputc('[', out);
     for (size_t i = 0; st->frames && i < st->n; i++) {
         const pag_frame_t *f = &st->frames[i];
         if (i) fputs(", ", out);
@@ -77,6 +76,12 @@ static void put_stack(FILE *out, const pag_stack_t *st)
         fputs(pag__kind_name(f->kind), out);
         fputs("\"}", out);
     }
+}
+
+static void put_stack(FILE *out, const pag_stack_t *st)
+{
+    fputc('[', out);
+    put_stack_items(out, st);
     fputc(']', out);
 }
 
@@ -133,20 +138,116 @@ typedef struct json_ctx {
     const pag_snapshot_t *snap;
     const unsigned char *sel; /* the tasks to write */
     FILE *out;
+    const pag_options_t *o;
+    int v2; /* --native or --all-threads: schema /2 (threads' stacks, native frames, GIL) */
 } json_ctx_t;
+
+static void put_bool3(FILE *out, int v)
+{
+    fputs(v < 0 ? "null" : v ? "true" : "false", out);
+}
+
+/* One entry of a merged stack: a Python frame as in /1, or
+ * {"function", "file", "line", "kind": "native", "pc", "module", "offset"}. */
+static void put_native(FILE *out, const pag_native_frame_t *f)
+{
+    fputs("{\"function\": ", out);
+    if (f->function)
+        pag__put_json_str(out, f->function);
+    else
+        fputs("null", out);
+    fputs(", \"file\": ", out);
+    if (f->file)
+        pag__put_json_str(out, f->file);
+    else
+        fputs("null", out);
+    fputs(", \"line\": ", out);
+    if (f->file && f->line > 0)
+        pag__put_u64(out, (uint64_t)f->line);
+    else
+        fputs("null", out);
+    fputs(", \"kind\": \"native\", \"pc\": ", out);
+    pag__put_u64(out, f->pc);
+    fputs(", \"module\": ", out);
+    if (f->module)
+        pag__put_json_str(out, pag__module_name(f));
+    else
+        fputs("null", out);
+    fputs(", \"offset\": ", out);
+    if (f->function)
+        pag__put_u64(out, f->sym_offset);
+    else if (f->module)
+        pag__put_u64(out, f->pc - f->module_base);
+    else
+        fputs("null", out);
+    fputc('}', out);
+}
+
+static void put_vstack(FILE *out, const pag__vframe_t *v, size_t n)
+{
+    fputc('[', out);
+    for (size_t i = 0; i < n; i++) {
+        if (i) fputs(", ", out);
+        if (v[i].nat) {
+            put_native(out, v[i].nat);
+        } else {
+            pag_stack_t one = {(pag_frame_t *)v[i].py, 1};
+            put_stack_items(out, &one);
+        }
+    }
+    fputc(']', out);
+}
+
+/* Schema /2's per-thread fields: its whole stack (merged with --native),
+ * the GIL flags and why the native stack ends early. */
+static void put_thread_v2(const json_ctx_t *c, size_t i)
+{
+    const pag_snapshot_t *snap = c->snap;
+    const pag_thread_t *th = &snap->threads[i];
+    FILE *out = c->out;
+    fputs(", \"in_callback\": ", out);
+    put_bool3(out, th->in_callback);
+    fputs(", \"gil\": {\"holds\": ", out);
+    put_bool3(out, th->tstate ? th->holds_gil : -1);
+    fputs(", \"requested\": ", out);
+    put_bool3(out, th->tstate ? th->gil_requested : -1);
+    fputs(", \"waits\": ", out);
+    put_bool3(out, th->tstate ? pag__gil_waits(snap, i) : -1);
+    fputs("}, \"native_error\": ", out);
+    if (c->o->native && th->native_note)
+        pag__put_json_str(out, th->native_note);
+    else
+        fputs("null", out);
+    fputs(",\n     \"stack\": ", out);
+    pag__vframe_t *v = NULL;
+    size_t n = pag__thread_view(th, c->o->native, SIZE_MAX, &v);
+    put_vstack(out, v, n);
+    free(v);
+}
 
 /* "schema", "source" and "python": the document's opening lines. */
 static void put_header(const json_ctx_t *c, const char *source_json)
 {
     const pag_snapshot_t *snap = c->snap;
     FILE *out = c->out;
-    fputs("{\n  \"schema\": \"py-async-graph/1\",\n  \"source\": ", out);
+    fputs(c->v2 ? "{\n  \"schema\": \"py-async-graph/2\",\n  \"source\": "
+                : "{\n  \"schema\": \"py-async-graph/1\",\n  \"source\": ",
+          out);
     fputs(source_json && *source_json ? source_json : "null", out);
     fputs(",\n  \"python\": {\"version\": ", out);
     put_version(out, snap->py_version);
     fprintf(out, ", \"hex\": \"0x%llx\", \"free_threaded\": %s, \"asyncio_loaded\": %s},\n",
             (unsigned long long)snap->py_version, snap->free_threaded ? "true" : "false",
             snap->asyncio_loaded ? "true" : "false");
+    if (!c->v2) return;
+    fputs("  \"gil\": {\"locked\": ", out);
+    put_bool3(out, snap->gil_known ? snap->gil_locked : -1);
+    fputs(", \"holder\": ", out);
+    if (snap->gil_known && snap->gil_holder < snap->n_threads)
+        pag__put_u64(out, snap->threads[snap->gil_holder].native_id);
+    else
+        fputs("null", out);
+    fputs("},\n", out);
 }
 
 /* One "threads" entry.  Its task range comes from the target, so it is
@@ -182,7 +283,9 @@ static void put_thread(const json_ctx_t *c, size_t i)
         first = 0;
         put_id(out, snap->tasks[ti].addr);
     }
-    fputs("]}", out);
+    fputc(']', out);
+    if (c->v2) put_thread_v2(c, i);
+    fputc('}', out);
 }
 
 /* "threads" stays whole whatever the selection: it describes the target,
@@ -244,7 +347,14 @@ static void put_task(const json_ctx_t *c, const pag_task_t *t)
           out);
     put_stack(out, &t->stack);
     fputs(",\n     \"running_stack\": ", out);
-    put_stack(out, &t->running_stack);
+    if (c->v2 && c->o->native && t->running) {
+        pag__vframe_t *v = NULL;
+        size_t nv = pag__task_view(snap, t, 1, &v);
+        put_vstack(out, v, nv);
+        free(v);
+    } else {
+        put_stack(out, &t->running_stack);
+    }
     /* every awaiter, selected or not: the entry describes the task itself;
      * "edges" is what keeps to the selection */
     fputs(",\n     \"awaited_by\": [", out);
@@ -348,7 +458,7 @@ static void put_trailer(const json_ctx_t *c, const pag_options_t *opts)
 pag_err_t pag__render_json(const pag_snapshot_t *snap, const pag_options_t *opts,
                            const unsigned char *sel, const char *source_json, FILE *out)
 {
-    const json_ctx_t c = {snap, sel, out};
+    const json_ctx_t c = {snap, sel, out, opts, opts->native || opts->all_threads};
     put_header(&c, source_json);
     put_threads(&c);
     put_tasks(&c);

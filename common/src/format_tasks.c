@@ -9,7 +9,9 @@
  * pending/cancelled/finished/unknown; R is "*" for a running task, else
  * "-"; WHERE the innermost frame of its coroutine chain as "func file:line"
  * (the frame of the running stack for a running task), or "-"; a task that
- * could not be decoded gets " [error: <text>]" after WHERE.  Every Task node
+ * could not be decoded gets " [error: <text>]" after WHERE.  With --native, a
+ * running task's WHERE is its thread's innermost native frame ("[native]
+ * ..."), unless that is the evaluator itself (then the Python frame is).  Every Task node
  * is listed (listed tasks first, in snapshot order); Futures are not. */
 #include "fmt_internal.h"
 
@@ -17,7 +19,6 @@ pag_err_t pag__render_tasks(const pag_snapshot_t *snap, const pag_options_t *opt
                             const unsigned char *sel, const char *source_json, FILE *out)
 {
     (void)source_json; /* only json writes the source object */
-    (void)opts;
     pag__put_ljust(out, "ID", 18);
     fputc(' ', out);
     pag__put_ljust(out, "THREAD", 10);
@@ -46,7 +47,10 @@ pag_err_t pag__render_tasks(const pag_snapshot_t *snap, const pag_options_t *opt
         fputc(' ', out);
         const pag_stack_t *st = &t->stack;
         if (t->running && t->running_stack.frames && t->running_stack.n) st = &t->running_stack;
-        if (st->frames && st->n)
+        const pag_thread_t *th = t->thread < snap->n_threads ? &snap->threads[t->thread] : NULL;
+        if (opts->native && t->running && th && th->n_native && !pag__is_evaluator(th->native))
+            pag__put_native(out, &th->native[0]); /* --native: the C function on top */
+        else if (st->frames && st->n)
             pag__put_frame_text(out, &st->frames[0]);
         else
             fputc('-', out);

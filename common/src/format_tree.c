@@ -393,6 +393,7 @@ typedef struct render {
     size_t *onpath, *roots, n_roots;
     size_t *rgrp; /* --group: per root, its count and pattern (pairs) */
     pfx_t pfx;
+    int native; /* --native: a running task's own frames go on into its thread's */
 } render_t;
 
 /* Hang a stack's frames, outermost first, below node cur as a chain of
@@ -407,6 +408,46 @@ static size_t add_frames(tree_t *t, size_t cur, const pag_stack_t *st)
         if (cur == NONE) return NONE;
     }
     return cur;
+}
+
+/* --native: below a running task's leaf (its innermost coroutine), the rest
+ * of what its thread runs, outermost first down to the blocking C function:
+ * sync frames as "func file:line", native ones as "[native] ...". */
+static int add_running(tree_t *t, size_t leaf, const pag_snapshot_t *snap, size_t ti)
+{
+    const pag_task_t *task = &snap->tasks[ti];
+    pag__vframe_t *v = NULL;
+    size_t nv = pag__task_view(snap, task, 1, &v);
+    size_t nc = task->stack.frames ? task->stack.n : 0;
+    if (!v) return -1;
+    size_t extra = nv > nc ? nv - nc : 0;
+    pag_frame_t *fr = pag__arena_alloc(&t->arena, (extra ? extra : 1) * sizeof *fr);
+    if (!fr) {
+        free(v);
+        return -1;
+    }
+    for (size_t k = 0; k < extra; k++) {
+        if (v[k].py) {
+            fr[k] = *v[k].py;
+            continue;
+        }
+        char buf[1100] = "[native] ";
+        pag__native_text(v[k].nat, buf + 9, sizeof buf - 9);
+        size_t m = strlen(buf);
+        char *q = pag__arena_alloc(&t->arena, m + 1);
+        if (!q) {
+            free(v);
+            return -1;
+        }
+        memcpy(q, buf, m + 1);
+        memset(&fr[k], 0, sizeof fr[k]);
+        fr[k].qualname = q;
+        fr[k].filename = "";
+        fr[k].lineno = -1;
+    }
+    free(v);
+    pag_stack_t st = {fr, extra};
+    return add_frames(t, leaf, &st) == NONE ? -1 : 0;
 }
 
 /* CPython's _build_tree: a node per selected task, in snapshot order; then
@@ -450,7 +491,10 @@ static pag_err_t build_tree(render_t *r)
     }
     for (size_t i = 0; i < n; i++) {
         if (!sel[i] || awaiter[i]) continue;
-        if (add_frames(t, tnode[i], &snap->tasks[i].stack) == NONE) return PAG_ERR_NOMEM;
+        size_t leaf = add_frames(t, tnode[i], &snap->tasks[i].stack);
+        if (leaf == NONE) return PAG_ERR_NOMEM;
+        if (r->native && snap->tasks[i].running && add_running(t, leaf, snap, i) != 0)
+            return PAG_ERR_NOMEM;
     }
     return build_kids(t) != 0 ? PAG_ERR_NOMEM : PAG_OK;
 }
@@ -637,7 +681,7 @@ pag_err_t pag__render_tree(const pag_snapshot_t *snap, const pag_options_t *opts
                            const unsigned char *sel, const char *source_json, FILE *out)
 {
     (void)source_json; /* only json writes the source object */
-    render_t r = {.snap = snap, .sel = sel};
+    render_t r = {.snap = snap, .sel = sel, .native = opts->native};
     pag_err_t err = build_tree(&r);
     if (err == PAG_OK) err = find_roots(&r);
     if (err == PAG_OK && opts && opts->group) {

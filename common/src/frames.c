@@ -153,6 +153,7 @@ static int decode_frame(walker_t *w, uint64_t faddr, const uint8_t *fb, pag_fram
     out->filename = ci->filename;
     out->lineno = line;
     out->kind = PAG_FRAME_SYNC;
+    out->entry = 0;
     if (owner == s->k.owner_generator) {
         int k = obj_kind(w, faddr - o->gen.gi_iframe);
         out->kind = k == TK_ASYNC_GEN   ? PAG_FRAME_ASYNC_GEN
@@ -349,5 +350,43 @@ void pag__thread_stack(walker_t *w, uint64_t tstate, uint64_t current_frame, uin
     }
     if (!found)
         return; /* the task's coroutine is not on this stack: show nothing rather than garbage */
+    commit_stack(w, n, 0, st);
+}
+
+/* The whole Python stack of a thread, innermost first (issue 14: --native,
+ * --all-threads, a loop blocked in a plain callback).  Each Python frame
+ * just inside a C entry frame is marked `entry`: the frames from the
+ * innermost one to the first marked one are what the innermost
+ * _PyEval_EvalFrameDefault call runs, and so on outward, which is how the
+ * native merge replaces each evaluator frame by its Python frames.  A
+ * frame that cannot be read ends the stack (it is shown as far as read). */
+void pag__thread_pystack(walker_t *w, uint64_t tstate, uint64_t current_frame, pag_stack_t *st)
+{
+    pag_session_t *s = w->s;
+    const pag_offsets_t *o = &s->off;
+    uint8_t fb[1024];
+    uint64_t base = s->k.has_base_frame ? tstate + o->tstate.base_frame : 0;
+    size_t n = 0;
+    st->n = 0;
+    st->frames = NULL;
+    if (o->frame.size > sizeof fb) return;
+    uint64_t f = current_frame;
+    for (unsigned i = 0; f && f != base; i++) {
+        if (i >= PAG_MAX_THREAD_FRAMES) {
+            pag__walk_warn(
+                w, "truncated: a thread stack deeper than %u frames (PAG_MAX_THREAD_FRAMES)",
+                PAG_MAX_THREAD_FRAMES);
+            break;
+        }
+        if (pag__read(&s->cache, f, o->frame.size, fb) != PAG_OK) break;
+        int owner = (int8_t)fb[o->frame.owner];
+        pag_frame_t fr;
+        memset(&fr, 0, sizeof fr);
+        int d = decode_frame(w, f, fb, &fr);
+        if (d < 0) break;
+        if (d > 0 && push_frame(w, &n, &fr) != 0) return;
+        if (d == 0 && owner >= s->k.owner_interp && n) w->fscratch[n - 1].entry = 1;
+        f = pag__u64(fb, o->frame.previous);
+    }
     commit_stack(w, n, 0, st);
 }

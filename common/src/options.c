@@ -88,7 +88,9 @@ enum opt_id {
     O_NOSTOP,
     O_RETRIES,
     O_GROUP,
-    O_TOP
+    O_TOP,
+    O_NATIVE,
+    O_ALL_THREADS
 };
 
 static const struct opt {
@@ -98,16 +100,27 @@ static const struct opt {
     int target;
     enum opt_id id;
 } opts_table[] = {
-    {"--format", 'f', 1, 0, O_FORMAT}, {"--task", 0, 1, 0, O_TASK},
-    {"--thread", 0, 1, 0, O_THREAD},   {"--running", 0, 0, 0, O_RUNNING},
-    {"--limit", 0, 1, 0, O_LIMIT},     {"--depth", 0, 1, 0, O_DEPTH},
-    {"--output", 'o', 1, 0, O_OUTPUT}, {"--stats", 0, 0, 0, O_STATS},
-    {"--help", 'h', 0, 0, O_HELP},     {"--version", 'V', 0, 0, O_VERSION},
-    {"--info", 0, 0, 0, O_INFO},       {"--core", 0, 1, 1, O_CORE},
-    {"--exe", 0, 1, 1, O_EXE},         {"--lib-search-path", 0, 1, 1, O_LIBPATH},
-    {"--sysroot", 0, 1, 1, O_SYSROOT}, {"--no-stop", 0, 0, 1, O_NOSTOP},
-    {"--retries", 0, 1, 1, O_RETRIES}, {"--group", 0, 0, 0, O_GROUP},
+    {"--format", 'f', 1, 0, O_FORMAT},
+    {"--task", 0, 1, 0, O_TASK},
+    {"--thread", 0, 1, 0, O_THREAD},
+    {"--running", 0, 0, 0, O_RUNNING},
+    {"--limit", 0, 1, 0, O_LIMIT},
+    {"--depth", 0, 1, 0, O_DEPTH},
+    {"--output", 'o', 1, 0, O_OUTPUT},
+    {"--stats", 0, 0, 0, O_STATS},
+    {"--help", 'h', 0, 0, O_HELP},
+    {"--version", 'V', 0, 0, O_VERSION},
+    {"--info", 0, 0, 0, O_INFO},
+    {"--core", 0, 1, 1, O_CORE},
+    {"--exe", 0, 1, 1, O_EXE},
+    {"--lib-search-path", 0, 1, 1, O_LIBPATH},
+    {"--sysroot", 0, 1, 1, O_SYSROOT},
+    {"--no-stop", 0, 0, 1, O_NOSTOP},
+    {"--retries", 0, 1, 1, O_RETRIES},
+    {"--group", 0, 0, 0, O_GROUP},
     {"--top", 0, 1, 0, O_TOP},
+    {"--native", 0, 0, 0, O_NATIVE},
+    {"--all-threads", 0, 0, 0, O_ALL_THREADS},
 };
 
 /* The parse in progress, shared by the helpers below. */
@@ -228,6 +241,12 @@ static pag_err_t set_option(parser_t *p, enum opt_id id, const char *val)
     case O_GROUP:
         o->group = 1;
         break;
+    case O_NATIVE:
+        o->native = 1;
+        break;
+    case O_ALL_THREADS:
+        o->all_threads = 1;
+        break;
     case O_TOP:
         if (!parse_long(val, &o->top) || o->top < 0)
             return fail(eb, el, "--top needs an integer >= 0");
@@ -329,6 +348,13 @@ pag_err_t pag_options_parse(int argc, const char *const *argv, unsigned accept, 
     "      --thread TID     only tasks of the thread with this native id\n"                        \
     "                       (0: tasks left behind by finished threads)\n"                          \
     "      --running        only the task(s) running right now\n"                                  \
+    "\n"                                                                                           \
+    "Threads (what is blocking the loop):\n"                                                       \
+    "      --native         merge each thread's native frames (C functions, with\n"               \
+    "                       module and offset, file:line from debug info) with its\n"           \
+    "                       Python frames, innermost first; says which thread\n"                \
+    "                       holds the GIL and who waits for it (JSON schema /2)\n"             \
+    "      --all-threads    also every Python thread's stack, tasks or not\n"                  \
     "\n"                                                                                           \
     "Call stacks (graph format, as asyncio.format_call_graph):\n"                                  \
     "      --limit N        keep at most |N| entries of each call stack: for N > 0\n"              \

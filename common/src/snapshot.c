@@ -86,6 +86,42 @@ static void walk_running(walker_t *w, size_t ti, uint64_t running, uint64_t tsta
     }
 }
 
+/* Is the innermost run of Python frames a plain callback of the loop?  An
+ * asyncio loop runs each callback (call_soon, call_later, a protocol's
+ * data_received) from Handle._run in asyncio/events.py; a loop that is only
+ * waiting for I/O has no such frame.  Only that makes the thread's stack
+ * worth showing without --native or --all-threads. */
+static int in_callback(const pag_stack_t *st)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        const pag_frame_t *f = &st->frames[i];
+        static const char tail[] = "asyncio/events.py";
+        size_t fl = strlen(f->filename), tl = sizeof tail - 1;
+        if (strcmp(f->qualname, "Handle._run") == 0 && fl >= tl &&
+            strcmp(f->filename + fl - tl, tail) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* What issue 14 reads of a thread besides its tasks: the whole Python
+ * stack (--native, --all-threads, or a loop with no running task, which may
+ * be stuck in a callback), and the native stack with --native. */
+static void walk_thread_extra(walker_t *w, size_t ti, uint64_t running, uint64_t tstate,
+                              uint64_t cur)
+{
+    pag_thread_t *th = &w->snap->pub.threads[ti];
+    int want = (w->flags & (PAG_SNAP_NATIVE | PAG_SNAP_STACKS)) || (th->running_loop && !running);
+    if (!want) return;
+    pag__thread_pystack(w, tstate, cur, &th->py_stack);
+    th->in_callback = th->running_loop && !running && in_callback(&th->py_stack);
+    if (!(w->flags & (PAG_SNAP_NATIVE | PAG_SNAP_STACKS)) && !th->in_callback) {
+        th->py_stack.n = 0; /* an idle loop: shown as before */
+        th->py_stack.frames = NULL;
+    }
+    if (w->flags & PAG_SNAP_NATIVE) pag__walk_native(w, ti);
+}
+
 /* Walk one interpreter; the error (and nothing kept) if it cannot be read
  * or is not one.  Every interpreter has its task list head initialised when
  * it is created (a circular list: never NULL), and its thread states point
@@ -120,6 +156,7 @@ static pag_err_t walk_interp(walker_t *w, uint64_t interp)
         w->oom = 1;
         return PAG_OK;
     }
+    size_t first_thread = p->n_threads;
     for (unsigned n = 0; tstate; n++) {
         if (n >= PAG_MAX_THREADS) {
             pag__walk_warn(w, "truncated: more than %u threads", PAG_MAX_THREADS);
@@ -156,14 +193,18 @@ static pag_err_t walk_interp(walker_t *w, uint64_t interp)
         uint64_t running = pag__u64(tb, a->thread.running_task) & s->k.tag_mask;
         uint64_t cur = pag__u64(tb, o->tstate.current_frame);
         uint64_t next = pag__u64(tb, o->tstate.next);
+        if (o->tstate.gil_requested && o->tstate.gil_requested + 4 <= tsz)
+            th->gil_requested = pag__u32(tb, o->tstate.gil_requested) != 0;
         pag__walk_list(w, ti, tstate + a->thread.tasks_head);
         if (running) walk_running(w, ti, running, tstate, cur);
+        walk_thread_extra(w, ti, running, tstate, cur);
         tstate = next;
         if (w->oom) break;
     }
     pag__map_fini(&seen);
     free(tb);
     if (err) return err;
+    pag__walk_gil(w, interp, interp_id, first_thread);
     /* Tasks left behind by threads that exited. */
     pag_thread_t *orph = pag__new_thread(w);
     if (orph) {
@@ -245,6 +286,11 @@ size_t pag_snapshot_find(const pag_snapshot_t *snap, uint64_t addr)
 
 pag_err_t pag_snapshot_take(pag_session_t *s, pag_snapshot_t **out)
 {
+    return pag_snapshot_take_ex(s, 0, out);
+}
+
+pag_err_t pag_snapshot_take_ex(pag_session_t *s, unsigned flags, pag_snapshot_t **out)
+{
     if (!s || !out) return PAG_ERR_INVALID_ARG;
     *out = NULL;
     snap_impl_t *impl = calloc(1, sizeof *impl);
@@ -264,6 +310,9 @@ pag_err_t pag_snapshot_take(pag_session_t *s, pag_snapshot_t **out)
     walker_t w;
     memset(&w, 0, sizeof w);
     w.s = s;
+    w.flags = flags;
+    p->flags = flags;
+    p->gil_holder = SIZE_MAX;
     w.snap = impl;
     w.arena = &impl->arena;
     pag_err_t err = PAG_OK;
@@ -306,6 +355,7 @@ done:
     free(w.fscratch);
     free(w.objbuf);
     free(w.batch);
+    free(w.native_buf);
     if (err) {
         pag_snapshot_destroy(p);
         return err;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "pag/command.h"
+#include "fmt_internal.h"
 
 static void add(char *line, size_t len, size_t *at, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -21,6 +22,49 @@ static void add(char *line, size_t len, size_t *at, const char *fmt, ...)
     int n = vsnprintf(line + *at, len - *at, fmt, ap);
     va_end(ap);
     if (n > 0) *at += (size_t)n;
+}
+
+/* Issue 14's notes: a thread that waits for the GIL, named with its holder
+ * and where the holder is; a native stack that ends early (partial: frames
+ * are missing), once per kind of reason. */
+static int thread_notes(const pag_snapshot_t *snap, const pag_options_t *o, char *line, size_t len,
+                        size_t *at, int code)
+{
+    for (size_t ti = 0; ti < snap->n_threads; ti++) {
+        const pag_thread_t *th = &snap->threads[ti];
+        if (!pag__gil_waits(snap, ti)) continue;
+        char where[1200] = "";
+        FILE *m = fmemopen(where, sizeof where - 1, "w");
+        if (m) {
+            pag__put_holder_where(m, snap);
+            fclose(m);
+        }
+        add(line, len, at,
+            "py-async-graph: note: thread %llu%s waits for the GIL held by thread %llu%s",
+            (unsigned long long)th->native_id, th->running_loop ? " (loop)" : "",
+            (unsigned long long)snap->threads[snap->gil_holder].native_id, where);
+    }
+    if (!o->native) return code;
+    size_t bad = 0, first = SIZE_MAX;
+    for (size_t ti = 0; ti < snap->n_threads; ti++) {
+        if (!snap->threads[ti].tstate || !snap->threads[ti].native_note) continue;
+        if (!bad++) first = ti;
+    }
+    if (!bad) return code;
+    const pag_thread_t *th = &snap->threads[first];
+    if (th->native_error == PAG_ERR_UNSUPPORTED) {
+        add(line, len, at, "py-async-graph: warning: --native: %s", th->native_note);
+    } else if (bad > 1) {
+        add(line, len, at,
+            "py-async-graph: warning: the native stack of thread %llu is incomplete: %s "
+            "(and %zu more threads)",
+            (unsigned long long)th->native_id, th->native_note, bad - 1);
+    } else {
+        add(line, len, at,
+            "py-async-graph: warning: the native stack of thread %llu is incomplete: %s",
+            (unsigned long long)th->native_id, th->native_note);
+    }
+    return PAG_EXIT_PARTIAL;
 }
 
 int pag_snapshot_note(const pag_snapshot_t *snap, const pag_options_t *o, char *line, size_t len)
@@ -49,6 +93,7 @@ int pag_snapshot_note(const pag_snapshot_t *snap, const pag_options_t *o, char *
         add(line, len, &at,
             "py-async-graph: warning: the target has not loaded asyncio "
             "(no AsyncioDebug table): there are no tasks");
+    if (o->native || o->all_threads) code = thread_notes(snap, o, line, len, &at, code);
     if (o->format != PAG_FMT_JSON) { /* JSON carries these itself */
         if (snap->n_warnings > 0 && snap->warnings[0]) {
             if (snap->n_warnings > 1)

@@ -146,6 +146,8 @@ pag_thread_t *pag__new_thread(walker_t *w)
     memset(t, 0, sizeof *t);
     t->running_task = SIZE_MAX;
     t->first_task = p->n_tasks;
+    t->holds_gil = -1;
+    t->gil_requested = -1;
     return t;
 }
 

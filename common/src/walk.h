@@ -61,6 +61,8 @@ typedef struct walker {
     size_t chain_n;
     int oom;
     int warned_limit[8];
+    unsigned flags;                 /* PAG_SNAP_* */
+    pag_native_frame_t *native_buf; /* PAG_MAX_NATIVE_FRAMES records for the accessor */
 } walker_t;
 
 /* snapshot.c: what every part of the walk reports or keeps */
@@ -71,6 +73,11 @@ const char *pag__walk_intern(walker_t *w, const char *s, size_t n);
 pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const char **detail);
 void pag__thread_stack(walker_t *w, uint64_t tstate, uint64_t current_frame, uint64_t coro,
                        pag_stack_t *st);
+void pag__thread_pystack(walker_t *w, uint64_t tstate, uint64_t current_frame, pag_stack_t *st);
+
+/* native.c: the native side of a snapshot (issue 14) */
+void pag__walk_native(walker_t *w, size_t ti);
+void pag__walk_gil(walker_t *w, uint64_t interp, int64_t interp_id, size_t first_thread);
 
 /* tasks.c */
 size_t pag__new_node(walker_t *w, uint64_t addr);

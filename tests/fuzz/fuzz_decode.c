@@ -248,7 +248,7 @@ static const char *const tok_flags[] = {
     "--version", "-V",        "--",        "--bogus",        "-x",
     "-",         "--stats=1", "1234",      "--no-stop",      "-ftree",
     "-fjson",    "-fnope",    "--format=", "--format=graph", "-o/dev/null",
-    "0",         "--limit",
+    "0",         "--limit",   "--native",  "--all-threads",
 };
 static const char *const tok_task[] = {
     "worker-1", "alpha", "beta",         "7", "", "'alpha'", "café\xf0\x9f\x98\x80", "zzz",
@@ -287,6 +287,51 @@ static int add_token(uint8_t a, uint8_t b, const char **argv, char *str, size_t 
     return 2;
 }
 
+/* A native unwinder whose records come from the image (issue 14): the
+ * core must bound, check and copy whatever a frontend's unwinder says about
+ * a damaged target -- a CFA that goes backwards or repeats, a pc without a
+ * module, names of every length (including the evaluator's, which makes the
+ * merge claim Python frames), too many records, and every return code. */
+static const char *const fz_names[] = {"_PyEval_EvalFrameDefault",
+                                       "_PyEval_EvalFrameDefault.cold",
+                                       "clock_nanosleep",
+                                       "__pthread_cond_timedwait64",
+                                       "take_gil",
+                                       "",
+                                       NULL};
+static pag_err_t fz_native(void *ctx, uint64_t tid, pag_native_frame_t *out, size_t max, size_t *n)
+{
+    const fz_t *f = ctx;
+    static char longname[5000];
+    if (!longname[0]) memset(longname, 'x', sizeof longname - 1);
+    size_t nn = f->len / 24, at = (size_t)(tid * 7 + f->thread) % (f->len ? f->len : 1);
+    if (nn > max + 1) nn = max + 1; /* one too many: the core must clamp */
+    *n = 0;
+    for (size_t k = 0; k < nn && k < max; k++, at += 24) {
+        uint8_t w[24] = {0};
+        for (size_t b = 0; b < 24; b++)
+            w[b] = f->mem[(at + b) % f->len];
+        pag_native_frame_t *r = &out[k];
+        memset(r, 0, sizeof *r);
+        memcpy(&r->pc, w, 8);
+        memcpy(&r->cfa, w + 8, 8);
+        r->cfa &= w[16] & 1 ? ~0ull : 0xffffull; /* small CFAs: mostly in order, often not */
+        r->module_base = r->pc & ~0xfffull;
+        r->sym_offset = w[17];
+        size_t nm = sizeof fz_names / sizeof *fz_names;
+        r->function = w[18] % (nm + 1) == nm ? longname : fz_names[w[18] % (nm + 1)];
+        r->module = w[19] & 1   ? "/usr/lib/x86_64-linux-gnu/libc.so.6"
+                    : w[19] & 2 ? "python3.14"
+                                : NULL;
+        r->file = w[19] & 4 ? "Python/ceval.c" : NULL;
+        r->line = (int8_t)w[20];
+        *n = k + 1;
+    }
+    if (f->thread & 8) *n = max + 3; /* a frontend that overstates *n */
+    static const pag_err_t rc[] = {PAG_OK, PAG_ERR_TRUNCATED, PAG_ERR_NOT_FOUND, PAG_ERR_READ};
+    return rc[(f->thread >> 4) % 4];
+}
+
 /* The frontend hooks, so that command.c's uses of each are reached. */
 static pag_err_t fe_open(void *fc, const pag_options_t *o, pag_accessors_t *acc, void **ctx,
                          pag_source_t *src, char *msg, size_t len)
@@ -297,7 +342,8 @@ static pag_err_t fe_open(void *fc, const pag_options_t *o, pag_accessors_t *acc,
         snprintf(msg, len, "cannot open the fuzz target");
         return PAG_ERR_NO_PROCESS;
     }
-    *acc = (pag_accessors_t){.read = fz_read, .find = fz_find, .module_of = fz_module_of};
+    *acc = (pag_accessors_t){
+        .read = fz_read, .find = fz_find, .module_of = fz_module_of, .native_frames = fz_native};
     if (f->thread & 1) acc->readv = fz_readv;
     *ctx = f;
     *src = (pag_source_t){f->thread & 2 ? PAG_SOURCE_CORE : PAG_SOURCE_LIVE, 42,
@@ -360,7 +406,8 @@ static void run_tokens(fz_t *f, const uint8_t *tok, size_t nt, uint8_t entry)
         return;
     }
     if (entry % 4 == 0) {
-        pag_accessors_t acc = {.read = fz_read, .find = fz_find, .readv = fz_readv};
+        pag_accessors_t acc = {
+            .read = fz_read, .find = fz_find, .readv = fz_readv, .native_frames = fz_native};
         pag_command_run(&acc, f, argc, argv, &res);
     } else {
         pag_frontend_t fe = {.accept = entry & 4 ? PAG_OPT_TARGET : 0,
@@ -402,16 +449,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(copy);
         return 0;
     }
-    pag_accessors_t acc = {
-        .read = fz_read, .find = fz_find, .readv = data[10] & 1 ? fz_readv : NULL};
-    const char *argv[] = {"--format", pag_format_name(data[8] % PAG_FMT__COUNT), "--limit",
-                          data[9] & 1 ? "2" : "-1"};
+    pag_accessors_t acc = {.read = fz_read,
+                           .find = fz_find,
+                           .readv = data[10] & 1 ? fz_readv : NULL,
+                           .native_frames = data[10] & 2 ? fz_native : NULL};
+    /* data[9] & 4: --native, & 8: --all-threads (issue 14) */
+    const char *argv[] = {"--format",
+                          pag_format_name(data[8] % PAG_FMT__COUNT),
+                          "--limit",
+                          data[9] & 1 ? "2" : "-1",
+                          data[9] & 4 ? "--native" : "--running",
+                          data[9] & 8 ? "--all-threads" : "--stats"};
     static const char *const info[] = {"--info"}; /* data[9] & 0x40: --info instead */
     pag_result_t res;
     if (data[9] & 0x40)
         pag_command_run(&acc, &f, 1, info, &res);
     else
-        pag_command_run(&acc, &f, data[9] & 2 ? 4 : 2, argv, &res);
+        pag_command_run(&acc, &f, data[9] & 2 ? 6 : 2, argv, &res);
     pag_result_free(&res);
     free(copy);
     return 0;

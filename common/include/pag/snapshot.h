@@ -87,6 +87,7 @@ typedef struct pag_thread {
     const char *native_note; /* why the native stack ends early, or NULL */
     int holds_gil;           /* 1 / 0, or -1 when not known (free-threaded, unread) */
     int gil_requested;       /* 1 / 0 (3.15's thread state), or -1 when not known */
+    int in_callback;         /* a loop with no running task, inside a callback (Handle._run) */
 } pag_thread_t;
 
 /* A cycle in the awaited-by graph: node indices, the first repeated at the end. */
@@ -149,6 +150,7 @@ PAG_API pag_err_t pag_snapshot_take(pag_session_t *s, pag_snapshot_t **out);
 /* What a snapshot reads beyond the graph (issue 14). */
 enum {
     PAG_SNAP_NATIVE = 1u << 0, /* every thread's native stack, through acc.native_frames */
+    PAG_SNAP_STACKS = 1u << 1, /* every thread's whole Python stack (--all-threads) */
 };
 PAG_API pag_err_t pag_snapshot_take_ex(pag_session_t *s, unsigned flags, pag_snapshot_t **out);
 PAG_API void pag_snapshot_destroy(pag_snapshot_t *snap);
