@@ -13,10 +13,10 @@
 # inside no sized symbol of its ELF tables (no neighbour's name).  The
 # thread and frame the user selected are the same before and after.
 #
-# Damaged cores (--mode damaged-stack: the blocked thread's stack pages
-# zeroed; damaged-regs: its pc/sp/fp zeroed in NT_PRSTATUS): the command
-# still prints the graph, the blocked thread's native stack is cut short
-# with a note, and gdb keeps answering.
+# Damaged cores (--mode damaged-stack: the main thread's stack zeroed from
+# its sp up; damaged-regs: the blocked thread's pc/sp/fp zeroed in
+# NT_PRSTATUS): the command still prints the graph, that thread's native
+# stack is cut short with a note, and gdb keeps answering.
 #
 # usage: test_native.py --version 3.14 --mode live|core|damaged-stack|damaged-regs [--dbg]
 
@@ -64,15 +64,26 @@ def split_json(text):
     return doc, [l for l in rest.splitlines() if l.strip()]
 
 
-def thread_stack(doc, tid):
-    """The merged stack of the thread with native id tid in a JSON document."""
+def thread_stack(doc, tid, key="stack"):
+    """The merged stack (or another key) of the thread with native id tid in
+    a JSON document."""
     for th in doc.get("threads", []):
         if th.get("native_id") == tid:
-            return th.get("stack")
+            return th.get(key)
     return None
 
 
-def check_stack(chk, what, bt, stack):
+def check_note(chk, what, doc, tid, notes):
+    """The thread's own note in the JSON, and the summary line."""
+    mine = thread_stack(doc, tid, "native_error")
+    chk.true("%s: the JSON says why its native stack is cut short" % what, bool(mine),
+             "native_error: %r" % mine)
+    chk.true("%s: the summary line says a native stack is incomplete" % what,
+             any(re.search(r"native stack of thread \d+ is incomplete", n) for n in notes),
+             notes or "(no note)")
+
+
+def check_stack(chk, what, bt, stack, oracle="gdb's bt"):
     """The native frames of stack are bt's, frame for frame; a bt frame
     missing from stack stands where the core put Python frames instead (an
     evaluator frame), and no frame bt names _PyEval_EvalFrameDefault stays."""
@@ -97,7 +108,7 @@ def check_stack(chk, what, bt, stack):
     # release builds keep the evaluator's code in an unnamed cold part)
     # follow the native stack.
     tail = [f for f in stack[j:] if f.get("kind") == "native"]
-    chk.true("%s: native frames are gdb's bt, frame for frame" % what, not bad and not tail,
+    chk.true("%s: native frames are %s, frame for frame" % (what, oracle), not bad and not tail,
              "\n".join(bad) or "the stack has native frames bt lacks: %s" % tail[:3])
     if any(name == EVAL for _, name in bt):
         chk.true("%s: Python frames stand where bt has evaluator frames" % what, runs > 0,
@@ -192,8 +203,8 @@ def damage(core, out, mode, tid, sp):
         data = f.read()
         # NT_PRSTATUS (type 1, name "CORE"): pr_pid at 32, pr_reg at 112;
         # rbp, rip, rsp are registers 4, 16 and 19 of x86-64's user_regs_struct.
-        for m in re.finditer(rb"\x05\x00\x00\x00\x50\x01\x00\x00\x01\x00\x00\x00CORE\x00\x00\x00\x00",
-                             data):
+        note = b"\x05\x00\x00\x00\x50\x01\x00\x00\x01\x00\x00\x00CORE\x00\x00\x00\x00"
+        for m in re.finditer(re.escape(note), data):
             desc = m.end()
             if struct.unpack_from("<I", data, desc + 32)[0] == tid:
                 for reg in (4, 16, 19):
@@ -204,13 +215,17 @@ def damage(core, out, mode, tid, sp):
 
 
 def run_damaged(chk, a, fx, tid):
+    # The main thread's stack, which gcore keeps (see main()); the blocked
+    # thread's registers.
+    victim = fx.pid if a.mode == "damaged-stack" else tid
     exe, core = gdbtest.exe_of(fx.pid), str(fx.gcore())
-    sec, text = gdbtest.run_gdb([exe, core], [("sp", select_lwp(tid, "thread apply %d p/x $sp"))])
+    sec, text = gdbtest.run_gdb([exe, core],
+                                [("sp", select_lwp(victim, "thread apply %d p/x $sp"))])
     m = re.search(r"= (0x[0-9a-f]+)", sec.get("sp", ""))
     if not m:
-        gdbtest.fail("no $sp for thread %d:\n%s" % (tid, text[-2000:]))
+        gdbtest.fail("no $sp for thread %d:\n%s" % (victim, text[-2000:]))
     bad = os.path.join(fx.dir, "damaged.core")
-    damage(core, bad, a.mode, tid, int(m.group(1), 16))
+    damage(core, bad, a.mode, victim, int(m.group(1), 16))
     sec, text = gdbtest.run_gdb([exe, bad], [
         ("native", "py-async-graph --native --format json"), ("alive", "echo alive\\n")])
     chk.eq("gdb answers after --native on a damaged core", "alive\n", sec.get("alive"))
@@ -219,16 +234,13 @@ def run_damaged(chk, a, fx, tid):
     chk.true("the command still prints the graph (JSON)", doc is not None, got[-2000:])
     if doc is None:
         return
-    stack = thread_stack(doc, tid) or []
+    stack = thread_stack(doc, victim) or []
     native = [f for f in stack if f.get("kind") == "native"]
-    chk.true("the blocked thread keeps its Python frames",
-             any(f.get("function") == fx.oracle["expect"]["blocking_function"] for f in stack),
-             json.dumps(stack)[:2000])
+    chk.true("thread %d keeps its Python frames" % victim,
+             any(f.get("kind") != "native" for f in stack), json.dumps(stack)[:2000])
     chk.true("its native stack is cut short (%d frames)" % len(native), len(native) <= 3,
              json.dumps(native)[:2000])
-    chk.true("with a note on thread %d's native stack" % tid,
-             any(re.search(r"thread %d .*(unwind|native)|native .*thread %d" % (tid, tid), n)
-                 for n in notes), notes or "(no note)")
+    check_note(chk, "thread %d" % victim, doc, victim, notes)
     chk.true("and no Python traceback or internal error",
              "Traceback" not in text and "internal error" not in text, text[-2000:])
 
@@ -273,13 +285,16 @@ def main():
                 check_stack(chk, "thread %d" % t, bt, stack)
                 check_symbols(chk, "thread %d" % t, stack, fx.exe)
                 whole = bt[-1][0] != 0 and "Backtrace stopped" not in sec.get("bt-%d" % t, "")
+                note = thread_stack(doc, t, "native_error")
                 chk.true("thread %d: a note exactly when the stack is cut short" % t,
-                         whole != any("thread %d is incomplete" % t in n for n in notes), notes)
+                         whole != bool(note), "native_error: %r, bt: %s" % (note, bt[-2:]))
         blocker = [t for t in fx.tasks() if t["name"] == fx.oracle["expect"]["blocked_task"]]
         check_python(chk, "thread %d" % tid, thread_stack(doc, tid) or [], blocker[0]["stack"])
         for what in ("thread", "frame"):
-            chk.eq("the selected %s is unchanged" % what, sec.get(what + "-before"),
-                   sec.get(what + "-after"))
+            before, after = sec.get(what + "-before"), sec.get(what + "-after")
+            chk.true("the selected %s is unchanged" % what,
+                     bool(before and before.strip()) and before == after,
+                     "before: %r, after: %r" % (before, after))
         chk.eq("gdb answers afterwards", "alive\n", sec.get("alive"))
     chk.finish()
 
