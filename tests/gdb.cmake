@@ -68,9 +68,10 @@ foreach(ver ${PAG_PY_VERSIONS})
   pag_gdb_test(gdb.info.${ver} 300 test_info.py --version ${ver})
 endforeach()
 # --native (issue 14): gdb's own frame walk against gdb's own bt, live, on
-# the gcore core, on damaged cores, and on the -dbg build (full DWARF)
+# the gcore core, on a kernel core (core_pattern), on damaged cores, and on
+# the -dbg build (full DWARF)
 foreach(ver ${PAG_PY_VERSIONS})
-  foreach(mode live core damaged-stack damaged-regs)
+  foreach(mode live core kernel damaged-stack damaged-regs)
     pag_gdb_test(gdb.native.${mode}.${ver} 300 test_native.py --version ${ver} --mode ${mode})
   endforeach()
   pag_gdb_test(gdb.native.live.${ver}-dbg 300 test_native.py --version ${ver} --mode live --dbg)

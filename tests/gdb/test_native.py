@@ -3,7 +3,8 @@
 # frame walk (gdb/pag_native.py), so the oracle is gdb's own `bt`.
 #
 # On the blocked fixture (a task blocked in time.sleep on a second thread),
-# live and on a gcore core: `py-async-graph --native --format json` gives,
+# live, on a gcore core and on a core the kernel wrote (--mode kernel):
+# `py-async-graph --native --format json` gives,
 # for the blocked thread, a merged stack whose native frames are gdb's `bt`
 # for that thread frame for frame (same pc, same name, unnamed where bt
 # says ??), where the frames the core replaced by Python frames are the
@@ -18,16 +19,19 @@
 # NT_PRSTATUS): the command still prints the graph, that thread's native
 # stack is cut short with a note, and gdb keeps answering.
 #
-# usage: test_native.py --version 3.14 --mode live|core|damaged-stack|damaged-regs [--dbg]
+# usage: test_native.py --version 3.14 --mode live|core|kernel|damaged-stack|damaged-regs [--dbg]
 
 import argparse
 import json
 import os
 import re
+import resource
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+import time
 
 import gdbtest
 from gdbtest import pagtest
@@ -37,6 +41,7 @@ import elfcore  # noqa: E402  (tests/lib/elfcore.py)
 
 # "#3  0x000000000077d8f2 in ?? ()", "#2  0x... in clock_nanosleep () from /lib/...",
 # "#0  stuck (x=1) at f.c:3"
+PATTERN = "/proc/sys/kernel/core_pattern"
 _GDB_BT_RE = re.compile(r"^#(\d+)\s+(?:(0x[0-9a-f]+) in )?(\S+) \(")
 EVAL = "_PyEval_EvalFrameDefault"
 
@@ -214,6 +219,38 @@ def damage(core, out, mode, tid, sp):
         gdbtest.fail("no NT_PRSTATUS note for thread %d" % tid)
 
 
+def kernel_core(fx):
+    """A core of the fixture written by the kernel (core_pattern, as
+    tests/cli/core_kernel.py): unlike gcore's, it keeps every thread's
+    stack.  The fixture dies; the pattern is restored at once."""
+    try:
+        with open(PATTERN) as f:
+            old = f.read()
+        with open(PATTERN, "w") as f:
+            f.write(old)
+    except OSError as e:
+        gdbtest.skip("%s is not writable here (%s): the kernel cannot write a core" % (PATTERN, e))
+    path = os.path.join(fx.dir, "kcore.%d" % fx.pid)
+    try:
+        with open(PATTERN, "w") as f:
+            f.write(os.path.join(fx.dir, "kcore.%p"))
+        resource.prlimit(fx.pid, resource.RLIMIT_CORE,
+                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        os.kill(fx.pid, signal.SIGABRT)  # no handler runs: the stacks stay as they were
+        fx.proc.wait(120)
+        for _ in range(100):  # the file is whole once the kernel closes it
+            if os.path.exists(path) and os.path.getsize(path) > 0:
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        with open(PATTERN, "w") as f:
+            f.write(old)
+    if not os.path.exists(path):
+        gdbtest.fail("the kernel wrote no core at %s" % path)
+    return path
+
+
 def run_damaged(chk, a, fx, tid):
     # The main thread's stack, which gcore keeps (see main()); the blocked
     # thread's registers.
@@ -248,8 +285,8 @@ def run_damaged(chk, a, fx, tid):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--version", required=True)
-    ap.add_argument("--mode", choices=["live", "core", "damaged-stack", "damaged-regs"],
-                    required=True)
+    ap.add_argument("--mode", required=True,
+                    choices=["live", "core", "kernel", "damaged-stack", "damaged-regs"])
     ap.add_argument("--dbg", action="store_true", help="the -dbg build (full DWARF)")
     a = ap.parse_args()
     chk = gdbtest.Checker("gdb --native blocked %s %s%s" % (a.mode, a.version,
@@ -259,7 +296,8 @@ def main():
         if a.mode.startswith("damaged"):
             run_damaged(chk, a, fx, tid)
             chk.finish()
-        _, target = gdbtest.targets(fx, a.mode)
+        exe = fx.exe
+        target = [exe, kernel_core(fx)] if a.mode == "kernel" else gdbtest.targets(fx, a.mode)[1]
         # The blocked thread and the main thread (whose loop idles in
         # epoll_wait).  gdb 13's gcore loses a thread's whole stack when the
         # first page of its mapping is a guard region (glibc >= 2.41 on
@@ -283,7 +321,7 @@ def main():
             chk.true("thread %d has a merged stack" % t, bool(stack), json.dumps(doc)[:2000])
             if stack:
                 check_stack(chk, "thread %d" % t, bt, stack)
-                check_symbols(chk, "thread %d" % t, stack, fx.exe)
+                check_symbols(chk, "thread %d" % t, stack, exe)
                 whole = bt[-1][0] != 0 and "Backtrace stopped" not in sec.get("bt-%d" % t, "")
                 note = thread_stack(doc, t, "native_error")
                 chk.true("thread %d: a note exactly when the stack is cut short" % t,

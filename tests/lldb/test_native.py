@@ -3,17 +3,18 @@
 # unwinder (lldb/native.cpp), so the oracle is lldb's own `thread backtrace`.
 #
 # The checks of tests/gdb/test_native.py, with lldb for gdb: on the blocked
-# fixture, live and on a gcore core, `py-async-graph --native --format json`
-# gives for the blocked and the main thread a merged stack whose native
-# frames are lldb's backtrace frame for frame (same pc; the same name, where
-# lldb's synthetic ___lldb_unnamed_symbolN names nothing; the same offset
-# where lldb prints "name + N"); a name only inside its symbol's size; the
+# fixture, live, on a gcore core and on a kernel core,
+# `py-async-graph --native --format json` gives for the blocked and the
+# main thread a merged stack whose native frames are lldb's backtrace frame
+# for frame (same pc; the same name, where lldb's synthetic
+# ___lldb_unnamed_symbolN names nothing; the same offset where lldb prints
+# "name + N"); a name only inside its symbol's size; the
 # fixture's own Python stack; a note exactly when lldb's stack is cut short;
 # the selected thread and frame unchanged.  Damaged copies of the core (the
 # main thread's stack or the blocked thread's registers zeroed) still print
 # the graph, with the note, and lldb keeps answering.
 #
-# usage: test_native.py --version 3.14 --mode live|core|damaged-stack|damaged-regs [--dbg]
+# usage: test_native.py --version 3.14 --mode live|core|kernel|damaged-stack|damaged-regs [--dbg]
 
 import argparse
 import importlib.util
@@ -95,8 +96,8 @@ def check_offsets(chk, what, bt, stack):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--version", required=True)
-    ap.add_argument("--mode", choices=["live", "core", "damaged-stack", "damaged-regs"],
-                    required=True)
+    ap.add_argument("--mode", required=True,
+                    choices=["live", "core", "kernel", "damaged-stack", "damaged-regs"])
     ap.add_argument("--dbg", action="store_true", help="the -dbg build (full DWARF)")
     a = ap.parse_args()
     chk = lldbtest.Checker("lldb --native blocked %s %s%s" % (a.mode, a.version,
@@ -106,7 +107,9 @@ def main():
         if a.mode.startswith("damaged"):
             run_damaged(chk, a, fx, tid)
             chk.finish()
-        _, target = lldbtest.targets(fx, a.mode, core_flag="-c")
+        exe = fx.exe
+        target = ([exe, "-c", gn.kernel_core(fx)] if a.mode == "kernel"
+                  else lldbtest.targets(fx, a.mode, core_flag="-c")[1])
         tids = [tid, fx.pid]  # see tests/gdb/test_native.py on gcore and thread stacks
         sec, text = lldbtest.run_lldb(target, [
             direct("select", "thread select 1"), direct("select-frame", "frame select 2"),
@@ -128,7 +131,7 @@ def main():
             if stack:
                 gn.check_stack(chk, "thread %d" % t, bt, stack, "lldb's backtrace")
                 check_offsets(chk, "thread %d" % t, full, stack)
-                gn.check_symbols(chk, "thread %d" % t, stack, fx.exe)
+                gn.check_symbols(chk, "thread %d" % t, stack, exe)
                 note = gn.thread_stack(doc, t, "native_error")
                 # lldb's backtrace of a thread whose stack gcore lost is its
                 # first frame alone; a whole one ends at the thread's start
