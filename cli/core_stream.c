@@ -13,8 +13,11 @@
  * (frame format), xz and gzip, each with the library that Debian's
  * elfutils already pulls in.  Concatenated frames/members are read on, as
  * the command-line tools do.  A stream that stops inside a frame is a
- * truncated core; bad data is a corrupt one; a full disk is one line naming
- * TMPDIR and what was written. */
+ * truncated core, and what was decompressed up to the cut is kept: a
+ * kernel core (systemd-coredump's) puts its headers and notes first, so
+ * the front of a cut core is often enough for a partial graph
+ * (target_core.c decides).  Bad data is a corrupt core; a full disk is one
+ * line naming TMPDIR and what was written. */
 #include <errno.h>
 #include <fcntl.h>
 #include <lz4frame.h>
@@ -338,7 +341,8 @@ static int temp_file(const char *dir)
     return fd;
 }
 
-pag_err_t cli_core_spool(int in, const char *name, int *out, char *msg, size_t msglen)
+pag_err_t cli_core_spool(int in, const char *name, int *out, cli_spool_info_t *info, char *msg,
+                         size_t msglen)
 {
     const char *dir = getenv("TMPDIR");
     if (!dir || !*dir) dir = "/tmp";
@@ -346,8 +350,10 @@ pag_err_t cli_core_spool(int in, const char *name, int *out, char *msg, size_t m
     s.ibuf = malloc(CHUNK);
     s.obuf = malloc(CHUNK);
     pag_err_t e = PAG_ERR_NOMEM;
+    int keep = 0; /* give the file back */
     *out = -1;
     *msg = '\0';
+    if (info) *info = (cli_spool_info_t){0};
     struct stat st;
     if (!s.ibuf || !s.obuf) goto done;
     if ((s.out = temp_file(dir)) < 0) {
@@ -360,6 +366,7 @@ pag_err_t cli_core_spool(int in, const char *name, int *out, char *msg, size_t m
     e = PAG_ERR_READ;
     if (fill(&s)) goto done;
     pack_t p = pack_of(s.ibuf, s.ilen);
+    if (info) info->packer = p == PK_NONE || p == PK_BZIP2 ? NULL : codecs[p].name;
     if (p == PK_NONE || p == PK_BZIP2) {
         e = copy_plain(&s); /* the caller tells what it is, once it is a file */
     } else {
@@ -367,11 +374,18 @@ pag_err_t cli_core_spool(int in, const char *name, int *out, char *msg, size_t m
         e = z ? decode(&s, &codecs[p], z) : PAG_ERR_NOMEM;
         if (z) codecs[p].destroy(z);
     }
-    if (e == PAG_OK && lseek(s.out, 0, SEEK_SET) != 0) e = PAG_ERR_IO;
+    /* a cut stream keeps its front: the caller may read it as a truncated core */
+    keep = e == PAG_OK || e == PAG_ERR_TRUNCATED;
+    if (keep && lseek(s.out, 0, SEEK_SET) != 0) {
+        snprintf(msg, msglen, "cannot read the decompressed core %s back: %s", name,
+                 strerror(errno));
+        e = PAG_ERR_IO, keep = 0;
+    }
 done:
     if (e == PAG_ERR_NOMEM && !*msg) snprintf(msg, msglen, "out of memory");
-    if (e != PAG_OK && s.out >= 0) close(s.out);
-    if (e == PAG_OK) *out = s.out;
+    if (!keep && s.out >= 0) close(s.out);
+    if (keep) *out = s.out;
+    if (info) info->consumed = s.consumed, info->written = s.written;
     free(s.ibuf);
     free(s.obuf);
     return e;

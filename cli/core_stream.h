@@ -13,10 +13,35 @@ const char *cli_core_packer(const unsigned char *head, size_t n);
 /* Nonzero when head starts a format cli_core_spool decompresses. */
 int cli_core_unpackable(const unsigned char *head, size_t n);
 
+/* What was spooled: the compressor (NULL for a plain stream), the
+ * compressed bytes read and the bytes written to the temporary file. */
+typedef struct cli_spool_info {
+    const char *packer;
+    unsigned long long consumed, written;
+} cli_spool_info_t;
+
 /* Read all of in (a file, pipe or FIFO, from its current offset),
  * decompressing it when it starts with a known compressor's magic, into
  * an unlinked temporary file in TMPDIR (default /tmp); *out is that file,
- * at offset 0.  On failure, one line in msg; nothing is left on disk. */
-pag_err_t cli_core_spool(int in, const char *name, int *out, char *msg, size_t msglen);
+ * at offset 0, and *info (may be NULL) says what was read.  On failure,
+ * one line in msg and *out is -1; nothing is left on disk.  The one
+ * exception: PAG_ERR_TRUNCATED (a compressed stream cut short) still gives
+ * *out, holding everything that was decompressed -- the front of the core,
+ * which the caller may read as a truncated core -- and msg the line for
+ * when that front is not enough. */
+pag_err_t cli_core_spool(int in, const char *name, int *out, cli_spool_info_t *info, char *msg,
+                         size_t msglen);
+
+/* A compressed core cut short but read as a partial core by the last
+ * cli_core_open (cli/target_core.c): the line to print after its graph,
+ * whose exit status is PAG_EXIT_TRUNCATED; NULL when there is none.  Kept
+ * after the target is closed. */
+const char *cli_core_cut_note(void);
+
+/* Set by a frontend that prints that line and exits PAG_EXIT_TRUNCATED
+ * (cli/main.c).  Until one does, a cut stream is not read at all: its
+ * one line and exit 12, as before, rather than a partial graph that no
+ * line calls partial. */
+extern int cli_core_cut_reported;
 
 #endif

@@ -63,6 +63,15 @@ typedef struct core {
     /* --exe was given and is not the core's executable: why */
     int exe_errno;
     const char *exe_why;
+    /* A compressed core whose stream was cut short (cli/core_stream.c): the
+     * decompressed front is read as a truncated core, its missing pages
+     * unreadable.  cut_line is the spooler's line, said instead whenever
+     * that front is not enough; cut_note the line that comes with a
+     * partial graph. */
+    int cut;
+    uint64_t need; /* the bytes the core's headers promise */
+    cli_spool_info_t spooled;
+    char cut_line[512], cut_note[600];
 } core_t;
 
 /* Would this file hold _PyRuntime (the executable, libpython) or the
@@ -546,10 +555,14 @@ static int seg_cmp(const void *a, const void *b)
 static const char *core_problems(void *ctx)
 {
     core_t *C = ctx;
-    if (!C->nkey && !C->nother) return NULL;
+    /* a cut core's first problem is the cut: what could not be read was
+     * most likely past it */
+    size_t l = (size_t)snprintf(C->problems, sizeof C->problems, "%s", C->cut_note);
+    if (!C->nkey && !C->nother) return l ? C->problems : NULL;
     size_t rest = C->nkey ? C->nother : C->nother - 1;
-    snprintf(C->problems, sizeof C->problems, "%s", C->nkey ? C->key : C->other);
-    size_t l = strlen(C->problems);
+    snprintf(C->problems + l, sizeof C->problems - l, "%s%s", l ? "; " : "",
+             C->nkey ? C->key : C->other);
+    l = strlen(C->problems);
     if (rest)
         snprintf(C->problems + l, sizeof C->problems - l,
                  "; and %zu other mapped file%s not found or not matching", rest,
@@ -566,13 +579,24 @@ static pag_err_t open_error(int er)
 }
 
 /* The core is compressed or a stream: read it once into an unlinked
- * temporary file (cli/core_stream.c) and go on with that file. */
+ * temporary file (cli/core_stream.c) and go on with that file.  A stream
+ * cut short goes on too, with what was decompressed (C->cut): whether that
+ * front is enough is decided as it is read. */
 static pag_err_t spool(core_t *C, const char *core, struct stat *st, char *msg, size_t msglen)
 {
     int tmp;
-    pag_err_t e = cli_core_spool(C->fd, core, &tmp, msg, msglen);
+    pag_err_t e = cli_core_spool(C->fd, core, &tmp, &C->spooled, msg, msglen);
     close(C->fd);
     C->fd = tmp;
+    if (e == PAG_ERR_TRUNCATED && tmp >= 0 && !cli_core_cut_reported) {
+        close(tmp); /* no one would say that the graph is partial: none */
+        C->fd = -1;
+    } else if (e == PAG_ERR_TRUNCATED && tmp >= 0) {
+        C->cut = 1;
+        snprintf(C->cut_line, sizeof C->cut_line, "%s", msg);
+        *msg = '\0';
+        e = PAG_OK;
+    }
     if (e == PAG_OK && fstat(C->fd, st) != 0) {
         snprintf(msg, msglen, "cannot read the decompressed core %s: %s", core, strerror(errno));
         e = PAG_ERR_IO;
@@ -643,6 +667,22 @@ static pag_err_t not_elf(const char *core, const unsigned char *head, size_t n, 
     }
     snprintf(msg, msglen, "core file %s is not an ELF file: it starts with %s", core, hex);
     return PAG_ERR_CORRUPT;
+}
+
+/* A cut stream's front is read only when it holds the program headers and
+ * every note (NT_FILE: which files are mapped where; kernel cores write
+ * them first, gcore writes its notes after the memory).  The segments past
+ * the cut are then unreadable: core_piece refuses any byte past the end of
+ * the file, and never takes the mapped file's bytes for them. */
+static int front_holds_headers(core_t *C, const GElf_Ehdr *eh, size_t nph)
+{
+    if (eh->e_phoff + (uint64_t)nph * eh->e_phentsize > C->fsize) return 0;
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(C->elf, (int)i, &ph)) return 0;
+        if (ph.p_type == PT_NOTE && ph.p_offset + ph.p_filesz > C->fsize) return 0;
+    }
+    return 1;
 }
 
 /* Open the core file, check that it is a whole ELF core, and index its
@@ -716,7 +756,8 @@ static pag_err_t open_core_file(core_t *C, const char *path, char *msg, size_t m
         if (ph.p_type == PT_LOAD && ph.p_memsz)
             C->segs[C->nsegs++] = (core_seg_t){ph.p_vaddr, ph.p_memsz, ph.p_filesz, ph.p_offset};
     }
-    if (need > C->fsize) {
+    C->need = need;
+    if (need > C->fsize && !(C->cut && front_holds_headers(C, &eh, nph))) {
         snprintf(msg, msglen, "core file %s is truncated (%zu of %llu bytes present)", core,
                  C->fsize, (unsigned long long)need);
         return PAG_ERR_TRUNCATED;
@@ -760,6 +801,54 @@ static pag_err_t read_modules(core_t *C, const pag_options_t *o, char *msg, size
     return PAG_OK;
 }
 
+/* The line of the last cut core read as a partial core (cli_core_cut_note):
+ * kept past core_close, because the CLI prints it after the command, which
+ * closed the target, is done. */
+static char kept_cut_note[640];
+
+int cli_core_cut_reported;
+
+const char *cli_core_cut_note(void)
+{
+    return kept_cut_note[0] ? kept_cut_note : NULL;
+}
+
+/* A cut core is read only when its front holds _PyRuntime's first page
+ * (the debug tables, the interpreter list): without it there is nothing to
+ * walk, and the cut is all there is to say.  Otherwise the note that comes
+ * with the partial graph. */
+static pag_err_t check_cut(core_t *C, char *msg, size_t msglen)
+{
+    uint64_t addr = 0, size = 0;
+    char b;
+    if (!C->cut) return PAG_OK;
+    if (core_find(C, PAG_LOOKUP_SECTION, ".PyRuntime", 0, &addr, &size) == PAG_OK ||
+        core_find(C, PAG_LOOKUP_SYMBOL, "_PyRuntime", 0, &addr, &size) == PAG_OK) {
+        uint64_t last = addr + (size && size < 4096 ? size : 4096) - 1;
+        if (core_piece(C, addr, 1, &b) < 0 || core_piece(C, last, 1, &b) < 0) {
+            snprintf(msg, msglen, "%s", C->cut_line);
+            return PAG_ERR_TRUNCATED;
+        }
+    }
+    const char *packer = C->spooled.packer ? C->spooled.packer : "compressed";
+    const char *core = strcmp(C->o->core, "-") == 0 ? "(standard input)" : C->o->core;
+    unsigned long long got = C->spooled.written, need = C->need;
+    if (got < need)
+        snprintf(C->cut_note, sizeof C->cut_note,
+                 "core file %s is truncated: its %s stream is cut short after %llu bytes (of "
+                 "%llu the core's headers promise)",
+                 core, packer, got, need);
+    else /* cut in its end mark or checksum: all there, but unchecked */
+        snprintf(C->cut_note, sizeof C->cut_note,
+                 "core file %s is truncated: its %s stream is cut short after all %llu bytes "
+                 "the core's headers promise (its end and checksum are missing)",
+                 core, packer, got);
+    /* with a graph (problems() gives the note alone, in an error line) */
+    snprintf(kept_cut_note, sizeof kept_cut_note, "%s%s", C->cut_note,
+             got < need ? ": the graph is partial" : "");
+    return PAG_OK;
+}
+
 /* --exe names the executable: it must be the core's.  Checked now, not on
  * first use, so that a wrong one is refused rather than ignored. */
 static pag_err_t check_exe(core_t *C, char *msg, size_t msglen)
@@ -794,9 +883,15 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     C->fd = -1;
     C->path = strdup(o->core);
     cli_modtab_init(&C->mods, open_mod, C);
+    kept_cut_note[0] = '\0';
     pag_err_t e = open_core_file(C, o->core, msg, msglen);
     if (e == PAG_OK) e = read_modules(C, o, msg, msglen);
+    if (e != PAG_OK && C->cut) { /* the cut, not what it broke */
+        snprintf(msg, msglen, "%s", C->cut_line);
+        e = PAG_ERR_TRUNCATED;
+    }
     if (e == PAG_OK) e = check_exe(C, msg, msglen);
+    if (e == PAG_OK) e = check_cut(C, msg, msglen);
     if (e != PAG_OK) {
         core_close(C);
         return e;

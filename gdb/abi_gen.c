@@ -26,7 +26,7 @@ static void layouts(void)
     FIELD(pag_accessors_t, read), FIELD(pag_accessors_t, find), FIELD(pag_accessors_t, readv);
     FIELD(pag_accessors_t, module_of), FIELD(pag_accessors_t, native_frames);
     FIELD(pag_options_t, info);
-    FIELD(pag_native_frame_t, pc), FIELD(pag_native_frame_t, cfa);
+    FIELD(pag_native_frame_t, pc), FIELD(pag_native_frame_t, sp);
     FIELD(pag_native_frame_t, module_base), FIELD(pag_native_frame_t, sym_offset);
     FIELD(pag_native_frame_t, function), FIELD(pag_native_frame_t, module);
     FIELD(pag_native_frame_t, file), FIELD(pag_native_frame_t, line);

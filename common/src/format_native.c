@@ -75,38 +75,70 @@ void pag__put_vframe_text(FILE *out, const pag__vframe_t *v)
         pag__put_frame_text(out, v->py);
 }
 
-/* Thread th's stack, innermost first, at most py_max Python frames: with
- * native, each evaluator frame replaced by the Python frames it runs (up to
- * and including the one marked `entry`).  Python frames no evaluator frame
- * claims (the native stack ends early, or none is given) follow at the end,
- * so no Python frame is ever dropped by the merge. */
+/* Which native frame's stack area holds address a: frame k's locals lie in
+ * [sp_k, sp_k+1).  SIZE_MAX when none (or the frontend gave no sp). */
+static size_t frame_holding(const pag_thread_t *th, uint64_t a)
+{
+    for (size_t k = 0; k + 1 < th->n_native; k++) {
+        uint64_t lo = th->native[k].sp, hi = th->native[k + 1].sp;
+        if (lo && hi > lo && a >= lo && a < hi) return k;
+    }
+    return SIZE_MAX;
+}
+
+/* Thread th's stack, innermost first, at most py_max Python frames.  With
+ * native, each native frame of the evaluator is replaced by the Python
+ * frames it runs.  Which frame that is, is found by where the evaluator's
+ * C entry frame lives: it is a local of the _PyEval_EvalFrameDefault call
+ * that runs the Python frames just inside it, so the native frame whose
+ * stack area holds that entry frame's address is that call -- which needs
+ * no symbol (Debian's release builds run the evaluator's body in a part of
+ * the function no symbol covers).  When the frontend gives no stack
+ * pointers, the evaluator is known by its name and each one takes the
+ * frames up to the next entry mark.  Python frames no evaluator frame
+ * claims (the native stack ends early, or none is given) follow at the
+ * end, so the merge never drops one. */
 size_t pag__thread_view(const pag_thread_t *th, int native, size_t py_max, pag__vframe_t **out)
 {
     size_t nn = native && th->native ? th->n_native : 0;
     size_t np = th->py_stack.frames ? th->py_stack.n : 0;
     if (np > py_max) np = py_max;
     pag__vframe_t *v = malloc((nn + np + 1) * sizeof *v);
+    size_t *owner = malloc((np + 1) * sizeof *owner);
     *out = v;
-    if (!v) return 0;
+    if (!v || !owner) {
+        free(owner);
+        free(v);
+        *out = NULL;
+        return 0;
+    }
+    const pag_frame_t *pf = th->py_stack.frames;
+    int by_sp = 0;
+    for (size_t j = 0; j < np; j++) {
+        owner[j] = nn && pf[j].entry ? frame_holding(th, pf[j].entry) : SIZE_MAX;
+        by_sp |= owner[j] != SIZE_MAX;
+    }
     size_t n = 0, pi = 0;
     int capped = py_max != SIZE_MAX;
     for (size_t k = 0; k < nn; k++) {
         const pag_native_frame_t *f = &th->native[k];
         if (capped && pi >= np) break; /* a task's view ends at its coroutine */
-        if (!pag__is_evaluator(f) || pi >= np) {
+        size_t end = SIZE_MAX;         /* the last Python frame frame k runs */
+        for (size_t j = pi; by_sp && j < np && end == SIZE_MAX; j++)
+            if (owner[j] != SIZE_MAX) end = owner[j] == k ? j : SIZE_MAX - 1;
+        if (!by_sp && pag__is_evaluator(f) && pi < np)
+            for (end = pi; end + 1 < np && !pf[end].entry; end++)
+                ;
+        if (end >= np) {
             v[n].py = NULL, v[n++].nat = f;
             continue;
         }
-        while (pi < np) {
-            const pag_frame_t *p = &th->py_stack.frames[pi++];
-            v[n].py = p, v[n++].nat = NULL;
-            if (p->entry) break;
-        }
+        while (pi <= end)
+            v[n].py = &pf[pi++], v[n++].nat = NULL;
     }
-    while (pi < np) {
-        v[n].py = &th->py_stack.frames[pi++];
-        v[n++].nat = NULL;
-    }
+    while (pi < np)
+        v[n].py = &pf[pi++], v[n++].nat = NULL;
+    free(owner);
     return n;
 }
 

@@ -385,7 +385,8 @@ void pag__thread_pystack(walker_t *w, uint64_t tstate, uint64_t current_frame, p
         int d = decode_frame(w, f, fb, &fr);
         if (d < 0) break;
         if (d > 0 && push_frame(w, &n, &fr) != 0) return;
-        if (d == 0 && owner >= s->k.owner_interp && n) w->fscratch[n - 1].entry = 1;
+        if (d == 0 && owner >= s->k.owner_interp && n && !w->fscratch[n - 1].entry)
+            w->fscratch[n - 1].entry = f;
         f = pag__u64(fb, o->frame.previous);
     }
     commit_stack(w, n, 0, st);

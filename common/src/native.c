@@ -29,8 +29,8 @@ static const char *copy_str(walker_t *w, const char *s, size_t max)
 }
 
 /* Keep frames [0, n) of raw in thread ti, copying their strings, and cut the
- * stack where it stops moving outward: a cfa below the previous one (the
- * stack grows down, so callers have higher CFAs) or a frame that repeats the
+ * stack where it stops moving outward: an sp below the previous one (the
+ * stack grows down, so callers have higher ones) or a frame that repeats the
  * previous one exactly means the unwinder is lost. */
 static size_t keep_frames(walker_t *w, pag_thread_t *th, const pag_native_frame_t *raw, size_t n)
 {
@@ -42,8 +42,8 @@ static size_t keep_frames(walker_t *w, pag_thread_t *th, const pag_native_frame_
     size_t k = 0;
     for (; k < n; k++) {
         const pag_native_frame_t *r = &raw[k];
-        if (k > 0 && r->cfa && raw[k - 1].cfa &&
-            (r->cfa < raw[k - 1].cfa || (r->cfa == raw[k - 1].cfa && r->pc == raw[k - 1].pc))) {
+        if (k > 0 && r->sp && raw[k - 1].sp &&
+            (r->sp < raw[k - 1].sp || (r->sp == raw[k - 1].sp && r->pc == raw[k - 1].pc))) {
             th->native_error = PAG_ERR_CORRUPT;
             th->native_note = "its native stack stops moving outward";
             break;

@@ -314,8 +314,8 @@ static pag_err_t fz_native(void *ctx, uint64_t tid, pag_native_frame_t *out, siz
         pag_native_frame_t *r = &out[k];
         memset(r, 0, sizeof *r);
         memcpy(&r->pc, w, 8);
-        memcpy(&r->cfa, w + 8, 8);
-        r->cfa &= w[16] & 1 ? ~0ull : 0xffffull; /* small CFAs: mostly in order, often not */
+        memcpy(&r->sp, w + 8, 8);
+        r->sp &= w[16] & 1 ? ~0ull : 0xffffull; /* small sps: mostly in order, often not */
         r->module_base = r->pc & ~0xfffull;
         r->sym_offset = w[17];
         size_t nm = sizeof fz_names / sizeof *fz_names;

@@ -114,6 +114,40 @@ static void test_views(const pag_snapshot_t *s)
     NCHECK(strcmp(buf, "0xdead0000") == 0, "pc form: %s", buf);
 }
 
+/* Debian's release builds: no symbol names the evaluator's body, so the
+ * evaluator calls are found by where their C entry frames live.  Entry
+ * frame addresses inside native frames 2 and 4's stack areas. */
+static void test_by_sp(void)
+{
+    pag_frame_t p[3] = {py[0], py[1], py[2]};
+    pag_native_frame_t f[7];
+    memcpy(f, nat, sizeof f);
+    f[2].function = NULL; /* python3.14+0x3000: the unnamed evaluator body */
+    f[4].function = NULL;
+    f[3].function = "_PyEval_EvalFrameDefault"; /* a name the sp rule must not trust */
+    p[1].entry = 0x1210;                        /* in [sp_2, sp_3) = [0x1200, 0x1300) */
+    p[2].entry = 0x1450;                        /* in frame 4's [0x1400, 0x1500) */
+    pag_thread_t th;
+    memset(&th, 0, sizeof th);
+    th.py_stack.frames = p;
+    th.py_stack.n = 3;
+    th.native = f;
+    th.n_native = 7;
+    pag__vframe_t *v = NULL;
+    size_t n = pag__thread_view(&th, 1, SIZE_MAX, &v);
+    NCHECK(n == 8, "by sp: %zu entries, want 8", n);
+    if (n == 8)
+        NCHECK(v[0].nat == &f[0] && v[1].nat == &f[1] && v[2].py == &p[0] && v[3].py == &p[1] &&
+                   v[4].nat == &f[3] && v[5].py == &p[2] && v[6].nat == &f[5],
+               "by sp: each unnamed evaluator replaced by its run");
+    free(v);
+    p[2].entry = 0x9999; /* an entry frame on no native frame (a shim): not a boundary */
+    n = pag__thread_view(&th, 1, SIZE_MAX, &v);
+    NCHECK(n == 9 && v[2].py == &p[0] && v[3].py == &p[1] && v[8].py == &p[2],
+           "by sp: an unclaimed frame goes to the end (%zu)", n);
+    free(v);
+}
+
 static void test_gil(pag_snapshot_t *s)
 {
     NCHECK(!pag__gil_waits(s, 0), "GIL unknown: nobody waits");
@@ -195,6 +229,7 @@ int main(void)
     pag_snapshot_t s;
     build(&s);
     test_views(&s);
+    test_by_sp();
     test_gil(&s);
     test_formats(&s);
     free(s.threads);

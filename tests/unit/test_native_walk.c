@@ -1,6 +1,6 @@
 /* Unit tests of how the core takes a frontend's native frames (issue 14),
  * on the synthetic image (synth_image.h) through the whole command: the
- * records are bounded, a stack whose CFA goes backwards is cut there, an
+ * records are bounded, a stack whose sp goes backwards is cut there, an
  * unwinder that stops early or a frontend without one gives a note and
  * the partial exit code, an overstated count is clamped -- and none of it
  * touches the output without --native.
@@ -50,9 +50,9 @@ static int run(sy_image_t *im, int with_native_acc, pag_result_t *r, int argc, c
     return rc;
 }
 
-static void set(size_t i, uint64_t pc, uint64_t cfa, const char *fn, const char *mod)
+static void set(size_t i, uint64_t pc, uint64_t sp, const char *fn, const char *mod)
 {
-    U.rec[i] = (pag_native_frame_t){pc, cfa, 0x7f0000000000ull, 0x10, fn, mod, NULL, 0, 0};
+    U.rec[i] = (pag_native_frame_t){pc, sp, 0x7f0000000000ull, 0x10, fn, mod, NULL, 0, 0};
 }
 
 static void test_minor(unsigned minor)
@@ -82,7 +82,7 @@ static void test_minor(unsigned minor)
     CHECK(strncmp(r.out_text, base.out_text, strlen(base.out_text)) == 0); /* tasks as before */
     pag_result_free(&r);
 
-    set(1, 0x7f0000005000, 0x0800, "main", "/usr/bin/python3.14"); /* CFA goes backwards */
+    set(1, 0x7f0000005000, 0x0800, "main", "/usr/bin/python3.14"); /* sp goes backwards */
     set(2, 0x7f0000006000, 0x3000, "_start", "/usr/bin/python3.14");
     U.n = 3;
     CHECK(run(&im, 1, &r, 5, nat) == PAG_EXIT_PARTIAL);

@@ -26,10 +26,11 @@ typedef struct pag_frame {
     const char *filename; /* co_filename, never NULL */
     int lineno;           /* -1 when the location table gives none */
     pag_frame_kind_t kind;
-    /* 1 when the evaluator was entered from C at this frame: the next frame
-     * outward belongs to another _PyEval_EvalFrameDefault call (issue 14's
-     * native merge); set in pag_thread_t.py_stack only. */
-    int entry;
+    /* The address of the C entry (or shim) frame just outward of this one,
+     * 0 when there is none: where the evaluator was entered from C, so the
+     * next frame outward belongs to another _PyEval_EvalFrameDefault call
+     * (issue 14's native merge).  Set in pag_thread_t.py_stack only. */
+    uint64_t entry;
 } pag_frame_t;
 
 typedef struct pag_stack {

@@ -31,7 +31,9 @@ typedef enum pag_lookup_kind {
  * module+0xoff, never as the exported symbol before it. */
 typedef struct pag_native_frame {
     uint64_t pc;          /* the frame's pc; for a caller frame, the return address */
-    uint64_t cfa;         /* canonical frame address (or the stack pointer); 0 if unknown */
+    uint64_t sp;          /* the stack pointer's value in this frame (for a caller frame, as
+                             unwound: its callee's CFA); 0 if unknown.  The core finds
+                             which native frame runs which Python frames by it */
     uint64_t module_base; /* load bias of the module that maps pc (pc - module_base is
                              the ELF address), when module is set */
     uint64_t sym_offset;  /* pc - the symbol's start, when function is set */
@@ -85,7 +87,7 @@ typedef struct pag_accessors {
      * unwinder had to stop early (the *n records are still used, and the
      * core says so in a note); PAG_ERR_NOT_FOUND when no thread has that id.
      * Called only while the target is stopped, once per thread per snapshot.
-     * The core itself checks the bound and that each cfa moves outward. */
+     * The core itself checks the bound and that each sp moves outward. */
     pag_err_t (*native_frames)(void *ctx, uint64_t tid, pag_native_frame_t *out, size_t max,
                                size_t *n);
 } pag_accessors_t;
