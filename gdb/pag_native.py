@@ -23,7 +23,7 @@ import gdb
 _P, _U64, _INT = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int
 FN = ctypes.CFUNCTYPE(_INT, _P, _U64, _P, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t))
 Frame = _struct("pag_native_frame_t", [
-    ("pc", _U64), ("cfa", _U64), ("module_base", _U64), ("sym_offset", _U64),
+    ("pc", _U64), ("sp", _U64), ("module_base", _U64), ("sym_offset", _U64),
     ("function", _P), ("module", _P), ("file", _P), ("line", _INT), ("reserved", _INT)])
 _OK, _TRUNCATED, _NOT_FOUND = ABI.ERR["OK"], ABI.ERR["TRUNCATED"], ABI.ERR["NOT_FOUND"]
 # "info target": "0x7f.. - 0x7f.. is .text in /usr/lib/x86_64-linux-gnu/libc.so.6"
@@ -119,10 +119,10 @@ class Walker:
         sal = frame.find_sal()
         if sal.symtab is not None and sal.line > 0:
             rec.file, rec.line = self._c(sal.symtab.fullname()), sal.line
-        # An inlined call shares its caller's pc and stack: 0 says "no CFA of
+        # An inlined call shares its caller's pc and stack: 0 says "no sp of
         # its own", so the core's check that the stack moves outward holds.
         if frame.type() != gdb.INLINE_FRAME:
-            rec.cfa = int(frame.read_register("sp")) & (2**64 - 1)
+            rec.sp = int(frame.read_register("sp")) & (2**64 - 1)
 
     def _walk(self, out, limit):
         # The selected thread's frames into out: (count, error code).

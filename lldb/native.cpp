@@ -95,10 +95,10 @@ void record(pag_lldb_native_state &st, lldb::SBTarget &target, lldb::SBFrame &f,
 {
     std::memset(r, 0, sizeof *r);
     r->pc = f.GetPC();
-    // An inlined call shares its caller's pc and CFA: 0 says "none of its
+    // An inlined call shares its caller's pc and sp: 0 says "none of its
     // own", so the core's check that the stack moves outward still holds.
-    uint64_t cfa = f.GetCFA();
-    r->cfa = f.IsInlined() || cfa == LLDB_INVALID_ADDRESS ? 0 : cfa;
+    uint64_t sp = f.GetSP();
+    r->sp = f.IsInlined() || sp == LLDB_INVALID_ADDRESS ? 0 : sp;
     uint64_t start = 0;
     if (const char *name = name_of(target, f, caller, &start)) {
         r->function = keep(st, name);
