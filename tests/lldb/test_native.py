@@ -129,13 +129,13 @@ def main():
                      sec.get("bt-%d" % t))
             chk.true("thread %d has a merged stack" % t, bool(stack), json.dumps(doc)[:2000])
             if stack:
-                gn.check_stack(chk, "thread %d" % t, bt, stack, "lldb's backtrace")
-                check_offsets(chk, "thread %d" % t, full, stack)
-                gn.check_symbols(chk, "thread %d" % t, stack, exe)
-                note = gn.thread_stack(doc, t, "native_error")
                 # lldb's backtrace of a thread whose stack gcore lost is its
                 # first frame alone; a whole one ends at the thread's start
                 whole = bt[-1][0] != 0 and len(bt) > 1
+                gn.check_stack(chk, "thread %d" % t, bt, stack, "lldb's backtrace", whole)
+                check_offsets(chk, "thread %d" % t, full, stack)
+                gn.check_symbols(chk, "thread %d" % t, stack, exe)
+                note = gn.thread_stack(doc, t, "native_error")
                 chk.true("thread %d: a note exactly when the stack is cut short" % t,
                          whole != bool(note), "native_error: %r, bt: %s" % (note, bt[-2:]))
         blocker = [t for t in fx.tasks() if t["name"] == fx.oracle["expect"]["blocked_task"]]
