@@ -32,16 +32,4 @@ typedef struct cli_spool_info {
 pag_err_t cli_core_spool(int in, const char *name, int *out, cli_spool_info_t *info, char *msg,
                          size_t msglen);
 
-/* A compressed core cut short but read as a partial core by the last
- * cli_core_open (cli/target_core.c): the line to print after its graph,
- * whose exit status is PAG_EXIT_TRUNCATED; NULL when there is none.  Kept
- * after the target is closed. */
-const char *cli_core_cut_note(void);
-
-/* Set by a frontend that prints that line and exits PAG_EXIT_TRUNCATED
- * (cli/main.c).  Until one does, a cut stream is not read at all: its
- * one line and exit 12, as before, rather than a partial graph that no
- * line calls partial. */
-extern int cli_core_cut_reported;
-
 #endif

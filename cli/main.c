@@ -71,6 +71,12 @@ static const char *fe_problems(void *fc)
     return f->open && f->t.problems ? f->t.problems(f->t.ctx) : NULL;
 }
 
+static const char *fe_incomplete(void *fc)
+{
+    cli_frontend_t *f = fc;
+    return f->open && f->t.incomplete ? f->t.incomplete(f->t.ctx) : NULL;
+}
+
 int main(int argc, char **argv)
 {
     static char outbuf[64 << 10]; /* a million-task render is hundreds of MB */
@@ -82,7 +88,8 @@ int main(int argc, char **argv)
                          .open = fe_open,
                          .release = fe_release,
                          .close = fe_close,
-                         .problems = fe_problems};
+                         .problems = fe_problems,
+                         .incomplete = fe_incomplete};
     pag_result_t r;
     int code =
         pag_command_main(&fe, &f, PAG_CMD_GRAPH, argc - 1, (const char *const *)argv + 1, &r);

@@ -26,6 +26,9 @@ typedef struct cli_target {
     /* Optional: files the target needed but could not find or trust, as one
      * line naming them and the option that supplies them; NULL if none. */
     const char *(*problems)(void *ctx);
+    /* Optional: a target known to be incomplete (a cut compressed core read
+     * as far as it goes): the line pag_frontend_t.incomplete gives. */
+    const char *(*incomplete)(void *ctx);
 } cli_target_t;
 
 /* Open the target the options name.  On failure returns the error and

@@ -31,6 +31,7 @@
 #include "core_stream.h"
 #include "elf_lookup.h"
 #include "modules.h"
+#include "native.h"
 #include "target.h"
 
 typedef struct core_seg {
@@ -71,7 +72,8 @@ typedef struct core {
     int cut;
     uint64_t need; /* the bytes the core's headers promise */
     cli_spool_info_t spooled;
-    char cut_line[512], cut_note[600];
+    char cut_line[512], cut_note[600], kept_note[640];
+    cli_native_t *native; /* --native: the unwinder, built on first use */
 } core_t;
 
 /* Would this file hold _PyRuntime (the executable, libpython) or the
@@ -427,6 +429,12 @@ static pag_err_t core_module_of(void *ctx, uint64_t addr, char *name, size_t len
     return cli_modtab_module_of(&((core_t *)ctx)->mods, addr, name, len);
 }
 
+static pag_err_t core_native_frames(void *ctx, uint64_t tid, pag_native_frame_t *out, size_t max,
+                                    size_t *n)
+{
+    return cli_native_frames(((core_t *)ctx)->native, tid, out, max, n);
+}
+
 static pag_err_t core_find(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned index,
                            uint64_t *addr, uint64_t *size)
 {
@@ -527,6 +535,7 @@ static void parse_notes(core_t *C)
 static void core_close(void *ctx)
 {
     core_t *C = ctx;
+    cli_native_free(C->native); /* it uses the core's Elf and module table */
     if (C->dwfl) dwfl_end(C->dwfl);
     cli_modtab_free(&C->mods);
     cli_strset_free(&C->missing);
@@ -588,10 +597,7 @@ static pag_err_t spool(core_t *C, const char *core, struct stat *st, char *msg, 
     pag_err_t e = cli_core_spool(C->fd, core, &tmp, &C->spooled, msg, msglen);
     close(C->fd);
     C->fd = tmp;
-    if (e == PAG_ERR_TRUNCATED && tmp >= 0 && !cli_core_cut_reported) {
-        close(tmp); /* no one would say that the graph is partial: none */
-        C->fd = -1;
-    } else if (e == PAG_ERR_TRUNCATED && tmp >= 0) {
+    if (e == PAG_ERR_TRUNCATED && tmp >= 0) {
         C->cut = 1;
         snprintf(C->cut_line, sizeof C->cut_line, "%s", msg);
         *msg = '\0';
@@ -801,16 +807,12 @@ static pag_err_t read_modules(core_t *C, const pag_options_t *o, char *msg, size
     return PAG_OK;
 }
 
-/* The line of the last cut core read as a partial core (cli_core_cut_note):
- * kept past core_close, because the CLI prints it after the command, which
- * closed the target, is done. */
-static char kept_cut_note[640];
-
-int cli_core_cut_reported;
-
-const char *cli_core_cut_note(void)
+/* A cut core read as a partial one: the line the core puts first
+ * (pag_frontend_t.incomplete), with the exit status of a cut core. */
+static const char *core_incomplete(void *ctx)
 {
-    return kept_cut_note[0] ? kept_cut_note : NULL;
+    core_t *C = ctx;
+    return C->cut && C->kept_note[0] ? C->kept_note : NULL;
 }
 
 /* A cut core is read only when its front holds _PyRuntime's first page
@@ -844,7 +846,7 @@ static pag_err_t check_cut(core_t *C, char *msg, size_t msglen)
                  "the core's headers promise (its end and checksum are missing)",
                  core, packer, got);
     /* with a graph (problems() gives the note alone, in an error line) */
-    snprintf(kept_cut_note, sizeof kept_cut_note, "%s%s", C->cut_note,
+    snprintf(C->kept_note, sizeof C->kept_note, "%s%s", C->cut_note,
              got < need ? ": the graph is partial" : "");
     return PAG_OK;
 }
@@ -883,7 +885,6 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     C->fd = -1;
     C->path = strdup(o->core);
     cli_modtab_init(&C->mods, open_mod, C);
-    kept_cut_note[0] = '\0';
     pag_err_t e = open_core_file(C, o->core, msg, msglen);
     if (e == PAG_OK) e = read_modules(C, o, msg, msglen);
     if (e != PAG_OK && C->cut) { /* the cut, not what it broke */
@@ -904,9 +905,12 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     t->acc.read = core_read;
     t->acc.find = core_find;
     t->acc.module_of = core_module_of;
+    C->native = cli_native_core(C->elf, o->exe, &C->mods);
+    t->acc.native_frames = core_native_frames;
     t->ctx = C;
     t->release = core_release;
     t->problems = core_problems;
+    t->incomplete = core_incomplete;
     t->close = core_close;
     return PAG_OK;
 }

@@ -34,7 +34,7 @@ static void layouts(void)
     FIELD(pag_frontend_t, accept), FIELD(pag_frontend_t, out), FIELD(pag_frontend_t, open);
     FIELD(pag_frontend_t, release), FIELD(pag_frontend_t, close);
     FIELD(pag_frontend_t, problems), FIELD(pag_frontend_t, selected_thread);
-    FIELD(pag_frontend_t, stats);
+    FIELD(pag_frontend_t, stats), FIELD(pag_frontend_t, incomplete);
     FIELD(pag_result_t, out_text), FIELD(pag_result_t, err_line);
     FIELD(pag_result_t, stats_line), FIELD(pag_result_t, exit_code);
     FIELD(pag_result_t, failed);

@@ -285,6 +285,30 @@ static int execute(run_t *r, int cmd)
     return code;
 }
 
+/* A target the frontend knows to be incomplete (a compressed core whose
+ * stream is cut short, read as far as it goes): its line comes first, and
+ * the exit status is the cut core's, whether the graph was printed from
+ * what is there or the data needed was past the cut (unreadable, corrupt,
+ * not found).  Other failures (bad options, no such task) keep theirs. */
+static void incomplete(run_t *r)
+{
+    const char *l = r->fe->incomplete ? r->fe->incomplete(r->fe_ctx) : NULL;
+    pag_result_t *res = r->res;
+    if (!l || !*l) return;
+    int code = res->exit_code;
+    if (res->failed && code != PAG_EXIT_READ && code != PAG_EXIT_NOT_PYTHON &&
+        code != PAG_EXIT_CORRUPT)
+        return;
+    if (!res->failed) {
+        char *rest = res->err_line;
+        res->err_line = NULL;
+        add_line(&res->err_line, "py-async-graph: warning: %s", l);
+        if (rest) add_line(&res->err_line, "%s", rest);
+        free(rest);
+    }
+    res->exit_code = PAG_EXIT_TRUNCATED;
+}
+
 static int command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int argc,
                         const char *const *argv, pag_result_t *res, const pag__caps_t *caps);
 
@@ -328,6 +352,7 @@ static int command_main(const pag_frontend_t *fe, void *fe_ctx, int cmd, int arg
             res->exit_code = (res->out_text = dupstr(text)) ? PAG_EXIT_OK : PAG_EXIT_INTERNAL;
     } else {
         execute(r, cmd);
+        if (r->opened) incomplete(r);
         if (r->o.stats && fe->stats) {
             char line[512] = "";
             fe->stats(fe_ctx, line, sizeof line);

@@ -117,6 +117,8 @@ static const code_info_t *get_code(walker_t *w, uint64_t code)
                 ci->linetable = copy;
                 ci->linetable_len = w->sb.n;
             }
+        } else if (lt) {
+            ci->bad = 1; /* an unreadable location table is no "line None" */
         }
     }
     if (pag__map_put(&w->codes, code, w->n_codes) != 0) {
@@ -136,9 +138,12 @@ static int decode_frame(walker_t *w, uint64_t faddr, const uint8_t *fb, pag_fram
     uint64_t exe = pag__u64(fb, o->frame.executable) & s->k.tag_mask;
     int owner = (int8_t)fb[o->frame.owner];
     if (!exe || owner >= s->k.owner_interp || owner < 0) return 0;
-    if (obj_kind(w, exe) != TK_CODE) return 0; /* e.g. a shim or a corrupt frame */
+    int kind = obj_kind(w, exe);
+    if (!kind) return -2;          /* its code object is unreadable */
+    if (kind != TK_CODE) return 0; /* e.g. a shim or a corrupt frame */
     const code_info_t *ci = get_code(w, exe);
     if (!ci) return -1;
+    if (ci->bad) return -2;
     uint64_t ip = pag__u64(fb, o->frame.instr_ptr);
     int line = -1;
     size_t memo = pag__map_get(&w->lines, ip);
@@ -278,7 +283,8 @@ pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const cha
         pag_frame_t f;
         int r = decode_frame(w, coro + o->gen.gi_iframe, fb, &f);
         if (r <= 0) {
-            if (r < 0) err = PAG_ERR_NOMEM;
+            if (r == -1) err = PAG_ERR_NOMEM;
+            if (r == -2) err = PAG_ERR_READ, *detail = "unreadable code object";
             break;
         }
         f.kind = kind == TK_ASYNC_GEN ? PAG_FRAME_ASYNC_GEN : PAG_FRAME_ASYNC;

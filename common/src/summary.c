@@ -52,7 +52,11 @@ static int thread_notes(const pag_snapshot_t *snap, const pag_options_t *o, char
     }
     if (!bad) return code;
     const pag_thread_t *th = &snap->threads[first];
-    if (th->native_error == PAG_ERR_UNSUPPORTED) {
+    if (th->native_error == PAG_ERR_UNSUPPORTED && o->no_stop) {
+        add(line, len, at,
+            "py-async-graph: warning: --native: unwinding needs the threads stopped, and "
+            "--no-stop leaves them running: no native frames");
+    } else if (th->native_error == PAG_ERR_UNSUPPORTED) {
         add(line, len, at, "py-async-graph: warning: --native: %s", th->native_note);
     } else if (bad > 1) {
         add(line, len, at,

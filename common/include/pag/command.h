@@ -142,6 +142,11 @@ typedef struct pag_frontend {
     pag_err_t (*selected_thread)(void *fe_ctx, uint64_t *tid, char *msg, size_t len);
     /* --stats: the frontend's own counters as one line (no newline). */
     void (*stats)(void *fe_ctx, char *buf, size_t len);
+    /* The target is known to be incomplete (a compressed core cut short,
+     * read as far as it goes): one line saying so, or NULL.  The core puts
+     * it first and exits PAG_EXIT_TRUNCATED, after a partial graph or after
+     * a failure to read what lay past the cut (issue 15). */
+    const char *(*incomplete)(void *fe_ctx);
 } pag_frontend_t;
 
 /* What the command produced.  out_text: the output when pag_frontend_t.out
