@@ -76,10 +76,9 @@ _OPEN_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, _P, ctypes.POINTER(_Accessors),
 _PROBLEMS_FN = ctypes.CFUNCTYPE(_P, _P)
 _THREAD_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, _U64P, _P, _S)
 _STATS_FN = ctypes.CFUNCTYPE(None, _P, _P, _S)
-_Frontend = _struct("pag_frontend_t", [
-    ("accept", ctypes.c_uint), ("out", _P), ("open", _OPEN_FN), ("release", _P), ("close", _P),
-    ("problems", _PROBLEMS_FN), ("selected_thread", _THREAD_FN), ("stats", _STATS_FN),
-    ("incomplete", _P)])
+_Frontend = _struct("pag_frontend_t", [("accept", ctypes.c_uint), ("out", _P), ("open", _OPEN_FN),
+    ("release", _P), ("close", _P), ("problems", _PROBLEMS_FN), ("selected_thread", _THREAD_FN),
+    ("stats", _STATS_FN), ("incomplete", _P)])
 # c_void_p rather than c_char_p so that the pointers stay ours to free.
 _Result = _struct("pag_result_t", [("out_text", _P), ("err_line", _P), ("stats_line", _P),
                                    ("exit_code", ctypes.c_int), ("failed", ctypes.c_int)])
