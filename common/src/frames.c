@@ -366,7 +366,8 @@ void pag__thread_stack(walker_t *w, uint64_t tstate, uint64_t current_frame, uin
  * _PyEval_EvalFrameDefault call runs, and so on outward, which is how the
  * native merge replaces each evaluator frame by its Python frames.  A
  * frame that cannot be read ends the stack (it is shown as far as read). */
-void pag__thread_pystack(walker_t *w, uint64_t tstate, uint64_t current_frame, pag_stack_t *st)
+void pag__thread_pystack(walker_t *w, uint64_t tid, uint64_t tstate, uint64_t current_frame,
+                         pag_stack_t *st)
 {
     pag_session_t *s = w->s;
     const pag_offsets_t *o = &s->off;
@@ -394,10 +395,10 @@ void pag__thread_pystack(walker_t *w, uint64_t tstate, uint64_t current_frame, p
         if (owner < 0 ||
             (!(pag__u64(fb, o->frame.executable) & s->k.tag_mask) && owner < s->k.owner_interp)) {
             pag__walk_warn(w,
-                           "a thread's Python stack stops at an unreadable or zeroed frame "
-                           "(0x%llx): it is shown as far as it goes",
-                           (unsigned long long)f);
-            w->snap->pub.n_inconsistent++;
+                           "the Python stack of thread %llu stops at an unreadable or zeroed "
+                           "frame (0x%llx): it is shown as far as it goes",
+                           (unsigned long long)tid, (unsigned long long)f);
+            w->snap->pub.n_cut_stacks++;
             break;
         }
         pag_frame_t fr;

@@ -467,7 +467,9 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
     lsec, lraw, ltext = lldb_session(target_lldb, cmds)
     for label, args in cmds:
         rc, out, err = cli[label]
-        said = any(("the native stack of thread %d is incomplete" % t) in err for t in lost)
+        said = any(("the native stack of thread %d is incomplete" % t) in err or
+                   ("the Python stack of thread %d stops at" % t) in err or
+                   "thread stack(s) stop at an unreadable or zeroed frame" in err for t in lost)
         if lost and rc == 10 and said:
             # The named gcore case: partial output, said in one line.
             chk.true("%s: CLI %s: exit 10, the zeroed stack said" % (kind, " ".join(args)), True)
@@ -541,7 +543,8 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
                        "lldb": json.dumps(lraw.get("alljson"))}[fe]
                 notes = raw or ""
                 chk.true("%s: %s: --all-threads: thread %s (zeroed stack): a prefix, said" % (
-                    kind, fe, tid), got and stack[:len(got)] == got and "incomplete" in notes,
+                    kind, fe, tid), got and stack[:len(got)] == got and ("incomplete" in notes or "stops at" in notes
+                                                   or "stop at" in notes),
                     "%d of %d frames; notes: %s" % (len(got or []), len(stack), notes[-300:]))
                 continue
             chk.eq("%s: %s: --all-threads: thread %s's Python stack" % (kind, fe, tid),
