@@ -8,7 +8,7 @@ process, makes one gcore core, and runs each build's CLI on that core under
 `valgrind --tool=callgrind` for each format.
 
 usage: instructions.py --old BUILD_DIR --new BUILD_DIR [--tasks 10000]
-                       [--versions 3.14,3.15] [--formats tree,json]
+                       [--versions 3.14,3.15] [--formats tree,json] [--new-args ARGS]
 """
 import argparse
 import os
@@ -20,9 +20,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import pagtest  # noqa: E402
 
 
-def instructions(cli, core, fmt):
+def instructions(cli, core, fmt, extra=()):
     p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", cli,
-                        "--core", core, "-f", fmt, "-o", "/dev/null"],
+                        "--core", core, "-f", fmt, "-o", "/dev/null"] + list(extra),
                        capture_output=True, text=True, timeout=1800)
     m = re.search(r"Collected : (\d+)", p.stderr)
     if p.returncode != 0 or not m:
@@ -37,6 +37,9 @@ def main():
     ap.add_argument("--tasks", default="10000")
     ap.add_argument("--versions", default=",".join(pagtest.VERSIONS))
     ap.add_argument("--formats", default="tree,json")
+    ap.add_argument("--new-args", default="",
+                    help="options only the new run gets (e.g. --native: the same build twice "
+                         "measures what an option costs)")
     a = ap.parse_args()
     print("| py | format | old instructions | new instructions | new/old |")
     print("|---|---|---:|---:|---:|")
@@ -45,7 +48,8 @@ def main():
             core = fx.gcore()
             for fmt in a.formats.split(","):
                 old = instructions(os.path.join(a.old, "py-async-graph"), core, fmt)
-                new = instructions(os.path.join(a.new, "py-async-graph"), core, fmt)
+                new = instructions(os.path.join(a.new, "py-async-graph"), core, fmt,
+                                   a.new_args.split())
                 print("| %s | %s | {:,} | {:,} | %.4f |".format(old, new) % (ver, fmt, new / old),
                       flush=True)
 
