@@ -77,7 +77,7 @@ def plt_unnamed(bts, kind):
                 f["function"] = None
     return bts
 
-NATIVE_FORMATS = ["tree", "graph", "tasks", "json"]
+NATIVE_FORMATS = ["tree", "graph", "tasks", "json", "dot"]
 # The modes whose blocked thread keeps running: two stops of it (the CLI's
 # and a debugger's) see different pcs, so live outputs of different
 # sessions are compared from the first evaluator frame down, and bytes
@@ -321,6 +321,7 @@ def gdb_session(target, cmds, part):
          ("maps", "info proc mappings")]
     if part == "all":
         c += [(l, "py-async-graph " + " ".join(a)) for l, a in cmds]
+        c += [("bt-native", "py-async-bt --native")]  # the selected thread: the main one
     sec, text = gdbtest.run_gdb(list(target) + ["-iex", "set auto-load safe-path /nonexistent"],
                                 c, source=(part == "all"))
     return pagtest.parse_gdb_bt(sec.get("bt", "")), sec, text
@@ -357,7 +358,8 @@ def zeroed_stack(core, sp):
 def lldb_session(target, cmds):
     P = lldbtest.probe
     sec, text = lldbtest.run_lldb(list(target), [P(l, "py-async-graph " + " ".join(a))
-                                                 for l, a in cmds])
+                                                 for l, a in cmds] +
+                                  [P("bt-native", "py-async-bt --native")])
     return {l: (p.get("out") if isinstance(p, dict) and p.get("ok") else None)
             for l, p in sec.items()}, sec, text
 
@@ -406,6 +408,38 @@ def load(text):
 
 def threads_by_id(doc):
     return {t.get("native_id"): t for t in (doc or {}).get("threads", [])}
+
+
+def check_bt(chk, kind, mode, o, target_cli, gsec, lsec):
+    """py-async-bt --native in gdb and lldb (the debugger's selected thread:
+    the main one, after an attach or on gcore's core) prints what the CLI
+    prints for that thread: py-async-bt is graph --running --thread N.  Not
+    on the kernel core (the debuggers select the thread that took the
+    signal), nor live where the blocked thread runs on between sessions."""
+    if kind == "kernel" or (kind == "live" and mode in RUNNING_MODES):
+        return
+    rc, out, err = pagtest.run([pagtest.cli_path(), "--native", "--format", "graph", "--running",
+                                "--thread", str(o["pid"])] + list(target_cli), timeout=300)
+    want = out if rc in (0, 10) else None
+    chk.true("%s: CLI graph --running --native --thread main prints a stack" % kind,
+             want and ("[native]" in want), (out + err)[-800:])
+    for fe, got in (("gdb", without_notes(gsec.get("bt-native"), err)),
+                    ("lldb", without_notes(lsec.get("bt-native"), err))):
+        if fe == "lldb" and got is not None and want is not None and got != want:
+            got = lldb_stack_slot_frames(got, want, kind)
+        chk.eq("%s: %s py-async-bt --native == CLI graph --running --native --thread %s"
+               % (kind, fe, o["pid"]), want, got)
+
+
+def check_dot(chk, kind, mode, cli):
+    """--native dot: a running task's node carries its thread's innermost
+    native frames, a thread shown alone (the callback) is a note node."""
+    rc, dot, err = cli["n-dot"]
+    if mode == "call_later":
+        ok = re.search(r'"th\d+" \[shape=note, label="Thread \d+ \(in a callback\)', dot)
+    else:
+        ok = re.search(r'style=bold|\[native\]', dot) and "[native]" in dot
+    chk.true("%s: --native dot shows the native frames" % kind, rc in (0, 10) and ok, dot[-800:])
 
 
 # ---- the checks of one target kind -----------------------------------------
@@ -569,6 +603,8 @@ def check_kind(chk, kind, fx, part, target_cli, target_gdb, target_lldb, evals):
                     if fe == "lldb" and kind != "live" and got is not None and got != c:
                         got = lldb_stack_slot_frames(got, c, kind)
                     chk.eq("%s: %s %s == CLI" % (kind, fe, " ".join(args)), c, got)
+    check_bt(chk, kind, mode, o, target_cli, gsec, lsec)
+    check_dot(chk, kind, mode, cli)
     tree = cli["n-tree"][1] + cli["n-tree"][2]
     if mode == "gil":
         holder = ex["gil_holder"]
