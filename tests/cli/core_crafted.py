@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-from clitest import Checker, cli_path, run
+from clitest import Checker, cli_path, pagtest, run
 
 EXIT_CORRUPT = 8
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -55,8 +55,15 @@ def main():
     rc, out, err = run(["--core", os.path.join(REG, "nt-file-path-newline")], timeout=60)
     c.check("/usr/bin/py\\nthon\\t3\\x1b[2J not found" in err,
             "nt-file-path-newline: the path shown as /usr/bin/py\\nthon\\t3\\x1b[2J", err)
-    rc0, out0, err0 = run(["--core", SEED, "--info"], timeout=60)
-    rc, out, err = run(["--core", os.path.join(REG, "nt-file-missing-dirs"), "--info"], timeout=120)
+    # The seed's NT_FILE names the cache tree of the machine that made it;
+    # this machine's tree holds the same files (the same sid package, the
+    # same build-ids) under its own name: --exe and --lib-search-path.
+    exe, tree = pagtest.python_tree("3.14")
+    files = ["--exe", exe, "--lib-search-path",
+             "%s/usr/lib/python3.14/lib-dynload:%s/usr/lib/x86_64-linux-gnu" % (tree, tree)]
+    rc0, out0, err0 = run(["--core", SEED, "--info"] + files, timeout=60)
+    rc, out, err = run(["--core", os.path.join(REG, "nt-file-missing-dirs"), "--info"] + files,
+                       timeout=120)
     c.check(rc0 == 0 and (rc, out) == (rc0, out0),
             "nt-file-missing-dirs: the seed's --info output and exit code",
             "seed rc=%s\n%s%s\ncrafted rc=%s\n%s%s" % (rc0, out0, err0, rc, out, err))
@@ -67,7 +74,8 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         log = os.path.join(d, "trace")
         p = subprocess.run([strace, "-f", "-qq", "-e", "trace=open,openat,openat2", "-o", log,
-                            cli_path(), "--core", os.path.join(REG, "nt-file-devices"), "--info"],
+                            cli_path(), "--core", os.path.join(REG, "nt-file-devices"), "--info"]
+                           + files,
                            capture_output=True, timeout=120)
         with open(log) as f:
             opened = [l for l in f if "/dev/" in l or "/proc/self/fd/0" in l]
