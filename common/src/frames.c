@@ -336,10 +336,11 @@ static int damaged_frame(const pag_session_t *s, const uint8_t *fb, int owner)
  * scratch stack: down to the frame `target` (a running task's coroutine;
  * 1 is returned when it was met), or, with target 0, the whole stack, each
  * Python frame just inside a C entry frame marked `entry` with that
- * frame's address.  Only the whole-stack walk reports damage: a running
- * stack that does not reach its coroutine is not shown at all. */
-static int walk_thread(walker_t *w, uint64_t tid, uint64_t tstate, uint64_t current_frame,
-                       uint64_t target, size_t *np)
+ * frame's address.  Only the whole-stack walk reports damage (*cut: the
+ * damaged frame's address): a running stack that does not reach its
+ * coroutine is not shown at all. */
+static int walk_thread(walker_t *w, uint64_t tstate, uint64_t current_frame, uint64_t target,
+                       size_t *np, uint64_t *cut)
 {
     pag_session_t *s = w->s;
     const pag_offsets_t *o = &s->off;
@@ -360,11 +361,7 @@ static int walk_thread(walker_t *w, uint64_t tid, uint64_t tstate, uint64_t curr
             pag__read(&s->cache, f, o->frame.size, fb) == PAG_OK ? (int8_t)fb[o->frame.owner] : -1;
         if (owner < 0 && target) break;
         if (!target && damaged_frame(s, fb, owner)) {
-            pag__walk_warn(w,
-                           "the Python stack of thread %llu stops at an unreadable or zeroed "
-                           "frame (0x%llx): it is shown as far as it goes",
-                           (unsigned long long)tid, (unsigned long long)f);
-            w->snap->pub.n_cut_stacks++;
+            *cut = f;
             break;
         }
         pag_frame_t fr;
@@ -393,7 +390,8 @@ void pag__thread_stack(walker_t *w, uint64_t tstate, uint64_t current_frame, uin
     st->frames = NULL;
     if (!coro) return;
     uint64_t target = coro + w->s->off.gen.gi_iframe;
-    if (walk_thread(w, 0, tstate, current_frame, target, &n) == 1) commit_stack(w, n, 0, st);
+    uint64_t cut = 0;
+    if (walk_thread(w, tstate, current_frame, target, &n, &cut) == 1) commit_stack(w, n, 0, st);
 }
 
 /* The whole Python stack of a thread, innermost first (issue 14: --native,
@@ -401,11 +399,12 @@ void pag__thread_stack(walker_t *w, uint64_t tstate, uint64_t current_frame, uin
  * innermost one to the first marked `entry` are what the innermost
  * _PyEval_EvalFrameDefault call runs, and so on outward: the native merge
  * (format_native.c) finds each call by where its entry frame lives. */
-void pag__thread_pystack(walker_t *w, uint64_t tid, uint64_t tstate, uint64_t current_frame,
-                         pag_stack_t *st)
+uint64_t pag__thread_pystack(walker_t *w, uint64_t tstate, uint64_t current_frame, pag_stack_t *st)
 {
     size_t n = 0;
+    uint64_t cut = 0;
     st->n = 0;
     st->frames = NULL;
-    if (walk_thread(w, tid, tstate, current_frame, 0, &n) >= 0) commit_stack(w, n, 0, st);
+    if (walk_thread(w, tstate, current_frame, 0, &n, &cut) >= 0) commit_stack(w, n, 0, st);
+    return cut;
 }

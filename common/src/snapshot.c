@@ -113,8 +113,17 @@ static void walk_thread_extra(walker_t *w, size_t ti, uint64_t running, uint64_t
     pag_thread_t *th = &w->snap->pub.threads[ti];
     int want = (w->flags & (PAG_SNAP_NATIVE | PAG_SNAP_STACKS)) || (th->running_loop && !running);
     if (!want) return;
-    pag__thread_pystack(w, th->native_id, tstate, cur, &th->py_stack);
+    uint64_t cut = pag__thread_pystack(w, tstate, cur, &th->py_stack);
     th->in_callback = th->running_loop && !running && in_callback(&th->py_stack);
+    /* damage is said where the stack is shown, not where it was only looked
+     * at for a callback (the plain output stays what it was) */
+    if (cut && ((w->flags & (PAG_SNAP_NATIVE | PAG_SNAP_STACKS)) || th->in_callback)) {
+        pag__walk_warn(w,
+                       "the Python stack of thread %llu stops at an unreadable or zeroed frame "
+                       "(0x%llx): it is shown as far as it goes",
+                       (unsigned long long)th->native_id, (unsigned long long)cut);
+        w->snap->pub.n_cut_stacks++;
+    }
     if (!(w->flags & (PAG_SNAP_NATIVE | PAG_SNAP_STACKS)) && !th->in_callback) {
         th->py_stack.n = 0; /* an idle loop: shown as before */
         th->py_stack.frames = NULL;
