@@ -86,9 +86,9 @@ static const pag_task_t *by_name(const pag_snapshot_t *s, const char *name)
  * of copy 2) called crunch(), at unit 13 of crunch's copy 2. */
 typedef struct ft_image {
     sy_image_t im;
-    uint64_t work, crunch;         /* code objects */
-    uint64_t a, b, c;              /* coroutines of the three tasks */
-    uint64_t sync_frame;           /* crunch's frame on thread B */
+    uint64_t work, crunch; /* code objects */
+    uint64_t a, b, c;      /* coroutines of the three tasks */
+    uint64_t sync_frame;   /* crunch's frame on thread B */
     uint64_t work_copy2, crunch_copy2;
 } ft_image_t;
 
