@@ -139,9 +139,10 @@ static const code_info_t *get_code(walker_t *w, uint64_t code)
  * every thread but the first, so the base is found here.
  *
  * The line cache (w->lines) stays keyed by instr_ptr alone: CPython
- * allocates each copy separately, whole, and keeps it while the code object
- * lives, so one instr_ptr lies in one copy of one code object, and every
- * copy maps an offset to the same line (one location table).
+ * allocates each copy separately and whole (the code's full length), so
+ * the copies alive in one snapshot never overlap: one instr_ptr lies in one
+ * copy of one code object, and every copy maps an offset to the same line
+ * (they share one location table).
  *
  * When the copy cannot be found (an index outside the array, a NULL or
  * unreadable entry, an array size no CPython makes) the frame is kept with
