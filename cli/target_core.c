@@ -31,6 +31,7 @@
 #include "core_stream.h"
 #include "elf_lookup.h"
 #include "modules.h"
+#include "native.h"
 #include "target.h"
 
 typedef struct core_seg {
@@ -72,6 +73,7 @@ typedef struct core {
     uint64_t need; /* the bytes the core's headers promise */
     cli_spool_info_t spooled;
     char cut_line[512], cut_note[600], kept_note[640];
+    cli_native_t *native; /* --native: the unwinder, built on first use */
 } core_t;
 
 /* Would this file hold _PyRuntime (the executable, libpython) or the
@@ -427,6 +429,12 @@ static pag_err_t core_module_of(void *ctx, uint64_t addr, char *name, size_t len
     return cli_modtab_module_of(&((core_t *)ctx)->mods, addr, name, len);
 }
 
+static pag_err_t core_native_frames(void *ctx, uint64_t tid, pag_native_frame_t *out, size_t max,
+                                    size_t *n)
+{
+    return cli_native_frames(((core_t *)ctx)->native, tid, out, max, n);
+}
+
 static pag_err_t core_find(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned index,
                            uint64_t *addr, uint64_t *size)
 {
@@ -527,6 +535,7 @@ static void parse_notes(core_t *C)
 static void core_close(void *ctx)
 {
     core_t *C = ctx;
+    cli_native_free(C->native); /* it uses the core's Elf and module table */
     if (C->dwfl) dwfl_end(C->dwfl);
     cli_modtab_free(&C->mods);
     cli_strset_free(&C->missing);
@@ -896,6 +905,8 @@ pag_err_t cli_core_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     t->acc.read = core_read;
     t->acc.find = core_find;
     t->acc.module_of = core_module_of;
+    C->native = cli_native_core(C->elf, o->exe, &C->mods);
+    t->acc.native_frames = core_native_frames;
     t->ctx = C;
     t->release = core_release;
     t->problems = core_problems;

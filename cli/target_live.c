@@ -40,6 +40,7 @@
 
 #include "elf_lookup.h"
 #include "modules.h"
+#include "native.h"
 #include "procmem.h"
 #include "target.h"
 
@@ -58,6 +59,7 @@ typedef struct live {
     size_t nthr, capthr;
     int masked;
     sigset_t oldmask;
+    cli_native_t *native; /* --native: the unwinder, built on first use */
 } live_t;
 
 /* ---- memory ---------------------------------------------------------- */
@@ -193,6 +195,12 @@ static void open_mod(void *owner, cli_mod_t *m, size_t mi)
 static pag_err_t live_module_of(void *ctx, uint64_t addr, char *name, size_t len)
 {
     return cli_modtab_module_of(&((live_t *)ctx)->mods, addr, name, len);
+}
+
+static pag_err_t live_native_frames(void *ctx, uint64_t tid, pag_native_frame_t *out, size_t max,
+                                    size_t *n)
+{
+    return cli_native_frames(((live_t *)ctx)->native, tid, out, max, n);
 }
 
 static pag_err_t live_find(void *ctx, pag_lookup_kind_t kind, const char *name, unsigned index,
@@ -440,6 +448,7 @@ static void live_close(void *ctx)
 {
     live_t *L = ctx;
     live_release(L);
+    cli_native_free(L->native);
     cli_modtab_free(&L->mods);
     free(L->thr);
     pag_procmem_destroy(L->pm);
@@ -501,6 +510,10 @@ pag_err_t cli_live_open(const pag_options_t *o, cli_target_t *t, char *msg, size
     t->acc.readv = live_readv;
     t->acc.find = live_find;
     t->acc.module_of = live_module_of;
+    if (!o->no_stop) { /* the unwinder reads registers of stopped threads */
+        L->native = cli_native_live(pid);
+        t->acc.native_frames = live_native_frames;
+    }
     t->ctx = L;
     t->release = live_release;
     t->close = live_close;

@@ -37,7 +37,7 @@ except NameError:
 
 
 def _load(name, ns):
-    # A file of this frontend beside the script: pag_abi.py, pag_facts.py.
+    # A file of this frontend beside the script: pag_abi.py, pag_facts.py, pag_native.py.
     path = os.path.join(_PAG_HERE or ".", name)
     try:
         with open(path, encoding="utf-8") as f:
@@ -65,8 +65,10 @@ def _struct(name, fields):
     return cls
 
 
+# --native: gdb's own frame walk of a thread, beside the script (pag_native.py)
+_NATIVE = _load("pag_native.py", {"ABI": ABI, "_struct": _struct})
 _Accessors = _struct("pag_accessors_t", [("read", _READ_FN), ("find", _FIND_FN), ("readv", _P),
-                                          ("module_of", _MODULE_FN), ("native_frames", _P)])
+                                          ("module_of", _MODULE_FN), ("native_frames", _NATIVE.FN)])
 _Source = _struct("pag_source_t", [("kind", ctypes.c_int), ("pid", ctypes.c_longlong),
                                    ("core", ctypes.c_char_p), ("executable", ctypes.c_char_p)])
 _OPEN_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, _P, ctypes.POINTER(_Accessors),
@@ -74,10 +76,9 @@ _OPEN_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, _P, ctypes.POINTER(_Accessors),
 _PROBLEMS_FN = ctypes.CFUNCTYPE(_P, _P)
 _THREAD_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, _U64P, _P, _S)
 _STATS_FN = ctypes.CFUNCTYPE(None, _P, _P, _S)
-_Frontend = _struct("pag_frontend_t", [
-    ("accept", ctypes.c_uint), ("out", _P), ("open", _OPEN_FN), ("release", _P), ("close", _P),
-    ("problems", _PROBLEMS_FN), ("selected_thread", _THREAD_FN), ("stats", _STATS_FN),
-    ("incomplete", _P)])
+_Frontend = _struct("pag_frontend_t", [("accept", ctypes.c_uint), ("out", _P), ("open", _OPEN_FN),
+    ("release", _P), ("close", _P), ("problems", _PROBLEMS_FN), ("selected_thread", _THREAD_FN),
+    ("stats", _STATS_FN), ("incomplete", _P)])
 # c_void_p rather than c_char_p so that the pointers stay ours to free.
 _Result = _struct("pag_result_t", [("out_text", _P), ("err_line", _P), ("stats_line", _P),
                                    ("exit_code", ctypes.c_int), ("failed", ctypes.c_int)])
@@ -251,6 +252,7 @@ class _Target:
             acc.contents.read = self._keep(_READ_FN(self.read))
             acc.contents.find = self._keep(_FIND_FN(self.find))
             acc.contents.module_of = self._keep(_MODULE_FN(self.module_of))
+            acc.contents.native_frames = self._keep(_NATIVE.FN(_NATIVE.Walker(self, _facts).frames))
             # a core with an executable that is not its own: say so, as the CLI
             return _facts.exe_check(src.contents, msg, length)
         except BaseException as e:
@@ -351,5 +353,4 @@ def _make_command(cmd):
     return _Command()
 
 
-for _cmd in sorted(ABI.CMD.values()):
-    _make_command(_cmd)
+_COMMANDS = [_make_command(cmd) for cmd in sorted(ABI.CMD.values())]

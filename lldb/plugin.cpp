@@ -40,6 +40,7 @@
 #include <lldb/API/LLDB.h>
 
 #include "facts.h"
+#include "native.h"
 #include "pag/command.h"
 #include "procmem.h"
 
@@ -48,12 +49,11 @@ namespace
 
 // State of one command invocation.  Nothing outlives it: between commands
 // the process may run, load modules, or be replaced.
-struct Target {
+// The process and the --native strings live in the base (native.h).
+struct Target : pag_lldb_native_state {
     lldb::SBDebugger debugger;
     lldb::SBTarget target;
-    lldb::SBProcess process;
-    bool is_core = false;
-    bool files = false; // a core, or no process (--info): read the module files too
+    bool is_core = false, files = false; // files: a core, or no process (--info): read them too
     unsigned long reads = 0, read_bytes = 0, read_failures = 0, finds = 0;
     // Direct reads (Linux, local live process): 0 not tried yet, 1 on, -1 off.
     int direct = -1;
@@ -258,6 +258,7 @@ pag_err_t open_cb(void *fe, const pag_options_t *o, pag_accessors_t *acc, void *
         acc->read = read_cb;
         acc->find = find_cb;
         acc->module_of = module_cb;
+        acc->native_frames = pag_lldb_native_cb<Target>; // --native: lldb's unwinder
         acc->readv = nullptr; // lldb has no vectored read; the core falls back
         // Only for a process on this machine (not a remote lldb-server), and
         // not when PAG_LLDB_NO_DIRECT is set (tests of the lldb read path).

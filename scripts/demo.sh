@@ -79,6 +79,8 @@ if [ -x "$CLI" ]; then
   run_capped 60 "$CLI" "$SVC_PID" 2>&1 || true
   banner "py-async-graph --running $SVC_PID   (what is each thread running right now?)"
   run_capped 60 "$CLI" --running -f graph "$SVC_PID" 2>&1 || true
+  banner "py-async-graph --running --native $SVC_PID   (down to the C function that blocks)"
+  run_capped 60 "$CLI" --running --native -f graph "$SVC_PID" 2>&1 || true
   banner "py-async-graph -f table $SVC_PID"
   run_capped 60 "$CLI" -f table "$SVC_PID" 2>&1 | cut -c1-160 || true
   if command -v gcore >/dev/null; then
@@ -119,7 +121,8 @@ if [ -e "$GDB_SCRIPT" ] && command -v gdb >/dev/null; then
   # The sid tree's libthread_db matches the target's libc: let gdb load it.
   run_capped 120 env -u PYTHONHOME -u PYTHONPATH gdb -q -nx -batch \
     -iex "add-auto-load-safe-path $CACHE" -iex "source $GDB_SCRIPT" -p "$SVC_PID" \
-    -ex "py-async-graph" -ex "py-async-tasks --running" -ex "detach" 2>&1 \
+    -ex "py-async-graph" -ex "py-async-tasks --running" -ex "py-async-tasks --running --native" \
+    -ex "detach" 2>&1 \
     | grep -v -E '^\[(New|Thread debugging|Inferior)|^Using host libthread_db|^0x[0-9a-f]+ in ' || true
 fi
 

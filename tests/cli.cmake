@@ -54,3 +54,29 @@ set_tests_properties(cli.eperm PROPERTIES LABELS "cli;unit" TIMEOUT 60)
 # wrapping program headers and NT_FILE counts, devices named in NT_FILE
 # (never opened), 5,000 missing directories.
 pag_cli_test(core.crafted core 300 ${PAG_TESTS_DIR}/cli/core_crafted.py)
+# The native unwinder (issue 14, --native): the accessor's records, printed
+# by test_native_accessor, against gdb's own backtrace of the same threads, live,
+# on gcore cores and on kernel cores, and on a module without CFI and a
+# damaged core (both under a timeout).
+add_executable(test_native_accessor ${PAG_TESTS_DIR}/cli/test_native_accessor.c)
+target_link_libraries(test_native_accessor PRIVATE pag_cli_targets)
+set_target_properties(test_native_accessor PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+foreach(ver ${PAG_PY_VERSIONS})
+  pag_cli_test(cli.native.blocked.${ver} cli 600 ${PAG_TESTS_DIR}/cli/native_blocked.py ${ver})
+  foreach(fl dbg shared nopie)
+    pag_cli_test(cli.native.blocked.${ver}-${fl} cli 600
+                 ${PAG_TESTS_DIR}/cli/native_blocked.py ${ver} ${fl})
+  endforeach()
+  pag_cli_test(cli.native.nocfi.${ver} cli 300 ${PAG_TESTS_DIR}/cli/native_nocfi.py ${ver})
+  pag_cli_test(core.native.damaged.${ver} core 300 ${PAG_TESTS_DIR}/cli/native_damaged.py ${ver})
+  pag_cli_test(core.native.kernel.${ver} core 600 ${PAG_TESTS_DIR}/cli/native_kernel.py ${ver})
+  pag_cli_test(core.native.moved.${ver} core 300 ${PAG_TESTS_DIR}/cli/native_moved.py ${ver})
+endforeach()
+# Separate debug files by build-id (libc6-dbg) against gdb's lines; skips
+# without them.
+pag_cli_test(cli.native.debuginfo cli 300 ${PAG_TESTS_DIR}/cli/native_debuginfo.py)
+# /proc/sys/kernel/core_pattern is one file for the whole machine: the
+# kernel-core tests that set it must not overlap.
+foreach(ver ${PAG_PY_VERSIONS})
+  set_tests_properties(core.native.kernel.${ver} PROPERTIES RESOURCE_LOCK core_pattern)
+endforeach()

@@ -12,6 +12,7 @@ foreach(ver ${PAG_PY_VERSIONS})
   pag_cli_test(core.gcore.basic.${ver}-dbg core 400 ${PAG_TESTS_DIR}/cli/core_fixture.py basic ${ver} --dbg)
   pag_cli_test(core.gcore.basic.${ver}-shared core 400 ${PAG_TESTS_DIR}/cli/core_fixture.py basic ${ver} --shared)
   pag_cli_test(core.kernel.basic.${ver} core 400 ${PAG_TESTS_DIR}/cli/core_kernel.py basic ${ver})
+  set_tests_properties(core.kernel.basic.${ver} PROPERTIES RESOURCE_LOCK core_pattern)
   # It changes the machine-wide core_pattern for a moment.
   set_tests_properties(core.kernel.basic.${ver} PROPERTIES RUN_SERIAL TRUE)
 endforeach()

@@ -67,3 +67,12 @@ pag_gdb_test(gdb.abi 60 test_abi.py)
 foreach(ver ${PAG_PY_VERSIONS})
   pag_gdb_test(gdb.info.${ver} 300 test_info.py --version ${ver})
 endforeach()
+# --native (issue 14): gdb's own frame walk against gdb's own bt, live, on
+# the gcore core, on a kernel core (core_pattern), on damaged cores, and on
+# the -dbg build (full DWARF)
+foreach(ver ${PAG_PY_VERSIONS})
+  foreach(mode live core kernel damaged-stack damaged-regs)
+    pag_gdb_test(gdb.native.${mode}.${ver} 300 test_native.py --version ${ver} --mode ${mode})
+  endforeach()
+  pag_gdb_test(gdb.native.live.${ver}-dbg 300 test_native.py --version ${ver} --mode live --dbg)
+endforeach()

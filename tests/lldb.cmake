@@ -94,3 +94,12 @@ add_test(NAME lldb.cmake.no-sb-api
 set_tests_properties(lldb.cmake.no-sb-api PROPERTIES LABELS "lldb" TIMEOUT 300
   PASS_REGULAR_EXPRESSION "LLDB SB API was not found under LLDB_ROOT=[^ ]*/empty .*Install Debian's liblldb-16-dev, point -DLLDB_ROOT=.*-DPAG_BUILD_LLDB=OFF"
   FAIL_REGULAR_EXPRESSION "CONFIGURED-WITHOUT-SB-API")
+# --native (issue 14): lldb's own unwinder against lldb's own backtrace, live,
+# on the gcore core, on a kernel core (core_pattern), on damaged cores, and
+# on the -dbg build (full DWARF)
+foreach(ver ${PAG_PY_VERSIONS})
+  foreach(mode live core kernel damaged-stack damaged-regs)
+    pag_lldb_test(lldb.native.${mode}.${ver} 300 test_native.py --version ${ver} --mode ${mode})
+  endforeach()
+  pag_lldb_test(lldb.native.live.${ver}-dbg 300 test_native.py --version ${ver} --mode live --dbg)
+endforeach()

@@ -13,6 +13,7 @@ foreach(ver ${PAG_PY_VERSIONS})
   # A cut stream (a kernel core cut at 50 % and 90 % of its compressed size)
   # gives exit 12, one line, and a graph that is part of the whole core's.
   pag_cli_test(core.packed.cut.deadlock.${ver} core 600 ${PAG_TESTS_DIR}/cli/core_packed.py cut deadlock ${ver})
+  set_tests_properties(core.packed.cut.deadlock.${ver} PROPERTIES RESOURCE_LOCK core_pattern)
 endforeach()
 # The bench of compressed cores (bench/packed.py) at 10,000 tasks: every tool
 # runs and counts the fixture's tasks; it never judges time (the full run,

@@ -80,7 +80,11 @@ void pag__put_vframe_text(FILE *out, const pag__vframe_t *v)
 static size_t frame_holding(const pag_thread_t *th, uint64_t a)
 {
     for (size_t k = 0; k + 1 < th->n_native; k++) {
-        uint64_t lo = th->native[k].sp, hi = th->native[k + 1].sp;
+        uint64_t lo = th->native[k].sp, hi = 0;
+        /* an inlined frame shares its caller's stack: the debuggers give it
+         * no sp, so the area ends at the next frame that has one */
+        for (size_t q = k + 1; q < th->n_native && !hi; q++)
+            hi = th->native[q].sp;
         if (lo && hi > lo && a >= lo && a < hi) return k;
     }
     return SIZE_MAX;

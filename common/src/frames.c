@@ -433,60 +433,32 @@ pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const cha
     return err;
 }
 
-/* The real frame stack of a thread, down to (and including) the frame of
- * the running task's coroutine.  Innermost first. */
-void pag__thread_stack(walker_t *w, uint64_t tstate, uint64_t current_frame, uint64_t coro,
-                       pag_stack_t *st)
+/* Is the frame in fb damage?  No frame the interpreter links in lacks a
+ * code object unless it is a C entry or shim frame; one that cannot be read
+ * (owner < 0), or is all zeros (gcore writes a thread's stack it cannot
+ * read as zeros), is. */
+static int damaged_frame(const pag_session_t *s, const uint8_t *fb, int owner)
 {
-    pag_session_t *s = w->s;
-    const pag_offsets_t *o = &s->off;
-    uint8_t fb[1024];
-    uint64_t target = coro ? coro + o->gen.gi_iframe : 0;
-    uint64_t base = s->k.has_base_frame ? tstate + o->tstate.base_frame : 0;
-    size_t n = 0;
-    int found = 0;
-    st->n = 0;
-    st->frames = NULL;
-    if (o->frame.size > sizeof fb) return;
-    uint64_t f = current_frame;
-    for (unsigned i = 0; f && f != base; i++) {
-        if (i >= PAG_MAX_THREAD_FRAMES) {
-            pag__walk_warn(
-                w, "truncated: a thread stack deeper than %u frames (PAG_MAX_THREAD_FRAMES)",
-                PAG_MAX_THREAD_FRAMES);
-            break;
-        }
-        if (pag__read(&s->cache, f, o->frame.size, fb) != PAG_OK) break;
-        pag_frame_t fr;
-        if (decode_frame(w, f, fb, &fr) > 0 && push_frame(w, &n, &fr) != 0) return;
-        if (f == target) {
-            found = 1;
-            break;
-        }
-        f = pag__u64(fb, o->frame.previous);
-    }
-    if (!found)
-        return; /* the task's coroutine is not on this stack: show nothing rather than garbage */
-    commit_stack(w, n, 0, st);
+    return owner < 0 ||
+           (!(pag__u64(fb, s->off.frame.executable) & s->k.tag_mask) && owner < s->k.owner_interp);
 }
 
-/* The whole Python stack of a thread, innermost first (issue 14: --native,
- * --all-threads, a loop blocked in a plain callback).  Each Python frame
- * just inside a C entry frame is marked `entry`: the frames from the
- * innermost one to the first marked one are what the innermost
- * _PyEval_EvalFrameDefault call runs, and so on outward, which is how the
- * native merge replaces each evaluator frame by its Python frames.  A
- * frame that cannot be read ends the stack (it is shown as far as read). */
-void pag__thread_pystack(walker_t *w, uint64_t tstate, uint64_t current_frame, pag_stack_t *st)
+/* Walk a thread's frames from current_frame, innermost first, into the
+ * scratch stack: down to the frame `target` (a running task's coroutine;
+ * 1 is returned when it was met), or, with target 0, the whole stack, each
+ * Python frame just inside a C entry frame marked `entry` with that
+ * frame's address.  Only the whole-stack walk reports damage: a running
+ * stack that does not reach its coroutine is not shown at all. */
+static int walk_thread(walker_t *w, uint64_t tid, uint64_t tstate, uint64_t current_frame,
+                       uint64_t target, size_t *np)
 {
     pag_session_t *s = w->s;
     const pag_offsets_t *o = &s->off;
     uint8_t fb[1024];
     uint64_t base = s->k.has_base_frame ? tstate + o->tstate.base_frame : 0;
     size_t n = 0;
-    st->n = 0;
-    st->frames = NULL;
-    if (o->frame.size > sizeof fb) return;
+    *np = 0;
+    if (o->frame.size > sizeof fb) return 0;
     uint64_t f = current_frame;
     for (unsigned i = 0; f && f != base; i++) {
         if (i >= PAG_MAX_THREAD_FRAMES) {
@@ -495,16 +467,56 @@ void pag__thread_pystack(walker_t *w, uint64_t tstate, uint64_t current_frame, p
                 PAG_MAX_THREAD_FRAMES);
             break;
         }
-        if (pag__read(&s->cache, f, o->frame.size, fb) != PAG_OK) break;
-        int owner = (int8_t)fb[o->frame.owner];
+        int owner =
+            pag__read(&s->cache, f, o->frame.size, fb) == PAG_OK ? (int8_t)fb[o->frame.owner] : -1;
+        if (owner < 0 && target) break;
+        if (!target && damaged_frame(s, fb, owner)) {
+            pag__walk_warn(w,
+                           "the Python stack of thread %llu stops at an unreadable or zeroed "
+                           "frame (0x%llx): it is shown as far as it goes",
+                           (unsigned long long)tid, (unsigned long long)f);
+            w->snap->pub.n_cut_stacks++;
+            break;
+        }
         pag_frame_t fr;
         memset(&fr, 0, sizeof fr);
         int d = decode_frame(w, f, fb, &fr);
-        if (d < 0) break;
-        if (d > 0 && push_frame(w, &n, &fr) != 0) return;
-        if (d == 0 && owner >= s->k.owner_interp && n && !w->fscratch[n - 1].entry)
+        if (d < 0 && !target) break;
+        if (d > 0 && push_frame(w, &n, &fr) != 0) return -1;
+        *np = n;
+        if (target && f == target) return 1;
+        if (!target && d == 0 && owner >= s->k.owner_interp && n && !w->fscratch[n - 1].entry)
             w->fscratch[n - 1].entry = f;
         f = pag__u64(fb, o->frame.previous);
     }
-    commit_stack(w, n, 0, st);
+    *np = n;
+    return 0;
+}
+
+/* The real frame stack of a thread, down to (and including) the frame of
+ * the running task's coroutine.  Innermost first; empty when the
+ * coroutine is not on the stack (nothing rather than garbage). */
+void pag__thread_stack(walker_t *w, uint64_t tstate, uint64_t current_frame, uint64_t coro,
+                       pag_stack_t *st)
+{
+    size_t n = 0;
+    st->n = 0;
+    st->frames = NULL;
+    if (!coro) return;
+    uint64_t target = coro + w->s->off.gen.gi_iframe;
+    if (walk_thread(w, 0, tstate, current_frame, target, &n) == 1) commit_stack(w, n, 0, st);
+}
+
+/* The whole Python stack of a thread, innermost first (issue 14: --native,
+ * --all-threads, a loop blocked in a plain callback).  The frames from the
+ * innermost one to the first marked `entry` are what the innermost
+ * _PyEval_EvalFrameDefault call runs, and so on outward: the native merge
+ * (format_native.c) finds each call by where its entry frame lives. */
+void pag__thread_pystack(walker_t *w, uint64_t tid, uint64_t tstate, uint64_t current_frame,
+                         pag_stack_t *st)
+{
+    size_t n = 0;
+    st->n = 0;
+    st->frames = NULL;
+    if (walk_thread(w, tid, tstate, current_frame, 0, &n) >= 0) commit_stack(w, n, 0, st);
 }

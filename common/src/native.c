@@ -31,7 +31,8 @@ static const char *copy_str(walker_t *w, const char *s, size_t max)
 /* Keep frames [0, n) of raw in thread ti, copying their strings, and cut the
  * stack where it stops moving outward: an sp below the previous one (the
  * stack grows down, so callers have higher ones) or a frame that repeats the
- * previous one exactly means the unwinder is lost. */
+ * previous one exactly means the unwinder is lost; a caller at pc 0 is
+ * where it ran into a zeroed stack. */
 static size_t keep_frames(walker_t *w, pag_thread_t *th, const pag_native_frame_t *raw, size_t n)
 {
     pag_native_frame_t *f = pag__arena_alloc(w->arena, (n ? n : 1) * sizeof *f);
@@ -46,6 +47,11 @@ static size_t keep_frames(walker_t *w, pag_thread_t *th, const pag_native_frame_
             (r->sp < raw[k - 1].sp || (r->sp == raw[k - 1].sp && r->pc == raw[k - 1].pc))) {
             th->native_error = PAG_ERR_CORRUPT;
             th->native_note = "its native stack stops moving outward";
+            break;
+        }
+        if (k > 0 && r->pc == 0) { /* an unwinder that ran into zeros: no frame there */
+            th->native_error = PAG_ERR_TRUNCATED;
+            th->native_note = "the unwinder stopped before the thread's first frame";
             break;
         }
         f[k] = *r;

@@ -113,7 +113,7 @@ static void walk_thread_extra(walker_t *w, size_t ti, uint64_t running, uint64_t
     pag_thread_t *th = &w->snap->pub.threads[ti];
     int want = (w->flags & (PAG_SNAP_NATIVE | PAG_SNAP_STACKS)) || (th->running_loop && !running);
     if (!want) return;
-    pag__thread_pystack(w, tstate, cur, &th->py_stack);
+    pag__thread_pystack(w, th->native_id, tstate, cur, &th->py_stack);
     th->in_callback = th->running_loop && !running && in_callback(&th->py_stack);
     if (!(w->flags & (PAG_SNAP_NATIVE | PAG_SNAP_STACKS)) && !th->in_callback) {
         th->py_stack.n = 0; /* an idle loop: shown as before */

@@ -52,7 +52,11 @@ static int thread_notes(const pag_snapshot_t *snap, const pag_options_t *o, char
     }
     if (!bad) return code;
     const pag_thread_t *th = &snap->threads[first];
-    if (th->native_error == PAG_ERR_UNSUPPORTED) {
+    if (th->native_error == PAG_ERR_UNSUPPORTED && o->no_stop) {
+        add(line, len, at,
+            "py-async-graph: warning: --native: unwinding needs the threads stopped, and "
+            "--no-stop leaves them running: no native frames");
+    } else if (th->native_error == PAG_ERR_UNSUPPORTED) {
         add(line, len, at, "py-async-graph: warning: --native: %s", th->native_note);
     } else if (bad > 1) {
         add(line, len, at,
@@ -93,6 +97,14 @@ int pag_snapshot_note(const pag_snapshot_t *snap, const pag_options_t *o, char *
         add(line, len, &at,
             "py-async-graph: warning: the target has not loaded asyncio "
             "(no AsyncioDebug table): there are no tasks");
+    if (snap->n_cut_stacks) {
+        if (o->format == PAG_FMT_JSON) /* the other formats print the warning itself */
+            add(line, len, &at,
+                "py-async-graph: warning: %zu thread stack(s) stop at an unreadable or zeroed "
+                "frame: shown as far as they go",
+                snap->n_cut_stacks);
+        code = PAG_EXIT_PARTIAL;
+    }
     if (o->native || o->all_threads) code = thread_notes(snap, o, line, len, &at, code);
     if (o->format != PAG_FMT_JSON) { /* JSON carries these itself */
         if (snap->n_warnings > 0 && snap->warnings[0]) {

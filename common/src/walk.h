@@ -73,7 +73,8 @@ const char *pag__walk_intern(walker_t *w, const char *s, size_t n);
 pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const char **detail);
 void pag__thread_stack(walker_t *w, uint64_t tstate, uint64_t current_frame, uint64_t coro,
                        pag_stack_t *st);
-void pag__thread_pystack(walker_t *w, uint64_t tstate, uint64_t current_frame, pag_stack_t *st);
+void pag__thread_pystack(walker_t *w, uint64_t tid, uint64_t tstate, uint64_t current_frame,
+                         pag_stack_t *st);
 
 /* native.c: the native side of a snapshot (issue 14) */
 void pag__walk_native(walker_t *w, size_t ti);

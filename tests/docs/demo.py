@@ -9,7 +9,8 @@ tasks that await each other), and the tool's own live tree for the core and
 gdb sections.  Checks, per section of the demo's output:
   * the CLI tree names the cycle "lock-a → lock-b → lock-a";
   * the --running graph shows legacy-sync-call in legacy_blocking_io() at
-    that line;
+    that line, and with --native clock_nanosleep (libc) above it; gdb's
+    py-async-tasks --running --native shows it inside libc;
   * the core section prints the same tree ("identical to the live tree");
   * the DOT output was rendered to an SVG with the cycle's red edges;
   * gdb (gdb -p) names the cycle and the running task with file:line;
@@ -82,6 +83,15 @@ def main():
                           % bline, run) is not None,
                 "--running graph: legacy-sync-call blocked in legacy_blocking_io() line %d:\n%s"
                 % (bline, run[:1500]))
+        k, nat = pick(secs, "py-async-graph --running --native")
+        c.check(re.search(r"\* Task\(name='legacy-sync-call', id=0x[0-9a-f]+\)\n  \+ Call stack:\n"
+                          r"(  \|   \[native\] libc\.so\.6\+0x[0-9a-f]+\n)*"
+                          r"  \|   \[native\] \w*clock_nanosleep\w*\+0x[0-9a-f]+ \(libc\.so\.6\)\n"
+                          r"(  \|   \[native\] .*\n)*"
+                          r"  \|   File '[^']*demo_service\.py', line %d, in legacy_blocking_io\(\)\n"
+                          % bline, nat) is not None,
+                "--running --native: clock_nanosleep on top of legacy_blocking_io() line %d:\n%s"
+                % (bline, nat[:1500]))
         k, core = pick(secs, "gcore")
         c.check(CYCLE in core and "(identical to the live tree above)" in core,
                 "core section: same tree as live, with the deadlock:\n%s" % core[-800:])
@@ -98,6 +108,12 @@ def main():
         c.check(re.search(r"^0x[0-9a-f]+ +\d+ +pending +\* legacy-sync-call +legacy_blocking_io "
                           r"\S*demo_service\.py:%d$" % bline, gdbsec, re.M) is not None,
                 "gdb py-async-tasks --running: legacy-sync-call at demo_service.py:%d" % bline)
+        # WHERE is the innermost native frame: inside libc's sleep, which
+        # Debian's libc may leave unnamed (libc.so.6+0x...)
+        c.check(re.search(r"^0x[0-9a-f]+ +\d+ +pending +\* legacy-sync-call +\[native\] "
+                          r"(\w*clock_nanosleep\w*\+0x[0-9a-f]+ \(libc\.so\.6\)|"
+                          r"libc\.so\.6\+0x[0-9a-f]+)$", gdbsec, re.M) is not None,
+                "gdb py-async-tasks --running --native: the task is inside libc's sleep")
         k, lldbsec = pick(secs, "inside lldb")
         if a.lldb == "ON":
             c.check(k is not None and CYCLE in lldbsec,

@@ -440,3 +440,174 @@ def parse_cpython_pstree(text):
         names.append(name)
         stack.append((i, name))
     return names, edges
+
+
+# ---- issue 14 (--native): gdb's own backtraces, the evaluator's code, ------
+# ---- kernel cores, a blocked thread's state --------------------------------
+
+import re as _re  # noqa: E402
+
+_BT_THREAD = _re.compile(r"^Thread \d+ \((?:Thread 0x[0-9a-f]+ \()?(?:LWP|process) (\d+)")
+_BT_FRAME = _re.compile(r"^#(\d+)\s+(?:(0x[0-9a-f]+) in )?(\S+) \(.*?\)(?: at (\S+):(\d+))?"
+                        r"(?: from (\S+))?\s*$")
+
+
+def parse_gdb_bt(text):
+    """`thread apply all bt` text -> {LWP: [frame, ...]} innermost first;
+    a frame is {"n", "pc" (int or None), "function" (None for gdb's "??"),
+    "module" (the "from" library, None for the executable), "file", "line"}.
+    A line that is neither a thread header nor a frame ends nothing: gdb
+    prints "Backtrace stopped: ..." and warnings between them."""
+    out = {}
+    cur = None
+    for line in text.splitlines():
+        m = _BT_THREAD.match(line)
+        if m:
+            cur = out.setdefault(int(m.group(1)), [])
+            continue
+        m = _BT_FRAME.match(line)
+        if m and cur is not None:
+            fn = m.group(3)
+            cur.append({"n": int(m.group(1)),
+                        "pc": int(m.group(2), 16) if m.group(2) else None,
+                        "function": None if fn == "??" else fn,
+                        "module": m.group(6), "file": m.group(4),
+                        "line": int(m.group(5)) if m.group(5) else None})
+    return out
+
+
+def gdb_backtraces(target_args, timeout=300, extra=()):
+    """gdb -batch TARGET_ARGS -ex 'thread apply all bt': (per-LWP frames as
+    parse_gdb_bt gives them, the whole text).  No libthread_db (it would
+    run code in the target's libc), no debuginfod."""
+    argv = ["gdb", "-batch", "-nx", "-iex", "set pagination off", "-iex", "set width 0",
+            "-iex", "set debuginfod enabled off", "-iex", "set auto-load safe-path /nonexistent"]
+    argv += list(target_args) + list(extra) + ["-ex", "thread apply all bt"]
+    rc, out, err = run(argv, timeout=timeout, env=clean_env())
+    return parse_gdb_bt(out), out + err
+
+
+def _fde_ranges(path):
+    """[(start, end)] of every FDE in path's .eh_frame, from binutils'
+    readelf (file virtual addresses)."""
+    rc, out, err = run(["readelf", "--debug-dump=frames", path], timeout=120)
+    rng = []
+    for m in _re.finditer(r"FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\.([0-9a-f]+)", out):
+        rng.append((int(m.group(1), 16), int(m.group(2), 16)))
+    return rng
+
+
+def evaluator_ranges(path, symbol="_PyEval_EvalFrameDefault"):
+    """The address ranges (file virtual addresses) of CPython's evaluator
+    in the ELF file path: the FDE of `symbol` and every unnamed FDE its code
+    branches into.  Why more than the symbol: Debian's PGO build splits the
+    function, and the dispatch loop sits in an unnamed partition (gcc's
+    .cold part) that gdb prints as "??"; the exported symbol is only its
+    entry (0x4a0 bytes in sid's 3.14).  Found from the file alone (readelf,
+    objdump), so it is an oracle independent of every frontend."""
+    rc, out, err = run(["nm", "-DS", "--defined-only", path], timeout=60)
+    start = size = None
+    named = set()
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 4:
+            named.add(int(f[0], 16))
+            if f[3] == symbol:
+                start, size = int(f[0], 16), int(f[1], 16)
+    if start is None:
+        return []
+    fdes = _fde_ranges(path)
+    own = [r for r in fdes if r[0] <= start < r[1]] or [(start, start + size)]
+    rc, dis, err = run(["objdump", "-d", "--no-show-raw-insn", "--start-address=%#x" % start,
+                        "--stop-address=%#x" % (start + size), path], timeout=120)
+    targets = {int(m.group(1), 16) for m in _re.finditer(r"\tj[a-z]+\s+([0-9a-f]+) <", dis)}
+    parts = set(own)
+    for t in targets:
+        if own[0][0] <= t < own[0][1]:
+            continue
+        for r in fdes:
+            if r[0] <= t < r[1] and r[0] not in named:
+                parts.add(r)
+    return sorted(parts)
+
+
+def elf_is_pie(path):
+    with open(path, "rb") as f:
+        hdr = f.read(18)
+    return hdr[16] == 3  # e_type ET_DYN (little-endian low byte)
+
+
+def thread_state(pid, tid):
+    """(state letter, utime + stime in clock ticks) of a thread, or (None, 0)."""
+    try:
+        with open("/proc/%d/task/%d/stat" % (pid, tid)) as f:
+            rest = f.read().rpartition(")")[2].split()
+    except OSError:
+        return None, 0
+    return rest[0], int(rest[11]) + int(rest[12])
+
+
+def wait_thread(pid, tid, state, timeout=30.0, run_ticks=30):
+    """Wait until thread tid of pid sleeps in the kernel ("S"), or, for a
+    thread that runs ("R"), until it has used run_ticks more CPU ticks (it
+    is past its last Python line and spins in C).  True when it did."""
+    deadline = time.monotonic() + timeout
+    _, t0 = thread_state(pid, tid)
+    while time.monotonic() < deadline:
+        s, t = thread_state(pid, tid)
+        if s is None:
+            return False
+        if state == "S" and s == "S":
+            time.sleep(0.1)
+            if thread_state(pid, tid)[0] == "S":
+                return True
+        if state == "R" and t - t0 >= run_ticks:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+CORE_PATTERN = "/proc/sys/kernel/core_pattern"
+
+
+def kernel_core(pid, directory, timeout=120):
+    """Make the kernel write a core of pid (SIGABRT, RLIMIT_CORE raised in
+    the target with prlimit) into directory, as tests/cli/core_kernel.py
+    does; the process dies.  core_pattern is restored before returning.
+    Returns the core's path; skips (77) when core_pattern is not writable."""
+    import resource
+    try:
+        with open(CORE_PATTERN) as f:
+            old = f.read()
+        with open(CORE_PATTERN, "w") as f:
+            f.write(old)
+    except OSError as e:
+        skip("%s is not writable here (%s); cannot make the kernel write a core"
+             % (CORE_PATTERN, e))
+    os.chmod(directory, 0o1777)
+    path = os.path.join(directory, "core.%d" % pid)
+    try:
+        with open(CORE_PATTERN, "w") as f:
+            f.write(os.path.join(directory, "core.%p"))
+        inf = resource.RLIM_INFINITY
+        resource.prlimit(pid, resource.RLIMIT_CORE, (inf, inf))
+        os.kill(pid, signal.SIGABRT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+                with open("/proc/%d/stat" % pid) as f:
+                    zombie = f.read().rpartition(")")[2].split()[0] == "Z"
+            except (OSError, ProcessLookupError):
+                zombie = True
+            if zombie and os.path.exists(path):
+                break
+            time.sleep(0.1)
+        # The kernel has finished the file once the task is gone or reaped.
+        time.sleep(0.5)
+    finally:
+        with open(CORE_PATTERN, "w") as f:
+            f.write(old)
+    if not os.path.exists(path):
+        raise RuntimeError("the kernel wrote no core at %s" % path)
+    return path

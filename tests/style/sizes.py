@@ -5,9 +5,10 @@ Why: the product promise ("the same options give the same bytes in the CLI,
 gdb and lldb") holds only while the command lives in the core; a frontend
 that grows is logic in the wrong place.  Limits (issue 13), counting code
 lines, not comments or blank lines:
-    gdb/py-async-graph.py <= 250, lldb/plugin.cpp <= 300, cli/main.c <= 80;
-the frontends' helper files (the debugger facts a core check needs, issue 18)
-each have a limit of their own, and the total of each frontend is printed, so
+    gdb/py-async-graph.py <= 250, lldb/plugin.cpp <= 300, cli/main.c <= 85 (80 until issue 15 added the incomplete hook);
+the frontends' helper files (the debugger facts a core check needs, issue 18;
+the debuggers' native unwinding for --native, issue 14) each have a limit of
+their own, and the total of each frontend is printed, so
 that growth moved into a new file is seen and bounded too;
 and no function over 100 lines in common/ or cli/.
 usage: sizes.py [--source DIR] [--report]
@@ -17,8 +18,9 @@ import os
 import re
 import sys
 
-LIMITS = {"gdb/py-async-graph.py": 250, "lldb/plugin.cpp": 300, "cli/main.c": 80,
-          "gdb/pag_facts.py": 150, "lldb/facts.cpp": 200}
+LIMITS = {"gdb/py-async-graph.py": 250, "lldb/plugin.cpp": 300, "cli/main.c": 85,
+          "gdb/pag_facts.py": 150, "lldb/facts.cpp": 200,
+          "gdb/pag_native.py": 150, "lldb/native.cpp": 200}
 # Every file of a frontend counts toward its printed total.
 FRONTENDS = {"gdb": (".py", ".in"), "lldb": (".cpp", ".h")}
 FUNC_LIMIT = 100

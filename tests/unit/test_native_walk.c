@@ -26,6 +26,7 @@ static int failures;
 static struct {
     pag_native_frame_t rec[4];
     size_t n, claim; /* records given, and the count it says (0: n) */
+    int deep;        /* give max records of a stack that goes on (a deep recursion) */
     pag_err_t rc;
     uint64_t asked_tid;
 } U;
@@ -38,6 +39,9 @@ static pag_err_t fake_native(void *ctx, uint64_t tid, pag_native_frame_t *out, s
     for (size_t k = 0; k < U.n && k < max; k++)
         out[k] = U.rec[k];
     *n = U.claim ? U.claim : U.n;
+    for (size_t k = 0; U.deep && k < max; k++)
+        out[k] = (pag_native_frame_t){0x400000 + k, 0x10000 + 16 * k, 0, 0, NULL, NULL, NULL, 0, 0};
+    if (U.deep) *n = max;
     return U.rc;
 }
 
@@ -105,10 +109,18 @@ static void test_minor(unsigned minor)
     pag_result_free(&r);
 
     U.rc = PAG_OK;
-    U.claim = 5000; /* more than it gave, more than asked for */
+    U.claim = 5000; /* more than it gave, more than asked for: the rest is zeros */
+    CHECK(run(&im, 1, &r, 5, nat) == PAG_EXIT_PARTIAL);
+    CHECK(r.err_line && strstr(r.err_line, "the unwinder stopped before the thread's first frame"));
+    CHECK(strstr(r.out_text, "0x0") == NULL); /* a pc-0 record ends the stack */
+    pag_result_free(&r);
+
+    U.claim = 0, U.deep = 1; /* the bound */
     CHECK(run(&im, 1, &r, 5, nat) == PAG_EXIT_PARTIAL);
     CHECK(r.err_line && strstr(r.err_line, "deeper than 1024 frames"));
+    CHECK(strstr(r.out_text, "[native] 0x4003ff\n") && !strstr(r.out_text, "0x400400"));
     pag_result_free(&r);
+    U.deep = 0;
 
     U.claim = 0;
     CHECK(run(&im, 0, &r, 5, nat) == PAG_EXIT_PARTIAL);

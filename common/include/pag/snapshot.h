@@ -123,10 +123,11 @@ typedef struct pag_snapshot {
     size_t n_inconsistent;
     pag_stats_t stats;
     /* issue 14: the main interpreter's GIL (GIL builds) */
-    int gil_known;     /* 1 when the GIL state below was read */
-    int gil_locked;    /* the GIL is held */
-    size_t gil_holder; /* index into threads of its holder, or SIZE_MAX */
-    unsigned flags;    /* the PAG_SNAP_* it was taken with */
+    int gil_known;       /* 1 when the GIL state below was read */
+    int gil_locked;      /* the GIL is held */
+    size_t gil_holder;   /* index into threads of its holder, or SIZE_MAX */
+    unsigned flags;      /* the PAG_SNAP_* it was taken with */
+    size_t n_cut_stacks; /* thread stacks that stop at an unreadable or zeroed frame */
 } pag_snapshot_t;
 
 typedef struct pag_session pag_session_t;
