@@ -128,10 +128,119 @@ static const code_info_t *get_code(walker_t *w, uint64_t code)
     return &w->code_infos[w->n_codes++];
 }
 
+/* ---- thread-local bytecode (free-threaded builds) ----
+ *
+ * A free-threaded CPython lets each thread specialise its own copy of a
+ * code object's bytecode: the frame's tlbc_index names the copy its
+ * instr_ptr points into.  Copy 0 is the code object's own co_code_adaptive;
+ * copy i > 0 is entries[i] of the _PyCodeArray at co_tlbc ({Py_ssize_t size;
+ * char *entries[size]}, Include/cpython/code.h).  An offset measured from
+ * co_code_adaptive for a frame on another copy is a wrong line (or none) on
+ * every thread but the first, so the base is found here.
+ *
+ * The line cache (w->lines) stays keyed by instr_ptr alone: CPython
+ * allocates each copy separately and whole (the code's full length), so
+ * the copies alive in one snapshot never overlap: one instr_ptr lies in one
+ * copy of one code object, and every copy maps an offset to the same line
+ * (they share one location table).
+ *
+ * When the copy cannot be found (an index outside the array, a NULL or
+ * unreadable entry, an array size no CPython makes) the frame is kept with
+ * its line unknown (-1), and the damage is returned with a reason so that
+ * the task fails (READ or CORRUPT, like an unreadable code object: issue 18,
+ * no damage passes as CPython's "line None").  Copy 0 costs no read. */
+static pag_err_t tlbc_base(walker_t *w, uint64_t code, const uint8_t *fb, uint64_t *base,
+                           const char **why)
+{
+    pag_session_t *s = w->s;
+    const pag_offsets_t *o = &s->off;
+    /* offset 0 is f_executable (and ob_refcnt): a free-threaded table
+     * without these offsets cannot say which copy a frame runs */
+    if (!o->frame.tlbc_index) {
+        *why = "a free-threaded table without interpreter_frame.tlbc_index";
+        return PAG_ERR_CORRUPT;
+    }
+    int32_t idx = (int32_t)pag__u32(fb, o->frame.tlbc_index);
+    if (idx == 0) return PAG_OK; /* the code object's own bytecode: *base as given */
+    uint64_t arr, size, entry;
+    if (idx < 0) {
+        *why = "a negative thread-local bytecode index";
+        return PAG_ERR_CORRUPT;
+    }
+    if (!o->code.co_tlbc) {
+        *why = "a free-threaded table without code_object.co_tlbc";
+        return PAG_ERR_CORRUPT;
+    }
+    if (pag__read_u64(&s->cache, code + o->code.co_tlbc, &arr) != PAG_OK) {
+        *why = "unreadable thread-local bytecode array";
+        return PAG_ERR_READ;
+    }
+    if (!arr) { /* CPython gives every code object of the build one */
+        *why = "a code object without its thread-local bytecode array";
+        return PAG_ERR_CORRUPT;
+    }
+    if (pag__read_u64(&s->cache, arr, &size) != PAG_OK) {
+        *why = "unreadable thread-local bytecode array";
+        return PAG_ERR_READ;
+    }
+    if (size == 0 || size > PAG_MAX_TLBC) { /* a Py_ssize_t: a negative one is huge here */
+        *why = "a thread-local bytecode array of implausible size";
+        return PAG_ERR_CORRUPT;
+    }
+    if ((uint64_t)idx >= size) {
+        *why = "a thread-local bytecode index past its array";
+        return PAG_ERR_CORRUPT;
+    }
+    if (pag__read_u64(&s->cache, arr + 8 + 8 * (uint64_t)idx, &entry) != PAG_OK) {
+        *why = "unreadable thread-local bytecode array";
+        return PAG_ERR_READ;
+    }
+    /* NULL: no thread of this index has run the code (CPython fills
+     * entries[i] before thread i runs it, and frees a copy only once no
+     * thread holds index i), so no frame can be on that copy */
+    if (!entry) {
+        *why = "a frame on a thread-local bytecode copy that does not exist";
+        return PAG_ERR_CORRUPT;
+    }
+    *base = entry;
+    return PAG_OK;
+}
+
+/* The line of the frame in fb, running `code` (ci): its instruction offset
+ * from the start of the bytecode copy it runs.  -1 when the location table
+ * has none; -1 with *err and *why set when the copy cannot be found (only
+ * the first: they are left alone once set, and for a frame without damage). */
+static int frame_line(walker_t *w, uint64_t code, const code_info_t *ci, const uint8_t *fb,
+                      pag_err_t *err, const char **why)
+{
+    const pag_offsets_t *o = &w->s->off;
+    uint64_t base = ci->base;
+    pag_err_t e;
+    const char *reason = NULL;
+    if (o->free_threaded && (e = tlbc_base(w, code, fb, &base, &reason)) != PAG_OK) {
+        if (*err == PAG_OK) *err = e, *why = reason;
+        return -1;
+    }
+    uint64_t ip = pag__u64(fb, o->frame.instr_ptr);
+    int line = -1;
+    size_t memo = pag__map_get(&w->lines, ip);
+    if (memo != SIZE_MAX) {
+        line = (int)memo - 2;
+    } else if (ci->linetable && ip >= base) {
+        line =
+            pag__linetable_line(ci->linetable, ci->linetable_len, ci->firstlineno, (ip - base) / 2);
+        if (pag__map_put(&w->lines, ip, (size_t)(line + 2)) != 0) w->oom = 1;
+    }
+    return line;
+}
+
 /* Decode one interpreter frame whose bytes are in fb.  Returns 1 and fills
  * *out for a Python frame, 0 for a frame that is skipped (C entry/shim),
- * -1 when it cannot be decoded. */
-static int decode_frame(walker_t *w, uint64_t faddr, const uint8_t *fb, pag_frame_t *out)
+ * -1 when it cannot be decoded.  A frame whose line cannot be known for
+ * damage (frame_line) is still 1, its line -1, with *line_err and *why set
+ * (left alone for a frame without damage). */
+static int decode_frame_ex(walker_t *w, uint64_t faddr, const uint8_t *fb, pag_frame_t *out,
+                           pag_err_t *line_err, const char **why)
 {
     pag_session_t *s = w->s;
     const pag_offsets_t *o = &s->off;
@@ -144,16 +253,7 @@ static int decode_frame(walker_t *w, uint64_t faddr, const uint8_t *fb, pag_fram
     const code_info_t *ci = get_code(w, exe);
     if (!ci) return -1;
     if (ci->bad) return -2;
-    uint64_t ip = pag__u64(fb, o->frame.instr_ptr);
-    int line = -1;
-    size_t memo = pag__map_get(&w->lines, ip);
-    if (memo != SIZE_MAX) {
-        line = (int)memo - 2;
-    } else if (ci->linetable && ip >= ci->base) {
-        line = pag__linetable_line(ci->linetable, ci->linetable_len, ci->firstlineno,
-                                   (ip - ci->base) / 2);
-        if (pag__map_put(&w->lines, ip, (size_t)(line + 2)) != 0) w->oom = 1;
-    }
+    int line = frame_line(w, exe, ci, fb, line_err, why);
     out->qualname = ci->qualname;
     out->filename = ci->filename;
     out->lineno = line;
@@ -166,6 +266,15 @@ static int decode_frame(walker_t *w, uint64_t faddr, const uint8_t *fb, pag_fram
                                         : PAG_FRAME_ASYNC;
     }
     return 1;
+}
+
+/* The thread stacks show a frame whose copy is damaged with its line
+ * unknown; only a task's coroutine chain fails its task for it. */
+static int decode_frame(walker_t *w, uint64_t faddr, const uint8_t *fb, pag_frame_t *out)
+{
+    pag_err_t line_err = PAG_OK;
+    const char *why = NULL;
+    return decode_frame_ex(w, faddr, fb, out, &line_err, &why);
 }
 
 static int push_frame(walker_t *w, size_t *n, const pag_frame_t *f)
@@ -232,7 +341,8 @@ pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const cha
     const pag_offsets_t *o = &s->off;
     const pag_consts_t *k = &s->k;
     size_t n = 0;
-    pag_err_t err = PAG_OK;
+    pag_err_t err = PAG_OK, line_err = PAG_OK; /* line_err: a frame kept with its line unknown */
+    const char *line_why = NULL;
     uint8_t gen[4096];
     /* every early return must leave an empty stack, never the caller's garbage */
     st->n = 0;
@@ -281,7 +391,7 @@ pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const cha
         }
         const uint8_t *fb = gen + o->gen.gi_iframe;
         pag_frame_t f;
-        int r = decode_frame(w, coro + o->gen.gi_iframe, fb, &f);
+        int r = decode_frame_ex(w, coro + o->gen.gi_iframe, fb, &f, &line_err, &line_why);
         if (r <= 0) {
             if (r == -1) err = PAG_ERR_NOMEM;
             if (r == -2) err = PAG_ERR_READ, *detail = "unreadable code object";
@@ -317,6 +427,7 @@ pag_err_t pag__coro_chain(walker_t *w, uint64_t coro, pag_stack_t *st, const cha
         err = PAG_ERR_CORRUPT;
         *detail = "the task's coroutine has no frame";
     }
+    if (err == PAG_OK && line_err != PAG_OK) err = line_err, *detail = line_why; /* a line is not */
     /* Collected outermost first: the task's coroutine, then what it awaits. */
     if (commit_stack(w, n, 1, st) != 0) return PAG_ERR_NOMEM;
     return err;

@@ -22,6 +22,10 @@
 #define PAG_MAX_OBJECT_SIZE (1u << 20)    /* largest struct size a table may declare */
 #define PAG_MAX_NODES (64u * 1024 * 1024) /* tasks + futures in one snapshot */
 #define PAG_MAX_TASKS_PER_LIST (64u * 1024 * 1024)
+/* entries of one code object's thread-local bytecode array (free-threaded
+ * builds): one per thread index, and CPython grows it by doubling, so up to
+ * twice PAG_MAX_THREADS */
+#define PAG_MAX_TLBC (2u * PAG_MAX_THREADS)
 #ifndef PAG_LIST_BATCH
 #define PAG_LIST_BATCH 128 /* tasks decoded per readv batch (walk_list) */
 #endif

@@ -69,7 +69,11 @@
 #define R_SLACK(g, m, w, slack) {G_##g "." #m, OFF(g.m), OFF(g.size), w, PAG_W_CONST, slack}
 
 /* _Py_DebugOffsets of 3.14 after the header (cookie, version, free_threaded):
- * 92 fields, 760 bytes in all (Include/internal/pycore_debug_offsets.h). */
+ * 92 fields, 760 bytes in all (Include/internal/pycore_debug_offsets.h).
+ * interpreter_frame.tlbc_index (an int32_t) and code_object.co_tlbc (a
+ * _PyCodeArray pointer) are read only when the header's free_threaded is 1
+ * (frames.c, thread-local bytecode); a GIL build's table has 0 in both, which
+ * fits any struct, so the same checked fields serve both build flavours. */
 static const pag_field_t offsets_314[] = {
     U(runtime, size), U(runtime, finalizing), R(runtime, interpreters_head, 8),
     U(interp, size), R(interp, id, 8), R(interp, next, 8), R(interp, threads_head, 8),
@@ -81,10 +85,10 @@ static const pag_field_t offsets_314[] = {
     R(tstate, current_frame, 8), U(tstate, thread_id), R(tstate, native_thread_id, 8),
     U(tstate, datastack_chunk), U(tstate, status),
     U(frame, size), R(frame, previous, 8), R(frame, executable, 8), R(frame, instr_ptr, 8),
-    R(frame, localsplus, 0), R(frame, owner, 1), R(frame, stackpointer, 8), U(frame, tlbc_index),
+    R(frame, localsplus, 0), R(frame, owner, 1), R(frame, stackpointer, 8), R(frame, tlbc_index, 4),
     U(code, size), R(code, filename, 8), U(code, name), R(code, qualname, 8),
     R(code, linetable, 8), R(code, firstlineno, 4), U(code, argcount), U(code, localsplusnames),
-    U(code, localspluskinds), R(code, co_code_adaptive, 0), U(code, co_tlbc),
+    U(code, localspluskinds), R(code, co_code_adaptive, 0), R(code, co_tlbc, 8),
     U(pyobject, size), R(pyobject, ob_type, 8),
     U(type, size), R(type, tp_name, 8), U(type, tp_repr), R(type, tp_flags, 8),
     U(tuple, size), U(tuple, ob_item), U(tuple, ob_size),
@@ -122,10 +126,10 @@ static const pag_field_t offsets_315[] = {
     U(tstate, datastack_chunk), U(tstate, status), R(tstate, holds_gil, 4), R(tstate, gil_requested, 4),
     U(tstate, current_exception), U(tstate, exc_state), U(err_stackitem, exc_value),
     U(frame, size), R(frame, previous, 8), R(frame, executable, 8), R(frame, instr_ptr, 8),
-    R(frame, localsplus, 0), R(frame, owner, 1), R(frame, stackpointer, 8), U(frame, tlbc_index),
+    R(frame, localsplus, 0), R(frame, owner, 1), R(frame, stackpointer, 8), R(frame, tlbc_index, 4),
     U(code, size), R(code, filename, 8), U(code, name), R(code, qualname, 8),
     R(code, linetable, 8), R(code, firstlineno, 4), U(code, argcount), U(code, localsplusnames),
-    U(code, localspluskinds), R(code, co_code_adaptive, 0), U(code, co_tlbc),
+    U(code, localspluskinds), R(code, co_code_adaptive, 0), R(code, co_tlbc, 8),
     U(pyobject, size), R(pyobject, ob_type, 8),
     U(type, size), R(type, tp_name, 8), U(type, tp_repr), R(type, tp_flags, 8),
     U(type, tp_basicsize), U(type, tp_dictoffset),
@@ -196,7 +200,12 @@ _Static_assert(8 * N(asyncio_314) <= PAG_MAX_ASYNCIO_TABLE, "AsyncioDebug");
 /* One row per supported minor version, oldest first.  The constants are
  * CPython's own (see the reference, preface): frame states from
  * pycore_frame.h's _PyFrameState, the awaited object at stackpointer[-slot]
- * (3.15 keeps a NULL above it), frame owners, the _PyStackRef tag bits. */
+ * (3.15 keeps a NULL above it), frame owners, the _PyStackRef tag bits.
+ * One tag mask, ~3, serves both build flavours: 3.14's free-threaded build
+ * tags only bit 0 (Py_TAG_DEFERRED, Py_TAG_BITS 1; its code pointers in
+ * frames carry that bit too), the GIL build and 3.15 use bits 0-1, and no
+ * object address has bit 1 set (objects are at least 8-byte aligned), so
+ * clearing both bits is right for each. */
 static const pag_pyversion_t versions[] = {
     {
         .minor = 14, .text = "3.14",
@@ -239,8 +248,9 @@ static const struct {
     D(interp, threads_main), D(tstate, next), D(tstate, interp), D(tstate, current_frame),
     {G_tstate ".base_frame", OFF(tstate.base_frame), 1}, D(tstate, native_thread_id),
     D(frame, previous), D(frame, executable), D(frame, instr_ptr), D(frame, localsplus),
-    D(frame, owner), D(frame, stackpointer), D(code, filename), D(code, qualname),
-    D(code, linetable), D(code, firstlineno), D(code, co_code_adaptive), D(pyobject, ob_type),
+    D(frame, owner), D(frame, stackpointer), D(frame, tlbc_index), D(code, filename),
+    D(code, qualname), D(code, linetable), D(code, firstlineno), D(code, co_code_adaptive),
+    D(code, co_tlbc), D(pyobject, ob_type),
     D(type, tp_name), D(type, tp_flags), D(set, used), D(set, table), D(set, mask),
     D(long_, lv_tag), D(long_, ob_digit), D(bytes, ob_size), D(bytes, ob_sval),
     D(unicode, state), D(unicode, length), D(unicode, asciiobject_size), D(gen, gi_iframe),

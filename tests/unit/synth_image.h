@@ -5,7 +5,15 @@
  * AsyncioDebug table, an interpreter, thread states, task lists, tasks,
  * coroutines with embedded frames, code objects, str/int/bytes/set objects.
  * The struct offsets it declares are deliberately NOT CPython's, so a
- * decoder that hard-coded layouts would fail these tests. */
+ * decoder that hard-coded layouts would fail these tests.
+ *
+ * A free-threaded image (sy_init_ft) is what a Py_GIL_DISABLED build
+ * changes: the table's free_threaded flag, a PyObject header 16 bytes
+ * larger (every object's fields, ob_type included, move up by im->hdr, as
+ * CPython's do), the str state bits of that build, and thread-local
+ * bytecode (a tlbc_index in each frame, a _PyCodeArray at each code
+ * object's co_tlbc).  A GIL image has hdr 0 and is byte for byte what it
+ * was before free-threaded images existed (the fuzz seeds depend on it). */
 #ifndef SYNTH_IMAGE_H
 #define SYNTH_IMAGE_H
 
@@ -27,6 +35,8 @@ typedef struct sy_image {
         t_agen;
     int fail_reads_above; /* for tests: reads at or above this offset fail (0 = off) */
     int hide_asyncio;
+    int ft;       /* a free-threaded (Py_GIL_DISABLED) image */
+    unsigned hdr; /* bytes the object header adds: 16 when ft, else 0 */
 } sy_image_t;
 
 /* Our chosen struct layouts (compare: CPython's are different numbers). */
@@ -50,6 +60,9 @@ enum {
     SY_RT_INTERP = 1024, SY_RT_SIZE = 1040,
     SY_T_AB = 104, SY_T_ISTASK = 116, SY_T_ISSET = 117, SY_T_CORO = 136, SY_T_NAME = 144,
     SY_T_NODE = 176, SY_T_SIZE = 200,
+    /* free-threaded images only: a frame's int32 tlbc_index, a code object's
+     * _PyCodeArray pointer (before im->hdr), and the entries that array holds */
+    SY_FR_TLBC = 44, SY_CODE_TLBC = 160, SY_FT_HDR = 16, SY_TLBC_SIZE = 16,
 };
 
 static inline uint64_t sy_alloc(sy_image_t *im, size_t n)
@@ -73,12 +86,20 @@ static inline uint64_t sy_r64(sy_image_t *im, uint64_t a)
 
 static inline uint64_t sy_type(sy_image_t *im, const char *name, uint64_t flags)
 {
-    uint64_t t = sy_alloc(im, SY_TYPE_SIZE);
+    uint64_t t = sy_alloc(im, SY_TYPE_SIZE + im->hdr);
     uint64_t s = sy_alloc(im, strlen(name) + 1);
     memcpy(sy_ptr(im, s), name, strlen(name) + 1);
-    sy_w64(im, t + SY_TP_NAME, s);
-    sy_w64(im, t + SY_TP_FLAGS, flags);
+    sy_w64(im, t + im->hdr + SY_TP_NAME, s);
+    sy_w64(im, t + im->hdr + SY_TP_FLAGS, flags);
     return t;
+}
+
+/* PyASCIIObject.state: the free-threaded build gives `interned` a whole
+ * byte, so kind, compact and ascii sit 6 bits higher. */
+static inline uint32_t sy_str_state(const sy_image_t *im, unsigned kind, int compact, int ascii)
+{
+    unsigned sh = im->ft ? 6 : 0;
+    return (kind << (2 + sh)) | ((unsigned)compact << (5 + sh)) | ((unsigned)ascii << (6 + sh));
 }
 
 /* A str from UTF-32 code points; kind chosen like CPython does. */
@@ -88,11 +109,11 @@ static inline uint64_t sy_str32(sy_image_t *im, const uint32_t *cp, size_t n)
     for (size_t i = 0; i < n; i++) maxc = cp[i] > maxc ? cp[i] : maxc;
     unsigned kind = maxc < 0x80 ? 1 : maxc < 0x100 ? 1 : maxc < 0x10000 ? 2 : 4;
     int ascii = maxc < 0x80;
-    size_t hdr = ascii ? SY_STR_ASCII : SY_STR_COMPACT;
+    size_t hdr = im->hdr + (ascii ? SY_STR_ASCII : SY_STR_COMPACT);
     uint64_t o = sy_alloc(im, hdr + (n + 1) * kind);
-    sy_w64(im, o + SY_OBTYPE, im->t_str);
-    sy_w64(im, o + SY_STR_LEN, n);
-    sy_w32(im, o + SY_STR_STATE, (kind << 2) | (1u << 5) | ((unsigned)ascii << 6));
+    sy_w64(im, o + im->hdr + SY_OBTYPE, im->t_str);
+    sy_w64(im, o + im->hdr + SY_STR_LEN, n);
+    sy_w32(im, o + im->hdr + SY_STR_STATE, sy_str_state(im, kind, 1, ascii));
     for (size_t i = 0; i < n; i++) {
         uint8_t *d = sy_ptr(im, o + hdr + i * kind);
         if (kind == 1) *d = (uint8_t)cp[i];
@@ -107,11 +128,11 @@ static inline uint64_t sy_str32(sy_image_t *im, const uint32_t *cp, size_t n)
 static inline uint64_t sy_str_legacy(sy_image_t *im, const char *text)
 {
     size_t n = strlen(text);
-    uint64_t o = sy_alloc(im, SY_STR_SIZE), d = sy_alloc(im, n + 1);
-    sy_w64(im, o + SY_OBTYPE, im->t_str);
-    sy_w64(im, o + SY_STR_LEN, n);
-    sy_w32(im, o + SY_STR_STATE, 1u << 2); /* kind 1, neither compact nor ascii */
-    sy_w64(im, o + SY_STR_COMPACT, d);
+    uint64_t o = sy_alloc(im, SY_STR_SIZE + im->hdr), d = sy_alloc(im, n + 1);
+    sy_w64(im, o + im->hdr + SY_OBTYPE, im->t_str);
+    sy_w64(im, o + im->hdr + SY_STR_LEN, n);
+    sy_w32(im, o + im->hdr + SY_STR_STATE, sy_str_state(im, 1, 0, 0)); /* kind 1, neither */
+    sy_w64(im, o + im->hdr + SY_STR_COMPACT, d);
     memcpy(sy_ptr(im, d), text, n + 1);
     return o;
 }
@@ -127,24 +148,28 @@ static inline uint64_t sy_str(sy_image_t *im, const char *ascii)
 
 static inline uint64_t sy_long(sy_image_t *im, uint32_t v)
 {
-    uint64_t o = sy_alloc(im, SY_LONG_SIZE + 8);
-    sy_w64(im, o + SY_OBTYPE, im->t_int);
-    sy_w64(im, o + SY_LONG_TAG, v ? (1u << 3) : 1);
-    sy_w32(im, o + SY_LONG_DIGIT, v);
+    uint64_t o = sy_alloc(im, SY_LONG_SIZE + 8 + im->hdr);
+    sy_w64(im, o + im->hdr + SY_OBTYPE, im->t_int);
+    sy_w64(im, o + im->hdr + SY_LONG_TAG, v ? (1u << 3) : 1);
+    sy_w32(im, o + im->hdr + SY_LONG_DIGIT, v);
     return o;
 }
 
 static inline uint64_t sy_bytes(sy_image_t *im, const uint8_t *b, size_t n)
 {
-    uint64_t o = sy_alloc(im, SY_BYTES_SVAL + n + 1);
-    sy_w64(im, o + SY_OBTYPE, im->t_bytes);
-    sy_w64(im, o + SY_BYTES_LEN, n);
-    memcpy(sy_ptr(im, o + SY_BYTES_SVAL), b, n);
+    uint64_t o = sy_alloc(im, SY_BYTES_SVAL + n + 1 + im->hdr);
+    sy_w64(im, o + im->hdr + SY_OBTYPE, im->t_bytes);
+    sy_w64(im, o + im->hdr + SY_BYTES_LEN, n);
+    memcpy(sy_ptr(im, o + im->hdr + SY_BYTES_SVAL), b, n);
     return o;
 }
 
 /* A code object whose location table maps code unit u to line first+1+u/4
- * (NO_COLUMNS entries of 4 units, +1 line each), over nunits units. */
+ * (NO_COLUMNS entries of 4 units, +1 line each), over nunits units (at most
+ * 512: the table has 128 entries).  In a free-threaded image its co_tlbc is
+ * a _PyCodeArray of 16 entries whose entry 0 is co_code_adaptive and the
+ * rest NULL, as CPython's init_code makes it; sy_tlbc_copy adds the copies
+ * of other threads. */
 static inline uint64_t sy_code(sy_image_t *im, const char *qual, const char *file, int first,
                                unsigned nunits)
 {
@@ -154,14 +179,59 @@ static inline uint64_t sy_code(sy_image_t *im, const char *qual, const char *fil
         lt[n++] = (uint8_t)(0x80 | (13 << 3) | 3);
         lt[n++] = 2; /* signed varint +1 */
     }
-    uint64_t c = sy_alloc(im, SY_CODE_SIZE + nunits * 2);
-    sy_w64(im, c + SY_OBTYPE, im->t_code);
-    sy_w64(im, c + SY_CODE_QUAL, sy_str(im, qual));
-    sy_w64(im, c + SY_CODE_NAME, sy_str(im, qual));
-    sy_w64(im, c + SY_CODE_FILE, sy_str(im, file));
-    sy_w64(im, c + SY_CODE_LT, sy_bytes(im, lt, n));
-    sy_w32(im, c + SY_CODE_FIRST, (uint32_t)first);
+    uint64_t c = sy_alloc(im, SY_CODE_SIZE + im->hdr + nunits * 2);
+    sy_w64(im, c + im->hdr + SY_OBTYPE, im->t_code);
+    sy_w64(im, c + im->hdr + SY_CODE_QUAL, sy_str(im, qual));
+    sy_w64(im, c + im->hdr + SY_CODE_NAME, sy_str(im, qual));
+    sy_w64(im, c + im->hdr + SY_CODE_FILE, sy_str(im, file));
+    sy_w64(im, c + im->hdr + SY_CODE_LT, sy_bytes(im, lt, n));
+    sy_w32(im, c + im->hdr + SY_CODE_FIRST, (uint32_t)first);
+    if (im->ft) {
+        uint64_t arr = sy_alloc(im, 8 + 8 * SY_TLBC_SIZE);
+        sy_w64(im, arr, SY_TLBC_SIZE);
+        sy_w64(im, arr + 8, c + im->hdr + SY_CODE_ADAPT);
+        sy_w64(im, c + im->hdr + SY_CODE_TLBC, arr);
+    }
     return c;
+}
+
+/* Where a code object's bytecode copy 0 (co_code_adaptive) starts. */
+static inline uint64_t sy_code_adaptive(const sy_image_t *im, uint64_t code)
+{
+    return code + im->hdr + SY_CODE_ADAPT;
+}
+
+/* Free-threaded images: give thread index `index` (1 .. SY_TLBC_SIZE-1)
+ * its own copy of `code`'s bytecode, nunits units, allocated apart like
+ * CPython's create_tlbc_lock_held does.  Returns the copy's address. */
+static inline uint64_t sy_tlbc_copy(sy_image_t *im, uint64_t code, unsigned index, unsigned nunits)
+{
+    if (!im->ft || index == 0 || index >= SY_TLBC_SIZE) abort();
+    uint64_t arr = sy_r64(im, code + im->hdr + SY_CODE_TLBC);
+    uint64_t copy = sy_alloc(im, nunits * 2);
+    sy_w64(im, arr + 8 + 8 * (uint64_t)index, copy);
+    return copy;
+}
+
+/* The _PyCodeArray of a free-threaded image's code object. */
+static inline uint64_t sy_tlbc_array(sy_image_t *im, uint64_t code)
+{
+    return sy_r64(im, code + im->hdr + SY_CODE_TLBC);
+}
+
+/* The bytecode copy `index` of `code` as the image holds it (0: co_code_adaptive). */
+static inline uint64_t sy_tlbc_base(sy_image_t *im, uint64_t code, unsigned index)
+{
+    if (index == 0) return sy_code_adaptive(im, code);
+    return sy_r64(im, sy_tlbc_array(im, code) + 8 + 8 * (uint64_t)index);
+}
+
+/* Put the frame at f on copy `index` of `code`, at code unit `unit`. */
+static inline void sy_frame_on_copy(sy_image_t *im, uint64_t f, uint64_t code, int32_t index,
+                                    unsigned unit)
+{
+    sy_w64(im, f + SY_FR_IP, sy_tlbc_base(im, code, (unsigned)index) + 2 * (uint64_t)unit);
+    sy_w32(im, f + SY_FR_TLBC, (uint32_t)index);
 }
 
 static inline int sy_state_yield_from(const sy_image_t *im) { return im->minor == 14 ? -1 : 2; }
@@ -172,12 +242,12 @@ static inline int sy_state_executing(const sy_image_t *im) { return im->minor ==
 static inline uint64_t sy_coro_type(sy_image_t *im, uint64_t type, uint64_t code, unsigned unit,
                                     uint64_t awaits, int state)
 {
-    uint64_t g = sy_alloc(im, SY_GEN_SIZE + 64);
-    uint64_t f = g + SY_GEN_FRAME;
-    sy_w64(im, g + SY_OBTYPE, type);
-    sy_w8(im, g + SY_GEN_STATE, (uint8_t)(int8_t)state);
+    uint64_t g = sy_alloc(im, SY_GEN_SIZE + 64 + im->hdr);
+    uint64_t f = g + im->hdr + SY_GEN_FRAME;
+    sy_w64(im, g + im->hdr + SY_OBTYPE, type);
+    sy_w8(im, g + im->hdr + SY_GEN_STATE, (uint8_t)(int8_t)state);
     sy_w64(im, f + SY_FR_EXE, code | 1); /* tagged stack ref */
-    sy_w64(im, f + SY_FR_IP, code + SY_CODE_ADAPT + 2 * unit);
+    sy_w64(im, f + SY_FR_IP, code + im->hdr + SY_CODE_ADAPT + 2 * unit);
     sy_w8(im, f + SY_FR_OWNER, 1);
     unsigned slot = im->minor == 14 ? 1 : 2;
     uint64_t sp = f + SY_FR_LOCALS + 8 * 3;
@@ -185,6 +255,11 @@ static inline uint64_t sy_coro_type(sy_image_t *im, uint64_t type, uint64_t code
     sy_w64(im, sp - 8 * slot, awaits ? (awaits | 1) : 0);
     if (im->minor == 15) sy_w64(im, sp - 8, 1); /* PyStackRef_NULL on top */
     return g;
+}
+/* The interpreter frame embedded in a coroutine. */
+static inline uint64_t sy_coro_frame(const sy_image_t *im, uint64_t coro)
+{
+    return coro + im->hdr + SY_GEN_FRAME;
 }
 static inline uint64_t sy_coro(sy_image_t *im, uint64_t code, unsigned unit, uint64_t awaits)
 {
@@ -194,36 +269,36 @@ static inline uint64_t sy_coro(sy_image_t *im, uint64_t code, unsigned unit, uin
 
 static inline uint64_t sy_future(sy_image_t *im)
 {
-    uint64_t t = sy_alloc(im, SY_T_SIZE);
-    sy_w64(im, t + SY_OBTYPE, im->t_future);
+    uint64_t t = sy_alloc(im, SY_T_SIZE + im->hdr);
+    sy_w64(im, t + im->hdr + SY_OBTYPE, im->t_future);
     return t;
 }
 
 static inline uint64_t sy_task(sy_image_t *im, uint64_t name, uint64_t coro)
 {
-    uint64_t t = sy_alloc(im, SY_T_SIZE);
-    sy_w64(im, t + SY_OBTYPE, im->t_task);
-    sy_w8(im, t + SY_T_ISTASK, 1);
-    sy_w64(im, t + SY_T_NAME, name);
-    sy_w64(im, t + SY_T_CORO, coro);
+    uint64_t t = sy_alloc(im, SY_T_SIZE + im->hdr);
+    sy_w64(im, t + im->hdr + SY_OBTYPE, im->t_task);
+    sy_w8(im, t + im->hdr + SY_T_ISTASK, 1);
+    sy_w64(im, t + im->hdr + SY_T_NAME, name);
+    sy_w64(im, t + im->hdr + SY_T_CORO, coro);
     return t;
 }
 
 static inline void sy_awaited_by(sy_image_t *im, uint64_t task, uint64_t waiter)
 {
-    sy_w64(im, task + SY_T_AB, waiter);
-    sy_w8(im, task + SY_T_ISSET, 0);
+    sy_w64(im, task + im->hdr + SY_T_AB, waiter);
+    sy_w8(im, task + im->hdr + SY_T_ISSET, 0);
 }
 
 /* awaited_by as a set with the waiters in the given slot positions of an 8-slot table. */
 static inline void sy_awaited_by_set(sy_image_t *im, uint64_t task, const uint64_t *w, size_t n)
 {
-    uint64_t s = sy_alloc(im, SY_SET_SIZE);
+    uint64_t s = sy_alloc(im, SY_SET_SIZE + im->hdr);
     uint64_t table = sy_alloc(im, 8 * 16);
-    sy_w64(im, s + SY_OBTYPE, im->t_set);
-    sy_w64(im, s + SY_SET_USED, n);
-    sy_w64(im, s + SY_SET_MASK, 7);
-    sy_w64(im, s + SY_SET_TABLE, table);
+    sy_w64(im, s + im->hdr + SY_OBTYPE, im->t_set);
+    sy_w64(im, s + im->hdr + SY_SET_USED, n);
+    sy_w64(im, s + im->hdr + SY_SET_MASK, 7);
+    sy_w64(im, s + im->hdr + SY_SET_TABLE, table);
     for (size_t i = 0; i < n; i++) {
         sy_w64(im, table + 16 * (2 * i + 1), w[i]); /* odd slots: order by slot */
         sy_w64(im, table + 16 * (2 * i + 1) + 8, 12345 + i);
@@ -231,8 +306,8 @@ static inline void sy_awaited_by_set(sy_image_t *im, uint64_t task, const uint64
     /* a deleted ("dummy") entry in slot 0 must be skipped */
     sy_w64(im, table, SY_BASE + 16);
     sy_w64(im, table + 8, (uint64_t)-1);
-    sy_w64(im, task + SY_T_AB, s);
-    sy_w8(im, task + SY_T_ISSET, 1);
+    sy_w64(im, task + im->hdr + SY_T_AB, s);
+    sy_w8(im, task + im->hdr + SY_T_ISSET, 1);
 }
 
 /* Link tasks into the circular list whose head node is at `head`. */
@@ -240,7 +315,7 @@ static inline void sy_list(sy_image_t *im, uint64_t head, const uint64_t *tasks,
 {
     uint64_t prev = head;
     for (size_t i = 0; i < n; i++) {
-        uint64_t node = tasks[i] + SY_T_NODE;
+        uint64_t node = tasks[i] + im->hdr + SY_T_NODE;
         sy_w64(im, prev, node);   /* prev->next */
         sy_w64(im, node + 8, prev);                      /* node->prev */
         prev = node;
@@ -265,16 +340,18 @@ static inline uint64_t sy_thread(sy_image_t *im, uint64_t native_id)
     return ts;
 }
 
-/* Write the _Py_DebugOffsets table in the order of the target version. */
+/* Write the _Py_DebugOffsets table in the order of the target version.
+ * H(x): an offset inside an object, past the (larger, when ft) header. */
 static inline void sy_tables(sy_image_t *im, uint64_t version)
 {
     unsigned m = im->minor;
     uint64_t v[128];
     size_t n = 0;
 #define P(x) v[n++] = (uint64_t)(x)
+#define H(x) P((x) + im->hdr)
     memcpy(&v[0], "xdebugpy", 8);
     n = 1;
-    P(version); P(0);
+    P(version); P(im->ft);
     P(SY_RT_SIZE); P(0); P(SY_RT_INTERP);
     P(SY_IS_SIZE); P(SY_IS_ID); P(SY_IS_NEXT); P(SY_IS_THEAD); P(SY_IS_TMAIN);
     for (int i = 0; i < 11; i++) P(40 + 8 * i); /* gc .. tlbc_generation */
@@ -283,26 +360,28 @@ static inline void sy_tables(sy_image_t *im, uint64_t version)
     P(SY_TS_TID); P(SY_TS_NTID); P(64); P(72);
     if (m == 15) { P(76); P(80); P(136); P(144); P(0); }
     P(SY_FR_SIZE); P(SY_FR_PREV); P(SY_FR_EXE); P(SY_FR_IP); P(SY_FR_LOCALS); P(SY_FR_OWNER);
-    P(SY_FR_SP); P(0);
-    P(SY_CODE_SIZE); P(SY_CODE_FILE); P(SY_CODE_NAME); P(SY_CODE_QUAL); P(SY_CODE_LT);
-    P(SY_CODE_FIRST); P(52); P(96); P(104); P(SY_CODE_ADAPT); P(0);
-    P(SY_PYOBJ); P(SY_OBTYPE);
-    P(SY_TYPE_SIZE); P(SY_TP_NAME); P(88); P(SY_TP_FLAGS);
-    if (m == 15) { P(32); P(288); P(944); P(888); }
-    P(40); P(32); P(16); /* tuple */
-    P(40); P(24); P(16); /* list */
-    P(SY_SET_SIZE); P(SY_SET_USED); P(SY_SET_TABLE); P(SY_SET_MASK);
-    P(48); P(32); P(40); /* dict */
-    P(24); P(16);        /* float */
-    P(SY_LONG_SIZE); P(SY_LONG_TAG); P(SY_LONG_DIGIT);
-    P(SY_BYTES_SIZE); P(SY_BYTES_LEN); P(SY_BYTES_SVAL);
-    P(SY_STR_SIZE); P(SY_STR_STATE); P(SY_STR_LEN); P(SY_STR_ASCII);
-    if (m == 15) P(SY_STR_COMPACT);
+    P(SY_FR_SP); P(im->ft ? SY_FR_TLBC : 0);
+    H(SY_CODE_SIZE); H(SY_CODE_FILE); H(SY_CODE_NAME); H(SY_CODE_QUAL); H(SY_CODE_LT);
+    H(SY_CODE_FIRST); H(52); H(96); H(104); H(SY_CODE_ADAPT);
+    P(im->ft ? SY_CODE_TLBC + im->hdr : 0);
+    H(SY_PYOBJ); H(SY_OBTYPE);
+    H(SY_TYPE_SIZE); H(SY_TP_NAME); H(88); H(SY_TP_FLAGS);
+    if (m == 15) { H(32); H(288); H(944); H(888); }
+    H(40); H(32); H(16); /* tuple */
+    H(40); H(24); H(16); /* list */
+    H(SY_SET_SIZE); H(SY_SET_USED); H(SY_SET_TABLE); H(SY_SET_MASK);
+    H(48); H(32); H(40); /* dict */
+    H(24); H(16);        /* float */
+    H(SY_LONG_SIZE); H(SY_LONG_TAG); H(SY_LONG_DIGIT);
+    H(SY_BYTES_SIZE); H(SY_BYTES_LEN); H(SY_BYTES_SVAL);
+    H(SY_STR_SIZE); H(SY_STR_STATE); H(SY_STR_LEN); H(SY_STR_ASCII);
+    if (m == 15) H(SY_STR_COMPACT);
     P(264); P(192);
     if (m == 15) { P(120); P(1120); P(104); }
-    P(SY_GEN_SIZE); P(SY_GEN_NAME); P(SY_GEN_FRAME); P(SY_GEN_STATE);
+    H(SY_GEN_SIZE); H(SY_GEN_NAME); H(SY_GEN_FRAME); H(SY_GEN_STATE);
     P(0); P(8);
     P(24); P(0); P(0); P(0); P(0); P(512);
+#undef H
 #undef P
     im->runtime = sy_alloc(im, SY_RT_SIZE);
     memcpy(sy_ptr(im, im->runtime), v, n * 8);
@@ -313,18 +392,21 @@ static inline void sy_tables(sy_image_t *im, uint64_t version)
     uint64_t oh = im->interp + SY_IS_TASKS;
     sy_w64(im, oh, oh);
     sy_w64(im, oh + 8, oh);
-    uint64_t a[13] = {SY_T_SIZE, SY_T_NAME, SY_T_AB, SY_T_ISTASK, SY_T_ISSET, SY_T_CORO,
-                      SY_T_NODE, SY_IS_SIZE, SY_IS_TASKS, SY_TSI_SIZE, SY_TS_LOOP,
-                      SY_TS_RUNNING, SY_TS_TASKS};
+    const uint64_t h = im->hdr; /* a task is an object; the states are not */
+    uint64_t a[13] = {SY_T_SIZE + h, SY_T_NAME + h, SY_T_AB + h, SY_T_ISTASK + h,
+                      SY_T_ISSET + h, SY_T_CORO + h, SY_T_NODE + h, SY_IS_SIZE, SY_IS_TASKS,
+                      SY_TSI_SIZE, SY_TS_LOOP, SY_TS_RUNNING, SY_TS_TASKS};
     im->asyncio = sy_alloc(im, sizeof a);
     memcpy(sy_ptr(im, im->asyncio), a, sizeof a);
 }
 
-static inline void sy_init(sy_image_t *im, unsigned minor, uint64_t version)
+static inline void sy_init_ex(sy_image_t *im, unsigned minor, uint64_t version, int ft)
 {
     memset(im, 0, sizeof *im);
     im->mem = calloc(1, SY_SIZE);
     im->minor = minor;
+    im->ft = ft;
+    im->hdr = ft ? SY_FT_HDR : 0;
     im->used = 16;
     im->t_str = sy_type(im, "str", 1ull << 28);
     im->t_int = sy_type(im, "int", 1ull << 24);
@@ -337,6 +419,18 @@ static inline void sy_init(sy_image_t *im, unsigned minor, uint64_t version)
     im->t_task = sy_type(im, "_asyncio.Task", 0);
     im->t_set = sy_type(im, "set", 0);
     sy_tables(im, version);
+}
+
+/* A GIL build's image (what every test had before free-threaded images). */
+static inline void sy_init(sy_image_t *im, unsigned minor, uint64_t version)
+{
+    sy_init_ex(im, minor, version, 0);
+}
+
+/* A free-threaded (Py_GIL_DISABLED) build's image. */
+static inline void sy_init_ft(sy_image_t *im, unsigned minor, uint64_t version)
+{
+    sy_init_ex(im, minor, version, 1);
 }
 
 static inline void sy_fini(sy_image_t *im)
