@@ -122,6 +122,13 @@ static pag_err_t try_runtime(pag_session_t *s, uint64_t addr)
         s->off.unicode.compact_size = s->off.unicode.asciiobject_size + v->compact_after_ascii;
     s->ver = v;
     e = validate(s);
+    if (!e && ft && (!s->off.frame.tlbc_index || !s->off.code.co_tlbc)) {
+        /* a free-threaded frame's line needs its bytecode copy (frames.c) */
+        pag__seterr(&s->err, "debug offsets: a free-threaded table without %s",
+                    !s->off.frame.tlbc_index ? "interpreter_frame.tlbc_index"
+                                             : "code_object.co_tlbc");
+        e = PAG_ERR_CORRUPT;
+    }
     if (!e) e = check_interpreters_head(s, addr);
     if (e) return e;
     set_consts(s);
