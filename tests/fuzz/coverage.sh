@@ -26,7 +26,8 @@ flags=(-g -O0 -std=gnu11 -D_GNU_SOURCE -DPAG_CACHE_SLOTS=16 -fsanitize=fuzzer
        -I"$top/common/include" -I"$top/common/src" -I"$top/cli")
 "$cc" "${flags[@]}" "$top"/common/src/*.c "$here/fuzz_decode.c" -o "$work/decode"
 "$cc" "${flags[@]}" "$top"/common/src/*.c "$top"/cli/target_core.c "$top"/cli/modules.c \
-    "$top"/cli/elf_lookup.c "$here/fuzz_core.c" -ldw -lelf -o "$work/core"
+    "$top"/cli/elf_lookup.c "$top"/cli/core_stream.c "$top"/cli/native.c "$here/fuzz_core.c" \
+    -ldw -lelf -lzstd -llz4 -llzma -lz -o "$work/core"
 # each corpus into a directory of its own (libFuzzer replays a directory
 # with -runs=0 and stops); the regressions too
 mkdir -p "$work/d" "$work/c"

@@ -130,6 +130,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pag_result_free(&res);
         pag_command_run(&t.acc, t.ctx, 2, json, &res);
         pag_result_free(&res);
+        if (size & 4) { /* issue 14: the CLI's unwinder (libdwfl) over the same core */
+            static const char *const native[] = {"--native", "--all-threads", "-f", "json"};
+            pag_command_run(&t.acc, t.ctx, 4, native, &res);
+            pag_result_free(&res);
+        }
         t.release(t.ctx);
         t.close(t.ctx);
     } else if (!msg[0] || strchr(msg, '\n')) {

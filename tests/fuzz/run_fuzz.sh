@@ -40,7 +40,8 @@ if [ "$target" = decode ]; then
     regress=("$here"/regressions/decode/*)
 else
     "$cc" "${flags[@]}" -I"$top/cli" "$top"/common/src/*.c "$top"/cli/target_core.c \
-        "$top"/cli/modules.c "$top"/cli/elf_lookup.c "$top"/cli/core_stream.c "$here/fuzz_core.c" \
+        "$top"/cli/modules.c "$top"/cli/elf_lookup.c "$top"/cli/core_stream.c "$top"/cli/native.c \
+        "$here/fuzz_core.c" \
         -ldw -lelf -lzstd -llz4 -llzma -lz -o "$work/fuzz"
     corpus=$here/core_corpus
     regress=("$here"/regressions/core/*)
