@@ -166,7 +166,10 @@ size_t pag__snapshot_suspect(const pag_snapshot_t *snap);
  * the same symptoms are damage, and the graph is shown as partial. */
 static int changed(const pag_snapshot_t *snap)
 {
-    return snap->n_inconsistent || snap->n_failed || pag__snapshot_suspect(snap);
+    /* a thread stack cut at a zeroed frame is damage in a core, and a frame
+     * being set up in a running target: read again */
+    return snap->n_inconsistent || snap->n_failed || snap->n_cut_stacks ||
+           pag__snapshot_suspect(snap);
 }
 
 /* What the snapshot must read beyond the graph: native stacks for --native,
