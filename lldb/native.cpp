@@ -152,11 +152,16 @@ pag_err_t pag_lldb_native_frames(pag_lldb_native_state &st, uint64_t tid, pag_na
         if (!th.IsValid()) return PAG_ERR_NOT_FOUND;
         lldb::SBTarget target = st.process.GetTarget();
         // Frame by frame, so that lldb unwinds no deeper than max.
-        for (size_t k = 0; k < max; k++) {
+        for (size_t k = 0, q = 0; k < max + 8 && q < max; k++) {
             lldb::SBFrame f = th.GetFrameAtIndex(static_cast<uint32_t>(k));
             if (!f.IsValid()) break;
-            record(st, target, f, k > 0, &out[k]);
-            *n = k + 1;
+            record(st, target, f, q > 0, &out[q]);
+            // lldb-16 on a core may take a stack slot just above an _sre
+            // frame for a return address (gdb and elfutils do not): a pc in
+            // no module, inside the thread's own stack, is no frame.
+            const pag_native_frame_t &r = out[q];
+            if (!r.module && r.sp && r.pc >= r.sp && r.pc - r.sp < (8u << 20)) continue;
+            *n = ++q;
         }
         if (*n == max) return PAG_OK;
         return *n && is_thread_start(target, out[*n - 1], *n > 1) ? PAG_OK : PAG_ERR_TRUNCATED;
