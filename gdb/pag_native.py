@@ -111,6 +111,8 @@ class Walker:
     def _record(self, frame, rec):
         pc = rec.pc = frame.pc()
         name = frame.name()
+        if name and name.endswith("@plt"):
+            name = None  # gdb's own name for a PLT stub: no symbol of the module holds it
         start = self._symbol_start(frame, self._lookup_pc(frame)) if name else None
         if start is not None and start <= pc:
             rec.function, rec.sym_offset = self._c(name), pc - start

@@ -294,7 +294,7 @@ def compare_result(old, new, stats=False, gdb_json=False):
         o_out = "\n".join(mask_stats(o_out.decode("utf-8", "surrogateescape"))).encode("utf-8", "surrogateescape")
         n_out = "\n".join(mask_stats(n_out.decode("utf-8", "surrogateescape"))).encode("utf-8", "surrogateescape")
     if stats:
-        o_out, n_out = (JSON_STATS.sub(rb'"\1": N', x) if isinstance(x, bytes) else x
+        o_out, n_out = (JSON_STATS.sub(rb'"\1": 0', x) if isinstance(x, bytes) else x
                         for x in (o_out, n_out))
     if o_out != n_out:
         so, sn = (split_source(o_out), split_source(n_out)) if gdb_json else (None, None)
