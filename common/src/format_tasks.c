@@ -11,8 +11,10 @@
  * (the frame of the running stack for a running task), or "-"; a task that
  * could not be decoded gets " [error: <text>]" after WHERE.  With --native, a
  * running task's WHERE is its thread's innermost native frame ("[native]
- * ..."), unless that is the evaluator itself (then the Python frame is).  Every Task node
+ * ..."): the first entry of the same merged view graph prints.  Every Task node
  * is listed (listed tasks first, in snapshot order); Futures are not. */
+#include <stdlib.h>
+
 #include "fmt_internal.h"
 
 pag_err_t pag__render_tasks(const pag_snapshot_t *snap, const pag_options_t *opts,
@@ -45,15 +47,12 @@ pag_err_t pag__render_tasks(const pag_snapshot_t *snap, const pag_options_t *opt
         fputs(t->running ? " * " : " - ", out);
         pag__put_ljust(out, t->name ? t->name : "-", 24);
         fputc(' ', out);
-        const pag_stack_t *st = &t->stack;
-        if (t->running && t->running_stack.frames && t->running_stack.n) st = &t->running_stack;
-        const pag_thread_t *th = t->thread < snap->n_threads ? &snap->threads[t->thread] : NULL;
-        if (opts->native && t->running && th && th->n_native && !pag__is_evaluator(th->native))
-            pag__put_native(out, &th->native[0]); /* --native: the C function on top */
-        else if (st->frames && st->n)
-            pag__put_frame_text(out, &st->frames[0]);
+        pag__vframe_t *v = NULL; /* the task's stack as every format merges it */
+        if (pag__task_view(snap, t, opts->native, &v) > 0)
+            pag__put_vframe_text(out, &v[0]);
         else
             fputc('-', out);
+        free(v);
         if (t->error != PAG_OK) fprintf(out, " [error: %s]", pag_strerror(t->error));
         fputc('\n', out);
     }

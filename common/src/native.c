@@ -13,14 +13,6 @@
 
 #include "walk.h"
 
-/* The module's file name, without its directories: the part every frontend
- * agrees on (gdb, lldb and elfutils spell library paths differently). */
-static const char *base_name(const char *path)
-{
-    const char *b = strrchr(path, '/');
-    return b && b[1] ? b + 1 : path;
-}
-
 static const char *copy_str(walker_t *w, const char *s, size_t max)
 {
     if (!s) return NULL;
@@ -56,7 +48,7 @@ static size_t keep_frames(walker_t *w, pag_thread_t *th, const pag_native_frame_
         }
         f[k] = *r;
         f[k].function = copy_str(w, r->function, 4096);
-        f[k].module = r->module ? base_name(copy_str(w, r->module, 4096)) : NULL;
+        f[k].module = copy_str(w, r->module, 4096); /* rendered by its file name */
         f[k].file = copy_str(w, r->file, 4096);
         if (!f[k].function) f[k].sym_offset = 0;
         if (!f[k].module) f[k].module_base = 0;
